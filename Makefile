@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+# blockwatch — `make` builds build/blockwatch; `make test`, `make demo`
+# and `make bench` also install the Debian packages they need.
+
+OUTPUT ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+ARCH := x86
+VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+SYSCALL_HDR ?= /usr/include/x86_64-linux-gnu/asm/unistd_64.h
+
+BPF_CFLAGS := -g -O2 -Wall -Werror -fno-stack-protector -target bpf \
+	-D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -MMD -MP
+CFLAGS ?= -O2 -g
+HOST_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-DBW_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
+LDLIBS := -lbpf -ldw -lelf -ljson-c -lz
+
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+MAIN_OBJ := $(OUTPUT)/user/main.o
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.c))
+FIXTURES := $(OUTPUT)/tests/fixture_fp $(OUTPUT)/tests/fixture_nofp
+
+.DELETE_ON_ERROR:
+.PHONY: all deps test unit e2e demo bench install clean
+
+all: $(OUTPUT)/blockwatch
+
+deps:
+	$(Q)tools/install-deps.sh
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+$(OUTPUT)/vmlinux.h: | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(OUTPUT)/syscall_names.h: $(SYSCALL_HDR) tools/gen-syscalls.sh | $(OUTPUT)
+	$(call msg,GEN,$@)
+	$(Q)tools/gen-syscalls.sh $< > $@
+
+$(OUTPUT)/blockwatch.bpf.o: bpf/blockwatch.bpf.c $(OUTPUT)/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(OUTPUT)/blockwatch.bpf.d -MT $@ -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp
+	$(Q)rm -f $@.tmp
+
+$(OUTPUT)/blockwatch.skel.h: $(OUTPUT)/blockwatch.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name blockwatch_bpf > $@
+
+# Userspace objects that include the skeleton or the syscall table.
+$(OUTPUT)/user/loader.o: $(OUTPUT)/blockwatch.skel.h
+$(OUTPUT)/user/reason.o: $(OUTPUT)/syscall_names.h
+
+$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/blockwatch: $(MAIN_OBJ) $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+# --- tests ---------------------------------------------------------------
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS) | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(HOST_CFLAGS) -Wno-unused-parameter $< $(USER_OBJS) $(LDLIBS) -lcmocka -o $@
+
+$(OUTPUT)/tests/%: tests/workloads/%.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
+
+# Symbolization fixtures: the same program with and without frame pointers.
+$(OUTPUT)/tests/fixture_fp: tests/fixtures/fixture.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -pthread $< -o $@
+$(OUTPUT)/tests/fixture_nofp: tests/fixtures/fixture.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fomit-frame-pointer -pthread $< -o $@
+
+unit: $(UNIT_BINS) $(FIXTURES)
+	$(Q)set -e; for t in $(UNIT_BINS); do \
+		BW_FIXTURE_DIR=$(OUTPUT)/tests CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
+
+e2e: $(OUTPUT)/blockwatch $(WORKLOADS)
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers \
+		python3 tests/e2e/run_e2e.py
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory e2e
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/demo
+	$(Q)tools/demo.sh $(OUTPUT)
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch tools/bench/bench.sh
+
+install: $(OUTPUT)/blockwatch
+	install -D -m 0755 $(OUTPUT)/blockwatch $(DESTDIR)$(PREFIX)/sbin/blockwatch
+
+clean:
+	rm -rf $(OUTPUT)
+
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * blockwatch BPF side. Nothing expensive happens at switch-out: the
+ * user stack of a sleeping thread does not change, so it is copied only
+ * for blocks that passed the threshold, when the thread gets back to
+ * its syscall exit (DESIGN.md).
+ *
+ *   sched_switch, prev sleeps voluntarily: remember when, in which
+ *                 syscall, with which arguments (task storage)
+ *   sched_switch, next wakes up: off-CPU time; below the threshold only
+ *                 counters, at or above it the block is marked pending
+ *   sys_exit of a pending thread: registers + top of user stack go to
+ *                 the ring buffer for userspace to unwind
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "blockwatch.h"
+#include "core_fixes.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PF_KTHREAD 0x00200000
+#define TASK_DEAD_BITS 0x0080
+
+const volatile __u64 threshold_ns = 100000000;
+const volatile __u32 self_tgid;
+const volatile bool filter_tgid;
+/* raw_tp fallback: no BTF task pointer for `next`, so per-thread state
+ * lives in a hash map keyed by tid instead of task storage. */
+const volatile bool use_hash;
+
+struct task_state {
+	__u64 start_ns; /* switch-out of the block in progress, 0 if none */
+	__u64 first_start_ns;
+	__u64 last_end_ns;
+	__u64 total_ns;
+	__u64 max_ns;
+	__s64 syscall_nr;
+	__u64 args[4];
+	__u32 count; /* slow blocks not yet emitted */
+	__u32 state;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_state);
+} tstate SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* sized by userspace when used */
+	__type(key, __u32);
+	__type(value, struct task_state);
+} tstate_hash SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BW_MAX_TARGETS);
+	__type(key, __u32);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* resized by userspace */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BW_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+/* Threads with a slow block waiting for their syscall exit. Lets every
+ * other syscall exit on the machine return after a single load. */
+__u32 npending;
+
+static __always_inline void stat_add(__u32 idx, __u64 v)
+{
+	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
+
+	if (c)
+		*c += v;
+}
+
+static __always_inline struct task_state *state_get(struct task_struct *task, __u32 tid,
+						    bool create)
+{
+	static const struct task_state zero;
+	struct task_state *s;
+
+	if (!use_hash)
+		return bpf_task_storage_get(&tstate, task, 0,
+					    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	s = bpf_map_lookup_elem(&tstate_hash, &tid);
+	if (s || !create)
+		return s;
+	if (bpf_map_update_elem(&tstate_hash, &tid, &zero, BPF_NOEXIST))
+		return NULL;
+	return bpf_map_lookup_elem(&tstate_hash, &tid);
+}
+
+static __always_inline void state_done(struct task_state *s, __u32 tid)
+{
+	if (use_hash)
+		bpf_map_delete_elem(&tstate_hash, &tid);
+}
+
+static __always_inline void fill_regs(struct bw_event *e, struct pt_regs *r)
+{
+	e->regs[BW_REG_RAX] = r->ax;
+	e->regs[BW_REG_RDX] = r->dx;
+	e->regs[BW_REG_RCX] = r->cx;
+	e->regs[BW_REG_RBX] = r->bx;
+	e->regs[BW_REG_RSI] = r->si;
+	e->regs[BW_REG_RDI] = r->di;
+	e->regs[BW_REG_RBP] = r->bp;
+	e->regs[BW_REG_RSP] = r->sp;
+	e->regs[BW_REG_R8] = r->r8;
+	e->regs[BW_REG_R9] = r->r9;
+	e->regs[BW_REG_R10] = r->r10;
+	e->regs[BW_REG_R11] = r->r11;
+	e->regs[BW_REG_R12] = r->r12;
+	e->regs[BW_REG_R13] = r->r13;
+	e->regs[BW_REG_R14] = r->r14;
+	e->regs[BW_REG_R15] = r->r15;
+	e->regs[BW_REG_RIP] = r->ip;
+}
+
+/* Page-sized copies at constant offsets keep the verifier simple; the
+ * copy ends at the first page that cannot be read (top of the stack
+ * mapping, or a page not resident). */
+static __always_inline void copy_stack(struct bw_event *e, __u64 sp)
+{
+	__u64 base = sp & ~(__u64)(BW_PAGE_SIZE - 1);
+	int i;
+
+	e->stack_base = base;
+	e->stack_len = 0;
+#pragma unroll
+	for (i = 0; i < BW_STACK_PAGES; i++) {
+		if (bpf_probe_read_user(e->stack + i * BW_PAGE_SIZE, BW_PAGE_SIZE,
+					(void *)(base + i * BW_PAGE_SIZE)))
+			break;
+		e->stack_len += BW_PAGE_SIZE;
+	}
+	if (!e->stack_len) {
+		e->flags |= BW_EV_NO_STACK;
+		stat_add(BW_STAT_STACK_FAULT, 1);
+	}
+}
+
+/* Move the pending slow blocks of @s into a ring buffer record. @regs is
+ * NULL when they cannot be read; the stack is copied only when @task is
+ * current (its memory is the one mapped). */
+static __always_inline void emit(struct task_state *s, struct task_struct *task,
+				 struct pt_regs *regs, bool is_current)
+{
+	struct bw_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(BW_STAT_RINGBUF_FULL, s->count);
+		goto out;
+	}
+	e->first_start_ns = s->first_start_ns;
+	e->last_end_ns = s->last_end_ns;
+	e->total_ns = s->total_ns;
+	e->max_ns = s->max_ns;
+	e->syscall_nr = s->syscall_nr;
+	e->args[0] = s->args[0];
+	e->args[1] = s->args[1];
+	e->args[2] = s->args[2];
+	e->args[3] = s->args[3];
+	e->count = s->count;
+	e->state = s->state;
+	e->flags = 0;
+	e->pid = BPF_CORE_READ(task, tgid);
+	e->tid = BPF_CORE_READ(task, pid);
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	BPF_CORE_READ_STR_INTO(&e->pcomm, task, group_leader, comm);
+	if (regs) {
+		fill_regs(e, regs);
+	} else {
+		__builtin_memset(e->regs, 0, sizeof(e->regs));
+		e->flags |= BW_EV_NO_REGS;
+	}
+	if (regs && is_current) {
+		copy_stack(e, e->regs[BW_REG_RSP]);
+	} else {
+		e->stack_base = 0;
+		e->stack_len = 0;
+		e->flags |= BW_EV_NO_STACK;
+		stat_add(BW_STAT_NO_STACK, 1);
+	}
+	bpf_ringbuf_submit(e, 0);
+out:
+	s->count = 0;
+	s->total_ns = 0;
+	s->max_ns = 0;
+}
+
+static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u64 now)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct task_state *s;
+	struct pt_regs *regs;
+	unsigned int state;
+	__u32 tgid, tid;
+
+	if (preempt)
+		return; /* run-queue delay, not blocking */
+	state = get_task_state(prev);
+	if (state == BW_TASK_RUNNING || (state & TASK_DEAD_BITS))
+		return;
+	if (BPF_CORE_READ(prev, flags) & PF_KTHREAD)
+		return;
+	tgid = BPF_CORE_READ(prev, tgid);
+	if (tgid == self_tgid)
+		return;
+	if (filter_tgid && !bpf_map_lookup_elem(&targets, &tgid))
+		return;
+	tid = BPF_CORE_READ(prev, pid);
+	/* sched_switch runs on prev's stack: current is prev, and the
+	 * current task pointer is a BTF one in every program type. */
+	s = state_get(cur, tid, true);
+	if (!s) {
+		stat_add(BW_STAT_STORAGE_FAIL, 1);
+		return;
+	}
+	s->start_ns = now;
+	if (s->count)
+		return; /* same syscall sleeping again: keep its reason */
+	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
+	s->syscall_nr = (__s64)regs->orig_ax;
+	s->args[0] = regs->di;
+	s->args[1] = regs->si;
+	s->args[2] = regs->dx;
+	s->args[3] = regs->r10;
+	s->state = state;
+}
+
+static __always_inline void switch_in(struct task_struct *next, struct pt_regs *next_regs,
+				      __u64 now)
+{
+	struct task_state *s;
+	__u64 delta;
+	__u32 tid;
+
+	tid = BPF_CORE_READ(next, pid);
+	if (!tid)
+		return; /* idle */
+	s = state_get(next, tid, false);
+	if (!s || !s->start_ns)
+		return;
+	delta = now - s->start_ns;
+	s->start_ns = 0;
+	if (delta < threshold_ns) {
+		stat_add(BW_STAT_SHORT_COUNT, 1);
+		stat_add(BW_STAT_SHORT_NS, delta);
+		if (!s->count)
+			state_done(s, tid);
+		return;
+	}
+	stat_add(BW_STAT_SLOW_COUNT, 1);
+	stat_add(BW_STAT_SLOW_NS, delta);
+	if (!s->count) {
+		s->first_start_ns = now - delta;
+		s->total_ns = 0;
+		s->max_ns = 0;
+	}
+	s->count++;
+	s->total_ns += delta;
+	if (delta > s->max_ns)
+		s->max_ns = delta;
+	s->last_end_ns = now;
+	if (s->syscall_nr < 0) {
+		/* Blocked outside a syscall (page fault, stop): there is no
+		 * syscall exit to wait for and its memory is not mapped here. */
+		emit(s, next, next_regs, false);
+		state_done(s, tid);
+		return;
+	}
+	if (s->count == 1)
+		__sync_fetch_and_add(&npending, 1);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(bw_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	switch_out(prev, preempt, now);
+	switch_in(next, (struct pt_regs *)bpf_task_pt_regs(next), now);
+	return 0;
+}
+
+SEC("?raw_tp/sched_switch")
+int BPF_PROG(bw_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 now = bpf_ktime_get_ns();
+
+	switch_out(prev, preempt, now);
+	switch_in(next, NULL, now);
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(bw_sys_exit)
+{
+	struct task_struct *cur;
+	struct task_state *s;
+	__u32 tid;
+
+	if (!npending)
+		return 0;
+	cur = bpf_get_current_task_btf();
+	tid = (__u32)bpf_get_current_pid_tgid();
+	s = state_get(cur, tid, false);
+	if (!s || !s->count)
+		return 0;
+	__sync_fetch_and_add(&npending, -1);
+	emit(s, cur, (struct pt_regs *)bpf_task_pt_regs(cur), true);
+	state_done(s, tid);
+	return 0;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The contract between the BPF programs and userspace: constants, map
+ * layouts and the ring buffer record. Included by both sides, so it
+ * includes nothing and uses only fixed-width types (vmlinux.h or
+ * <linux/types.h> provides them).
+ */
+#ifndef BLOCKWATCH_H
+#define BLOCKWATCH_H
+
+#define BW_COMM_LEN 16
+#define BW_PAGE_SIZE 4096
+/*
+ * The user stack is copied in whole pages from the page holding the
+ * stack pointer, so every copy has a constant size and offset. Five
+ * pages guarantee at least 16 KiB above the stack pointer.
+ */
+#define BW_STACK_PAGES 5
+#define BW_STACK_MAX (BW_STACK_PAGES * BW_PAGE_SIZE)
+#define BW_MAX_TARGETS 1024
+
+/* Registers in DWARF numbering for x86-64 (what libdwfl expects). */
+enum bw_reg {
+	BW_REG_RAX, BW_REG_RDX, BW_REG_RCX, BW_REG_RBX,
+	BW_REG_RSI, BW_REG_RDI, BW_REG_RBP, BW_REG_RSP,
+	BW_REG_R8, BW_REG_R9, BW_REG_R10, BW_REG_R11,
+	BW_REG_R12, BW_REG_R13, BW_REG_R14, BW_REG_R15,
+	BW_REG_RIP,
+	BW_NREGS,
+};
+
+/* Per-CPU counters, monotonic; userspace reports deltas per interval. */
+enum bw_stat {
+	BW_STAT_RINGBUF_FULL,	 /* slow-block record lost: ring buffer full */
+	BW_STAT_STORAGE_FAIL,	 /* task storage could not be created */
+	BW_STAT_STACK_FAULT,	 /* stack copy stopped at an unreadable page */
+	BW_STAT_NO_STACK,	 /* block not in a syscall: no user stack */
+	BW_STAT_SHORT_COUNT,	 /* blocks below the threshold */
+	BW_STAT_SHORT_NS,	 /* their total off-CPU time */
+	BW_STAT_SLOW_COUNT,	 /* blocks at or above the threshold */
+	BW_STAT_SLOW_NS,	 /* their total off-CPU time */
+	BW_STAT_MAX,
+};
+
+/* bw_event.flags */
+#define BW_EV_NO_STACK	(1u << 0) /* no user stack could be copied */
+#define BW_EV_TRUNCATED (1u << 1) /* stack copy ended at a fault */
+#define BW_EV_NO_REGS	(1u << 2) /* registers unknown */
+
+/* sched_switch prev_state bits we care about (include/linux/sched.h). */
+#define BW_TASK_RUNNING		0x0000
+#define BW_TASK_INTERRUPTIBLE	0x0001
+#define BW_TASK_UNINTERRUPTIBLE 0x0002
+#define BW_TASK_STOPPED		0x0004
+#define BW_TASK_TRACED		0x0008
+#define BW_TASK_NOLOAD		0x0400
+
+/*
+ * One record per syscall (or fault) during which a thread was off-CPU
+ * for at least the threshold, emitted when the thread runs again. A
+ * syscall can sleep several times (a futex woken spuriously, epoll
+ * re-waiting): all its slow blocks land in one record.
+ */
+struct bw_event {
+	__u64 first_start_ns; /* CLOCK_MONOTONIC */
+	__u64 last_end_ns;
+	__u64 total_ns;
+	__u64 max_ns;
+	__s64 syscall_nr; /* -1: not in a syscall */
+	__u64 args[4];	  /* syscall arguments 0..3 */
+	__u64 regs[BW_NREGS];
+	__u64 stack_base; /* user address of stack[0], page aligned */
+	__u32 stack_len;  /* bytes of stack[] that are valid */
+	__u32 pid;
+	__u32 tid;
+	__u32 count;
+	__u32 state; /* prev_state at the first slow block */
+	__u32 flags;
+	char comm[BW_COMM_LEN];
+	char pcomm[BW_COMM_LEN];
+	__u8 stack[BW_STACK_MAX];
+};
+
+#define BW_EVENT_HDR_SIZE ((unsigned long)&((struct bw_event *)0)->stack)
+
+#endif /* BLOCKWATCH_H */

@@ -1,0 +1,772 @@
+#!/usr/bin/python3
+"""Privileged end-to-end tests: the real blockwatch against real workloads.
+
+Usage: run_e2e.py [-v] [-l] [PATTERN...]   (as root)
+
+Runs build/blockwatch (env BLOCKWATCH) against build/tests/blockers (env
+BLOCKERS), whose worker threads block for a known time in a known
+function, and checks what blockwatch reports and how it exits. PATTERNs
+select tests whose name contains one of them; -l lists the tests; -v
+prints blockwatch's stderr for every test, not only failing ones.
+
+Output: one line per test, "ok - NAME", "not ok - NAME: reason" or
+"skip - NAME: reason" (diagnostics follow as "#" lines), then
+"e2e: N passed, N failed[, N skipped]". Exit 1 if a test failed or if
+every test was skipped.
+
+Stdlib only; every subprocess has a timeout and is killed on failure.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _binary(env, default):
+    path = os.environ.get(env)
+    if path:
+        return os.path.abspath(path)
+    return os.path.join(ROOT, default)
+
+
+BLOCKWATCH = _binary("BLOCKWATCH", "build/blockwatch")
+BLOCKERS = _binary("BLOCKERS", "build/tests/blockers")
+
+VERBOSE = False
+RUN_BUDGET_S = 170          # the whole run must stay under 3 minutes
+START_TIMEOUT_S = 30        # blockwatch: until "blockwatch: tracing"
+READY_TIMEOUT_S = 10        # workload: until "ready PID TID"
+EXIT_TIMEOUT_S = 15         # any process: until it exits once told to
+TOLERANCE = 0.10            # ground truth: see tests/workloads/blockers.c
+MS = 1000 * 1000
+
+EXPECTED_REASON = {
+    "mutex": "futex",
+    "condvar": "futex",
+    "epoll": "epoll",
+    "pipe": "read",
+    "sleep": "sleep",
+}
+REASONS = {"futex", "epoll", "poll", "read", "sleep", "io"}
+RFC3339 = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+class Fail(Exception):
+    def __init__(self, reason, details=()):
+        super().__init__(reason)
+        self.reason = reason
+        self.details = list(details)
+
+
+class Skip(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- processes
+
+class Proc:
+    """A child in its own process group whose output is collected by line."""
+
+    def __init__(self, argv, name, stdin=False):
+        self.name = name
+        self.argv = argv
+        self.out = []
+        self.err = []
+        self._eof = {"out": False, "err": False}
+        self._cv = threading.Condition()
+        self.p = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True)
+        self.pid = self.p.pid
+        self.started = time.monotonic()
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.p.stdout, "out"),
+                             daemon=True),
+            threading.Thread(target=self._read, args=(self.p.stderr, "err"),
+                             daemon=True),
+        ]
+        for t in self._readers:
+            t.start()
+
+    def _read(self, f, which):
+        lines = self.out if which == "out" else self.err
+        for raw in iter(f.readline, b""):
+            with self._cv:
+                lines.append(raw.decode("utf-8", "replace").rstrip("\n"))
+                self._cv.notify_all()
+        with self._cv:
+            self._eof[which] = True
+            self._cv.notify_all()
+
+    def wait_line(self, which, pattern, timeout):
+        """First line of stdout/stderr matching the regex, or None."""
+        rx = re.compile(pattern)
+        lines = self.out if which == "out" else self.err
+        deadline = time.monotonic() + timeout
+        seen = 0
+        with self._cv:
+            while True:
+                for line in lines[seen:]:
+                    m = rx.search(line)
+                    if m:
+                        return m
+                seen = len(lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or self._eof[which]:
+                    return None
+                self._cv.wait(left)
+
+    def send(self, text):
+        try:
+            self.p.stdin.write(text.encode())
+            self.p.stdin.flush()
+        except (BrokenPipeError, OSError) as e:
+            raise Fail(f"{self.name}: cannot write to stdin: {e}",
+                       self.tail())
+
+    def signal(self, sig):
+        if self.p.poll() is None:
+            os.kill(self.pid, sig)
+
+    def wait(self, timeout):
+        """Exit code, or None if still running after timeout."""
+        try:
+            rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        for t in self._readers:
+            t.join(5)
+        return rc
+
+    def running(self):
+        return self.p.poll() is None
+
+    def kill(self):
+        if self.p.poll() is None:
+            for sig in (signal.SIGCONT, signal.SIGKILL):
+                try:
+                    os.killpg(self.pid, sig)
+                except ProcessLookupError:
+                    pass
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+        for f in (self.p.stdin, self.p.stdout, self.p.stderr):
+            if f:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+
+    def stdout_text(self):
+        with self._cv:
+            return "\n".join(self.out)
+
+    def tail(self, n=12):
+        with self._cv:
+            err = list(self.err)
+        head = [f"{self.name} stderr ({len(err)} lines):"]
+        if len(err) > n:
+            head.append(f"  ... {len(err) - n} lines before")
+        return head + ["  " + line for line in err[-n:]]
+
+
+def describe_rc(rc):
+    if rc is None:
+        return "still running"
+    if rc < 0:
+        try:
+            return f"killed by {signal.Signals(-rc).name}"
+        except ValueError:
+            return f"killed by signal {-rc}"
+    return f"exit code {rc}"
+
+
+class Ctx:
+    """Per-test bookkeeping: every process started is killed at the end."""
+
+    def __init__(self):
+        self.procs = []
+        self.tmpfiles = []
+
+    def spawn(self, argv, name, stdin=False):
+        p = Proc(argv, name, stdin)
+        self.procs.append(p)
+        return p
+
+    def cleanup(self):
+        for p in self.procs:
+            p.kill()
+        for f in self.tmpfiles:
+            try:
+                os.unlink(f)
+            except OSError:
+                pass
+
+    # -- workload
+
+    def workload(self, *args):
+        w = self.spawn([BLOCKERS, *map(str, args)], "blockers", stdin=True)
+        m = w.wait_line("out", r"^ready (\d+) (\d+)$", READY_TIMEOUT_S)
+        if not m:
+            raise Fail(f"workload did not print 'ready' "
+                       f"({describe_rc(w.wait(1))})", w.tail())
+        return w, int(m.group(1)), int(m.group(2))
+
+    def go(self, w, timeout):
+        w.send("go\n")
+        if not w.wait_line("out", r"^done$", timeout):
+            raise Fail(f"workload did not print 'done' within {timeout} s "
+                       f"({describe_rc(w.wait(0))})", w.tail())
+        rc = w.wait(EXIT_TIMEOUT_S)
+        if rc != 0:
+            raise Fail(f"workload: {describe_rc(rc)}", w.tail())
+
+    # -- blockwatch
+
+    def blockwatch(self, *args, name="blockwatch", prefix=()):
+        return self.spawn([*prefix, BLOCKWATCH, *map(str, args)], name)
+
+    def tracing(self, bw):
+        if not bw.wait_line("err", r"^blockwatch: tracing", START_TIMEOUT_S):
+            rc = bw.wait(0)
+            raise Fail("no 'blockwatch: tracing' line within "
+                       f"{START_TIMEOUT_S} s ({describe_rc(rc)})", bw.tail())
+        return time.monotonic()
+
+    def finish(self, bw, timeout=EXIT_TIMEOUT_S, expect_rc=0):
+        rc = bw.wait(timeout)
+        if rc is None:
+            raise Fail(f"blockwatch still running {timeout} s after it "
+                       "should have exited", bw.tail())
+        if rc != expect_rc:
+            raise Fail(f"blockwatch: {describe_rc(rc)}, expected exit code "
+                       f"{expect_rc}", bw.tail())
+        if VERBOSE:
+            for line in bw.tail(40):
+                print("# " + line)
+        return rc
+
+
+# ---------------------------------------------------------------- reports
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def check_report(r, where):
+    """Checks the JSON report schema of the contract; raises Fail."""
+    def bad(what):
+        raise Fail(f"{where}: {what}")
+
+    if not isinstance(r, dict):
+        bad("report is not a JSON object")
+    for key in ("time", "interval_ns", "threshold_ns", "dropped",
+                "processes"):
+        if key not in r:
+            bad(f"report has no '{key}'")
+    if not isinstance(r["time"], str) or not RFC3339.match(r["time"]):
+        bad(f"time {r['time']!r} is not RFC 3339")
+    if not _is_int(r["interval_ns"]) or r["interval_ns"] < 0:
+        bad(f"bad interval_ns {r['interval_ns']!r}")
+    if not _is_int(r["threshold_ns"]):
+        bad(f"bad threshold_ns {r['threshold_ns']!r}")
+    if (not isinstance(r["dropped"], dict)
+            or not _is_int(r["dropped"].get("ringbuf"))
+            or not all(_is_int(v) and v >= 0
+                       for v in r["dropped"].values())):
+        bad(f"bad dropped {r['dropped']!r}")
+    if not isinstance(r["processes"], list):
+        bad("processes is not a list")
+    for proc in r["processes"]:
+        if (not isinstance(proc, dict) or not _is_int(proc.get("pid"))
+                or not isinstance(proc.get("comm"), str)
+                or not isinstance(proc.get("threads"), list)):
+            bad(f"bad process {str(proc)[:200]}")
+        keys = set()
+        for t in proc["threads"]:
+            if not isinstance(t, dict):
+                bad(f"bad thread entry {str(t)[:200]}")
+            for key in ("tid", "blocked_ns", "count", "max_ns"):
+                if not _is_int(t.get(key)) or t[key] < 0:
+                    bad(f"pid {proc['pid']}: bad {key} in {str(t)[:200]}")
+            reason = t.get("reason")
+            if not isinstance(reason, str) or not (
+                    reason in REASONS or (reason.startswith("other:")
+                                          and len(reason) > 6)):
+                bad(f"pid {proc['pid']} tid {t['tid']}: bad reason "
+                    f"{reason!r}")
+            if not isinstance(t.get("comm"), str):
+                bad(f"tid {t['tid']}: bad comm {t.get('comm')!r}")
+            if t["max_ns"] > t["blocked_ns"]:
+                bad(f"tid {t['tid']}: max_ns {t['max_ns']} > blocked_ns "
+                    f"{t['blocked_ns']}")
+            stack = t.get("stack")
+            if not isinstance(stack, list):
+                bad(f"tid {t['tid']}: stack is not a list")
+            for f in stack:
+                if (not isinstance(f, dict) or "addr" not in f
+                        or not (f.get("symbol") is None
+                                or isinstance(f["symbol"], str))
+                        or "module" not in f or "offset" not in f):
+                    bad(f"tid {t['tid']}: bad frame {str(f)[:200]}")
+            key = (t["tid"], reason, tuple(str(f["addr"]) for f in stack))
+            if key in keys:
+                bad(f"pid {proc['pid']}: two entries for tid {t['tid']} "
+                    f"with the same reason and stack")
+            keys.add(key)
+
+
+def parse_reports(text, where="stdout", expect_threshold=None):
+    reports = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            r = json.loads(line)
+        except ValueError as e:
+            raise Fail(f"{where} line {n} is not JSON ({e}): {line[:120]!r}")
+        check_report(r, f"{where} report {len(reports) + 1}")
+        if expect_threshold is not None and \
+                r["threshold_ns"] != expect_threshold:
+            raise Fail(f"threshold_ns {r['threshold_ns']}, expected "
+                       f"{expect_threshold}")
+        reports.append(r)
+    if not reports:
+        raise Fail(f"no JSON report on {where}")
+    return reports
+
+
+def entries(reports, pid=None, tid=None):
+    """(report index, process, thread) for the matching thread entries."""
+    for i, r in enumerate(reports):
+        for proc in r["processes"]:
+            if pid is not None and proc["pid"] != pid:
+                continue
+            for t in proc["threads"]:
+                if tid is None or t["tid"] == tid:
+                    yield i, proc, t
+
+
+def symbols(t):
+    return [f.get("symbol") for f in t["stack"]]
+
+
+def show_entry(i, proc, t):
+    syms = " <- ".join(str(s) for s in symbols(t))
+    return (f"  report {i + 1}: pid {proc['pid']} ({proc['comm']}) "
+            f"tid {t['tid']} ({t['comm']}) reason {t['reason']} "
+            f"count {t['count']} blocked {t['blocked_ns'] / MS:.1f} ms "
+            f"max {t['max_ns'] / MS:.1f} ms stack: {syms or '(empty)'}")
+
+
+def show_entries(es):
+    es = list(es)
+    return [show_entry(*e) for e in es] or ["  (no entries)"]
+
+
+def within(value, expected, tol=TOLERANCE):
+    return abs(value - expected) <= expected * tol
+
+
+def bpf_prog_names():
+    """{id: name} of the loaded BPF programs, via bpftool."""
+    out = subprocess.run(["bpftool", "-j", "prog", "show"],
+                         capture_output=True, timeout=20, check=False)
+    if out.returncode != 0:
+        raise Fail("bpftool prog show failed: "
+                   + out.stderr.decode(errors="replace").strip())
+    return {p["id"]: p.get("name", "") for p in json.loads(out.stdout or
+                                                            b"[]")}
+
+
+def bw_prog_ids():
+    return {i for i, n in bpf_prog_names().items() if n.startswith("bw_")}
+
+
+# ---------------------------------------------------------------- tests
+
+def check_worker(reports, pid, tid, mode, blocks, ms, details):
+    """One entry for the worker: reason, count, time, stack symbol."""
+    mine = list(entries(reports, pid=pid, tid=tid))
+    details += ["worker entries:"] + show_entries(mine)
+    if len(mine) != 1:
+        raise Fail(f"{len(mine)} entries for worker tid {tid}, expected 1",
+                   details)
+    _, proc, t = mine[0]
+    want = EXPECTED_REASON[mode]
+    func = f"bw_block_{mode}"
+    if proc["comm"] != "blockers":
+        raise Fail(f"process comm {proc['comm']!r}, expected 'blockers'",
+                   details)
+    if t["comm"] != f"bw-{mode}":
+        raise Fail(f"thread comm {t['comm']!r}, expected 'bw-{mode}'",
+                   details)
+    if t["reason"] != want:
+        raise Fail(f"reason {t['reason']!r}, expected {want!r}", details)
+    if t["count"] != blocks:
+        raise Fail(f"count {t['count']}, expected {blocks}", details)
+    if not within(t["blocked_ns"], blocks * ms * MS):
+        raise Fail(f"blocked_ns {t['blocked_ns']}, expected "
+                   f"{blocks * ms} ms +-10%", details)
+    if not within(t["max_ns"], ms * MS):
+        raise Fail(f"max_ns {t['max_ns']}, expected {ms} ms +-10%", details)
+    if func not in symbols(t):
+        raise Fail(f"{func} not in the stack", details)
+
+
+def exited_line(bw, pid):
+    m = bw.wait_line("err", rf"^blockwatch: process {pid} \((.*)\) exited$",
+                     0)
+    if not m:
+        raise Fail(f"no 'blockwatch: process {pid} (blockers) exited' line",
+                   bw.tail())
+    if m.group(1) != "blockers":
+        raise Fail(f"exited line names comm {m.group(1)!r}, expected "
+                   "'blockers'", bw.tail())
+
+
+def t_mode(ctx, mode, extra=()):
+    w, pid, tid = ctx.workload(mode, 600, 2)
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "60s", "-f", "json",
+                        *extra)
+    ctx.tracing(bw)
+    ctx.go(w, 10)
+    ctx.finish(bw)
+    exited_line(bw, pid)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    check_worker(reports, pid, tid, mode, 2, 600, bw.tail(6))
+
+
+def t_threshold(ctx):
+    w, pid, tid = ctx.workload("sleep", 50, 3)
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "60s", "-f", "json")
+    ctx.tracing(bw)
+    ctx.go(w, 10)
+    ctx.finish(bw)
+    exited_line(bw, pid)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    mine = list(entries(reports, pid=pid, tid=tid))
+    if mine:
+        raise Fail("entries for a worker that never blocked 100 ms",
+                   show_entries(mine))
+
+
+def t_split(ctx):
+    w, pid, tid = ctx.workload("sleep", 2500, 1)
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "1s", "-f", "json")
+    ctx.tracing(bw)
+    ctx.go(w, 10)
+    ctx.finish(bw)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    mine = list(entries(reports, pid=pid, tid=tid))
+    details = [f"{len(reports)} reports, interval_ns: "
+               + ", ".join(str(r["interval_ns"]) for r in reports),
+               "worker entries:"] + show_entries(mine)
+    if len(reports) < 3:
+        raise Fail(f"{len(reports)} reports for a ~3 s run with -i 1s",
+                   details)
+    for i, _, t in mine:
+        # 5 ms for timer jitter between the interval and its accounting
+        if t["blocked_ns"] > reports[i]["interval_ns"] + 5 * MS:
+            raise Fail(f"report {i + 1}: blocked_ns {t['blocked_ns']} > "
+                       f"interval_ns {reports[i]['interval_ns']}", details)
+    total = sum(t["blocked_ns"] for _, _, t in mine)
+    if total > 2500 * MS * (1 + TOLERANCE):
+        raise Fail(f"sum of blocked_ns {total} > 2.5 s + 10%", details)
+    if total < 2500 * MS * (1 - TOLERANCE):
+        raise Fail(f"sum of blocked_ns {total} < 2.5 s - 10%", details)
+    if len({i for i, _, _ in mine}) < 2:
+        raise Fail("a 2.5 s block in one report only, with -i 1s", details)
+
+
+def t_system_wide(ctx):
+    w, pid, tid = ctx.workload("sleep", 600, 2)
+    bw = ctx.blockwatch("-t", "100ms", "-i", "2s", "-d", "4s", "-f", "json")
+    ctx.tracing(bw)
+    ctx.go(w, 10)
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    if len(reports) < 2:
+        raise Fail(f"{len(reports)} reports for -i 2s -d 4s")
+    own = list(entries(reports, pid=bw.pid))
+    if own:
+        raise Fail("blockwatch reports itself", show_entries(own))
+    mine = list(entries(reports, pid=pid, tid=tid))
+    details = ["worker entries:"] + show_entries(mine)
+    if not mine:
+        pids = sorted({p["pid"] for r in reports for p in r["processes"]})
+        raise Fail(f"no entry for the workload (pid {pid} tid {tid}); "
+                   f"pids seen: {pids[:40]}")
+    for _, proc, t in mine:
+        if t["reason"] != "sleep" or "bw_block_sleep" not in symbols(t):
+            raise Fail("worker entry is not reason 'sleep' in "
+                       "bw_block_sleep", details)
+    total = sum(t["blocked_ns"] for _, _, t in mine)
+    if not within(total, 1200 * MS):
+        raise Fail(f"worker blocked_ns sums to {total}, expected "
+                   "1200 ms +-10%", details)
+    if max(t["max_ns"] for _, _, t in mine) > 600 * MS * (1 + TOLERANCE):
+        raise Fail("max_ns above 600 ms +10%", details)
+
+
+def t_top(ctx):
+    w, pid, _ = ctx.workload("sleep", 300, 6)
+    bw = ctx.blockwatch("-t", "100ms", "-i", "1s", "-d", "3s", "--top", 1,
+                        "-f", "json")
+    ctx.tracing(bw)
+    w.send("go\n")
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    counts = [len(r["processes"]) for r in reports]
+    if len(reports) < 2:
+        raise Fail(f"{len(reports)} reports for -i 1s -d 3s")
+    if max(counts) > 1:
+        raise Fail(f"processes per report: {counts}, expected at most 1")
+    if max(counts) < 1:
+        raise Fail("no process at all in any report while the workload "
+                   "was blocking")
+
+
+def t_output_file(ctx):
+    fd, path = tempfile.mkstemp(prefix="bw-e2e-", suffix=".json")
+    os.close(fd)
+    ctx.tmpfiles.append(path)
+    w, pid, tid = ctx.workload("sleep", 300, 1)
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "60s", "-f", "json",
+                        "-o", path)
+    ctx.tracing(bw)
+    ctx.go(w, 10)
+    ctx.finish(bw)
+    if bw.stdout_text().strip():
+        raise Fail("stdout not empty with -o: "
+                   f"{bw.stdout_text()[:120]!r}")
+    with open(path, encoding="utf-8", errors="replace") as f:
+        reports = parse_reports(f.read(), where=path)
+    mine = list(entries(reports, pid=pid, tid=tid))
+    if len(mine) != 1 or "bw_block_sleep" not in symbols(mine[0][2]):
+        raise Fail("no single bw_block_sleep entry for the worker in the "
+                   "file", show_entries(mine))
+
+
+def t_text(ctx):
+    w, pid, tid = ctx.workload("sleep", 300, 1)
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "60s")
+    ctx.tracing(bw)
+    ctx.go(w, 10)
+    ctx.finish(bw)
+    out = bw.stdout_text()
+    details = ["stdout:"] + ["  " + line for line in out.splitlines()[:40]]
+    if not re.search(rf"\b{tid}\b", out):
+        raise Fail(f"worker tid {tid} not in the text report", details)
+    if "bw_block_sleep" not in out:
+        raise Fail("bw_block_sleep not in the text report", details)
+    if out.lstrip().startswith("{"):
+        raise Fail("default format looks like JSON", details)
+
+
+def t_error(ctx, args, want_rc, prefix=()):
+    bw = ctx.blockwatch(*args, prefix=prefix)
+    rc = bw.wait(EXIT_TIMEOUT_S)
+    if rc is None:
+        raise Fail(f"still running after {EXIT_TIMEOUT_S} s, expected exit "
+                   f"code {want_rc}", bw.tail())
+    if rc != want_rc:
+        raise Fail(f"{describe_rc(rc)}, expected {want_rc}", bw.tail())
+    lines = [line for line in bw.err if line.strip()]
+    if len(lines) != 1 or not lines[0].startswith("blockwatch: "):
+        raise Fail(f"{len(lines)} stderr lines, expected exactly one "
+                   "starting with 'blockwatch: '", bw.tail())
+    if bw.stdout_text().strip():
+        raise Fail("output on stdout on failure",
+                   [bw.stdout_text()[:200]])
+
+
+def t_not_root(ctx):
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        raise Skip("setpriv not installed")
+    prefix = (setpriv, "--reuid=nobody", "--regid=nogroup",
+              "--clear-groups", "--inh-caps=-all")
+    t_error(ctx, ["-d", "2s"], 4, prefix=prefix)
+
+
+def t_signal(ctx, sig):
+    if not shutil.which("bpftool"):
+        raise Skip("bpftool not installed")
+    before = bw_prog_ids()
+    bw = ctx.blockwatch("-t", "100ms", "-i", "60s", "-f", "json")
+    ctx.tracing(bw)
+    time.sleep(1)
+    ours = bw_prog_ids() - before
+    bw.signal(sig)
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    if len(reports) != 1:
+        raise Fail(f"{len(reports)} reports, expected the final one only")
+    if not ours:
+        raise Fail("no BPF program named bw_* was loaded while tracing "
+                   f"(programs: {sorted(set(bpf_prog_names().values()))})")
+    # Programs are freed asynchronously after the last reference goes.
+    deadline = time.monotonic() + 5
+    while True:
+        left = ours & bw_prog_ids()
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    if left:
+        names = bpf_prog_names()
+        raise Fail("BPF programs still loaded after exit: "
+                   + ", ".join(f"{i} {names.get(i, '?')}"
+                               for i in sorted(left)))
+
+
+def t_duration(ctx):
+    bw = ctx.blockwatch("-d", "2s", "-f", "json")
+    t0 = ctx.tracing(bw)
+    ctx.finish(bw, timeout=10)
+    took = time.monotonic() - t0
+    if not 1.8 <= took <= 3.5:
+        raise Fail(f"-d 2s ran for {took:.2f} s after 'tracing'")
+    parse_reports(bw.stdout_text())
+
+
+def t_overflow(ctx):
+    nthreads, ms, repeat = 40, 20, 5
+    w, pid, _ = ctx.workload("many", nthreads, ms, repeat)
+    bw = ctx.blockwatch("-p", pid, "-t", "10ms", "--ringbuf-size", "64K",
+                        "-i", "60s", "-f", "json")
+    ctx.tracing(bw)
+    bw.signal(signal.SIGSTOP)
+    try:
+        ctx.go(w, 10)
+    finally:
+        bw.signal(signal.SIGCONT)
+    ctx.finish(bw)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=10 * MS)
+    dropped = sum(r["dropped"]["ringbuf"] for r in reports)
+    sleeps = [e for e in entries(reports, pid=pid)
+              if e[2]["reason"] == "sleep"]
+    seen = sum(t["count"] for _, _, t in sleeps)
+    details = [f"dropped: {[r['dropped'] for r in reports]}",
+               f"{len(sleeps)} sleep entries, count sum {seen}"]
+    if dropped <= 0:
+        raise Fail("dropped.ringbuf is 0 although the reader was stopped",
+                   details)
+    if seen + dropped < nthreads * repeat:
+        raise Fail(f"reported {seen} + dropped {dropped} < "
+                   f"{nthreads * repeat} blocks", details)
+
+
+TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
+         for mode in EXPECTED_REASON] + [
+    ("block-mutex-raw-tp", lambda c: t_mode(c, "mutex", ["--force-raw-tp"])),
+    ("threshold", t_threshold),
+    ("split-intervals", t_split),
+    ("system-wide", t_system_wide),
+    ("top", t_top),
+    ("output-file", t_output_file),
+    ("text-format", t_text),
+    ("error-no-such-pid", lambda c: t_error(c, ["-p", "999999999"], 3)),
+    ("error-duration-bare", lambda c: t_error(c, ["-t", "10"], 2)),
+    ("error-duration-suffix", lambda c: t_error(c, ["-t", "5xs"], 2)),
+    ("error-format", lambda c: t_error(c, ["-f", "xml"], 2)),
+    ("error-unknown-option",
+     lambda c: t_error(c, ["--no-such-option"], 2)),
+    ("error-not-root", t_not_root),
+    ("error-btf-missing",
+     lambda c: t_error(c, ["--btf", "/nonexistent", "-d", "1s"], 5)),
+    ("error-btf-not-btf",
+     lambda c: t_error(c, ["--btf", "/etc/passwd", "-d", "1s"], 5)),
+    ("sigint", lambda c: t_signal(c, signal.SIGINT)),
+    ("sigterm", lambda c: t_signal(c, signal.SIGTERM)),
+    ("duration", t_duration),
+    ("ringbuf-overflow", t_overflow),
+]
+
+
+def main(argv):
+    global VERBOSE
+    args = [a for a in argv if not a.startswith("-")]
+    VERBOSE = "-v" in argv
+    tests = [(n, f) for n, f in TESTS
+             if not args or any(a in n for a in args)]
+    if "-l" in argv:
+        for name, _ in tests:
+            print(name)
+        return 0
+    if not tests:
+        print(f"e2e: no test matches {args}")
+        return 1
+
+    passed = failed = skipped = 0
+    pre = None
+    if os.geteuid() != 0:
+        pre = ("skip", "needs root")
+    else:
+        missing = [b for b in (BLOCKWATCH, BLOCKERS)
+                   if not os.access(b, os.X_OK)]
+        if missing:
+            pre = ("not ok", f"not built: {', '.join(missing)}")
+
+    start = time.monotonic()
+    for name, fn in tests:
+        if pre:
+            print(f"{pre[0]} - {name}: {pre[1]}")
+            if pre[0] == "skip":
+                skipped += 1
+            else:
+                failed += 1
+            continue
+        if time.monotonic() - start > RUN_BUDGET_S:
+            print(f"not ok - {name}: run time budget of {RUN_BUDGET_S} s "
+                  "used up")
+            failed += 1
+            continue
+        ctx = Ctx()
+        t0 = time.monotonic()
+        try:
+            fn(ctx)
+        except Fail as e:
+            print(f"not ok - {name}: {e.reason}")
+            for line in e.details:
+                print(f"#   {line}")
+            failed += 1
+        except Skip as e:
+            print(f"skip - {name}: {e}")
+            skipped += 1
+        except Exception as e:  # a harness bug must not hide the others
+            print(f"not ok - {name}: harness error: "
+                  f"{type(e).__name__}: {e}")
+            failed += 1
+        else:
+            print(f"ok - {name}")
+            passed += 1
+        finally:
+            ctx.cleanup()
+        if VERBOSE:
+            print(f"#   {name}: {time.monotonic() - t0:.1f} s")
+        sys.stdout.flush()
+
+    summary = f"e2e: {passed} passed, {failed} failed"
+    if skipped:
+        summary += f", {skipped} skipped"
+    print(summary)
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_AGG_H
+#define BW_AGG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uthash.h>
+#include "reason.h"
+#include "syms.h"
+
+/* One deduplicated, symbolized user stack of one process. */
+struct bw_stack {
+	UT_hash_handle hh;
+	uint32_t nframes;
+	bool truncated;
+	struct bw_frame *frames; /* leaf first */
+	size_t keylen;
+	unsigned char key[]; /* pid, truncated, pcs */
+};
+
+struct bw_entry_key {
+	uint32_t pid;
+	uint32_t tid;
+	const struct bw_stack *stack;
+	char reason[BW_REASON_LEN];
+};
+
+/* One (thread, stack, reason) of one interval. */
+struct bw_entry {
+	UT_hash_handle hh;
+	struct bw_entry_key key;
+	char comm[16];
+	uint64_t blocked_ns;
+	uint64_t count;
+	uint64_t max_ns;
+};
+
+struct bw_proc {
+	UT_hash_handle hh;
+	uint32_t pid;
+	char comm[16];
+	uint64_t blocked_ns;
+	size_t nthreads;
+	size_t cap;
+	struct bw_entry **threads; /* sorted by blocked_ns, most first */
+};
+
+/* What one block record says, after unwinding. */
+struct bw_sample {
+	uint32_t pid;
+	uint32_t tid;
+	const char *comm;
+	const char *pcomm;
+	const char *reason;
+	uint64_t first_start_ns; /* CLOCK_MONOTONIC */
+	uint64_t last_end_ns;
+	uint64_t total_ns;
+	uint64_t max_ns;
+	uint32_t count;
+	const struct bw_pc *pcs;
+	int npcs;
+	bool truncated;
+};
+
+enum bw_drop {
+	BW_DROP_RINGBUF,  /* blocks lost: ring buffer full */
+	BW_DROP_STORAGE,  /* blocks lost: no per-thread storage */
+	BW_DROP_STACK,	  /* blocks kept without a user stack */
+	BW_DROP_USER,	  /* records lost in userspace (out of memory) */
+	BW_DROP_MAX,
+};
+
+extern const char *const bw_drop_names[BW_DROP_MAX];
+
+struct bw_report {
+	uint64_t time_ns; /* CLOCK_REALTIME at the end of the interval */
+	uint64_t interval_ns;
+	uint64_t threshold_ns;
+	uint64_t dropped[BW_DROP_MAX];
+	uint64_t short_count; /* blocks below the threshold */
+	uint64_t short_ns;
+	size_t total_procs; /* before --top */
+	size_t nprocs;
+	struct bw_proc **procs; /* most blocked first */
+};
+
+typedef int (*bw_resolve_fn)(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f);
+
+struct agg;
+
+struct agg *agg__new(bw_resolve_fn resolve, void *ctx);
+void agg__free(struct agg *a);
+/* Start a new interval at @start_ns (CLOCK_MONOTONIC), forgetting the
+ * previous one. */
+void agg__reset(struct agg *a, uint64_t start_ns);
+int agg__add(struct agg *a, const struct bw_sample *s);
+/* Fill @r's process list, sorted, cut to @top (0: all). The report
+ * points into @a: valid until the next agg__reset. */
+int agg__report(struct agg *a, struct bw_report *r, unsigned int top);
+
+#endif

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "blockwatch.skel.h"
+#include "cli.h"
+#include "loader.h"
+#include "log.h"
+
+#define VMLINUX_BTF "/sys/kernel/btf/vmlinux"
+#define RAW_TP_THREADS 65536
+
+struct bw_loader {
+	struct blockwatch_bpf *skel;
+	bool raw_tp;
+	int ncpus;
+};
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (!bw_verbose || level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static int check_btf(const struct bw_opts *o)
+{
+	const char *path = o->btf_path ? o->btf_path : VMLINUX_BTF;
+	struct btf *btf;
+	int err;
+
+	if (access(path, R_OK)) {
+		err = errno;
+		if (o->btf_path)
+			bw_err("cannot read kernel BTF '%s': %s", path, strerror(err));
+		else
+			bw_err("kernel has no BTF ('%s': %s); use --btf FILE", path, strerror(err));
+		return BW_EXIT_NOBTF;
+	}
+	btf = btf__parse(path, NULL);
+	if (!btf) {
+		err = errno;
+		bw_err("no usable kernel BTF in '%s': %s", path, strerror(err));
+		return BW_EXIT_NOBTF;
+	}
+	btf__free(btf);
+	return 0;
+}
+
+static uint64_t pow2_roundup(uint64_t v)
+{
+	uint64_t p = 1;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+static int exit_code_for(int err)
+{
+	return err == -EPERM || err == -EACCES ? BW_EXIT_PERM : BW_EXIT_FAIL;
+}
+
+/* One attempt with one flavour of the sched_switch program. Returns a
+ * negative errno and sets *stage to what failed. */
+static int try_load(struct bw_loader *l, const struct bw_opts *o, bool raw_tp,
+		    const char **stage)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	struct blockwatch_bpf *skel;
+	int err, i;
+	__u8 one = 1;
+
+	*stage = "open BPF object";
+	skel = blockwatch_bpf__open_opts(&open_opts);
+	if (!skel)
+		return -errno;
+	l->skel = skel;
+	l->raw_tp = raw_tp;
+
+	skel->rodata->threshold_ns = o->threshold_ns;
+	skel->rodata->self_tgid = getpid();
+	skel->rodata->filter_tgid = o->npids > 0;
+	skel->rodata->use_hash = raw_tp;
+	bpf_program__set_autoload(skel->progs.bw_switch_btf, !raw_tp);
+	bpf_program__set_autoload(skel->progs.bw_switch_raw, raw_tp);
+	if (raw_tp)
+		bpf_map__set_max_entries(skel->maps.tstate_hash, RAW_TP_THREADS);
+	bpf_map__set_max_entries(skel->maps.events, pow2_roundup(o->ringbuf_size));
+
+	*stage = "load BPF programs";
+	err = blockwatch_bpf__load(skel);
+	if (err)
+		return err;
+	*stage = "add targets";
+	for (i = 0; i < o->npids; i++) {
+		__u32 tgid = o->pids[i];
+
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.targets), &tgid, &one, BPF_ANY))
+			return -errno;
+	}
+	*stage = "attach BPF programs";
+	return blockwatch_bpf__attach(skel);
+}
+
+int bw_loader__new(const struct bw_opts *o, struct bw_loader **out)
+{
+	struct bw_loader *l;
+	const char *stage;
+	int err, ret;
+
+	ret = check_btf(o);
+	if (ret)
+		return ret;
+	libbpf_set_print(libbpf_log);
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		bw_err("out of memory");
+		return BW_EXIT_FAIL;
+	}
+	l->ncpus = libbpf_num_possible_cpus();
+	if (l->ncpus <= 0) {
+		bw_err("cannot count CPUs: %s", strerror(-l->ncpus));
+		free(l);
+		return BW_EXIT_FAIL;
+	}
+
+	err = o->force_raw_tp ? -EOPNOTSUPP : try_load(l, o, false, &stage);
+	if (err && err != -EPERM && err != -EACCES) {
+		if (!o->force_raw_tp)
+			bw_dbg("tp_btf/sched_switch: cannot %s (%s), trying raw_tp", stage,
+			       strerror(-err));
+		blockwatch_bpf__destroy(l->skel);
+		l->skel = NULL;
+		err = try_load(l, o, true, &stage);
+	}
+	if (err) {
+		bw_err("cannot %s: %s", stage, strerror(-err));
+		ret = exit_code_for(err);
+		bw_loader__free(l);
+		return ret;
+	}
+	bw_dbg("attached (%s/sched_switch, raw_tp/sys_exit)", bw_loader__mode(l));
+	*out = l;
+	return 0;
+}
+
+void bw_loader__free(struct bw_loader *l)
+{
+	if (!l)
+		return;
+	blockwatch_bpf__destroy(l->skel);
+	free(l);
+}
+
+int bw_loader__ringbuf_fd(const struct bw_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.events);
+}
+
+const char *bw_loader__mode(const struct bw_loader *l)
+{
+	return l->raw_tp ? "raw_tp" : "tp_btf";
+}
+
+int bw_loader__stats(const struct bw_loader *l, uint64_t out[BW_STAT_MAX])
+{
+	int fd = bpf_map__fd(l->skel->maps.stats);
+	uint64_t *vals;
+	__u32 key;
+	int cpu;
+
+	vals = calloc(l->ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (key = 0; key < BW_STAT_MAX; key++) {
+		out[key] = 0;
+		if (bpf_map_lookup_elem(fd, &key, vals)) {
+			int err = -errno;
+
+			free(vals);
+			return err;
+		}
+		for (cpu = 0; cpu < l->ncpus; cpu++)
+			out[key] += vals[cpu];
+	}
+	free(vals);
+	return 0;
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_LOADER_H
+#define BW_LOADER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "blockwatch_types.h"
+
+struct bw_opts;
+struct bw_loader;
+
+/* Open, configure, load and attach the BPF programs. On failure logs
+ * one line and returns an enum bw_exit code (non-zero). */
+int bw_loader__new(const struct bw_opts *o, struct bw_loader **out);
+void bw_loader__free(struct bw_loader *l);
+int bw_loader__ringbuf_fd(const struct bw_loader *l);
+/* Sum the per-CPU counters (monotonic since load). */
+int bw_loader__stats(const struct bw_loader *l, uint64_t out[BW_STAT_MAX]);
+/* "tp_btf" or "raw_tp": which sched_switch program is attached. */
+const char *bw_loader__mode(const struct bw_loader *l);
+
+#endif

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <stdarg.h>
+#include <stdio.h>
+#include "log.h"
+
+int bw_verbose;
+
+static void vlog(const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	/* One write per line, so concurrent output never interleaves. */
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "blockwatch: %s\n", line);
+}
+
+void bw_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}
+
+void bw_dbg(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!bw_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog(fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_REASON_H
+#define BW_REASON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BW_REASON_LEN 40
+
+/* Name of x86-64 syscall @nr, or NULL when unknown. */
+const char *bw_syscall_name(int64_t nr);
+/* The wait reason of a block: futex, epoll, poll, read, sleep, io,
+ * stopped, or other:<syscall> (other:none outside a syscall). */
+void bw_reason(int64_t syscall_nr, uint32_t state, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Reports for people: fits 80-120 columns, the worst first. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include "report.h"
+
+static void bw_fmt_duration_raw(uint64_t ns, char *buf, size_t len);
+
+static void trim_zero(char *buf)
+{
+	char *dot = strstr(buf, ".0");
+
+	/* "100.0ms" -> "100ms", "1.50s" stays */
+	if (dot && (dot[2] < '0' || dot[2] > '9'))
+		memmove(dot, dot + 2, strlen(dot + 2) + 1);
+}
+
+void bw_fmt_duration(uint64_t ns, char *buf, size_t len)
+{
+	bw_fmt_duration_raw(ns, buf, len);
+	trim_zero(buf);
+}
+
+static void bw_fmt_duration_raw(uint64_t ns, char *buf, size_t len)
+{
+	if (ns < 1000)
+		snprintf(buf, len, "%" PRIu64 "ns", ns);
+	else if (ns < 1000000)
+		snprintf(buf, len, "%.1fus", ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(buf, len, "%.1fms", ns / 1e6);
+	else if (ns < (uint64_t)60000000000)
+		snprintf(buf, len, "%.2fs", ns / 1e9);
+	else if (ns < (uint64_t)3600000000000)
+		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", ns / (uint64_t)60000000000,
+			 ns / (uint64_t)1000000000 % 60);
+	else
+		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", ns / (uint64_t)3600000000000,
+			 ns / (uint64_t)60000000000 % 60);
+}
+
+void bw_fmt_time(uint64_t realtime_ns, char *buf, size_t len)
+{
+	time_t secs = realtime_ns / 1000000000ULL;
+	struct tm tm;
+	char tmp[32];
+
+	gmtime_r(&secs, &tm);
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03uZ", tmp, (unsigned int)(realtime_ns / 1000000 % 1000));
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static void print_frame(FILE *out, const struct bw_frame *f)
+{
+	if (f->symbol)
+		fprintf(out, "        %s+0x%" PRIx64 " (%s)\n", f->symbol, f->symoff,
+			f->module ? base_name(f->module) : "?");
+	else if (f->module)
+		fprintf(out, "        %s+0x%" PRIx64 "\n", base_name(f->module), f->offset);
+	else
+		fprintf(out, "        0x%" PRIx64 "\n", f->addr);
+}
+
+static void print_header(FILE *out, const struct bw_report *r)
+{
+	char when[40], iv[16], th[16], sh[16];
+	uint64_t dropped = 0;
+	int i;
+
+	for (i = 0; i < BW_DROP_MAX; i++)
+		dropped += r->dropped[i];
+	bw_fmt_time(r->time_ns, when, sizeof(when));
+	bw_fmt_duration(r->interval_ns, iv, sizeof(iv));
+	bw_fmt_duration(r->threshold_ns, th, sizeof(th));
+	bw_fmt_duration(r->short_ns, sh, sizeof(sh));
+	fprintf(out, "=== %s  interval %s  threshold %s  dropped %" PRIu64, when, iv, th, dropped);
+	if (dropped) {
+		const char *sep = " (";
+
+		for (i = 0; i < BW_DROP_MAX; i++) {
+			if (!r->dropped[i])
+				continue;
+			fprintf(out, "%s%s %" PRIu64, sep, bw_drop_names[i], r->dropped[i]);
+			sep = ", ";
+		}
+		fputc(')', out);
+	}
+	fprintf(out, "\n    %zu process%s blocked past the threshold; %" PRIu64
+		" shorter blocks (%s)\n",
+		r->total_procs, r->total_procs == 1 ? "" : "es", r->short_count, sh);
+}
+
+int report_text(FILE *out, const struct bw_report *r, unsigned int frames)
+{
+	size_t i, j;
+
+	print_header(out, r);
+	for (i = 0; i < r->nprocs; i++) {
+		const struct bw_proc *p = r->procs[i];
+		char tot[16];
+
+		bw_fmt_duration(p->blocked_ns, tot, sizeof(tot));
+		fprintf(out, "\nPID %u (%s)  blocked %s\n", p->pid, p->comm, tot);
+		fprintf(out, "  %7s  %-16s %-22s %9s %7s %9s\n", "TID", "COMM", "REASON",
+			"BLOCKED", "COUNT", "MAX");
+		for (j = 0; j < p->nthreads; j++) {
+			const struct bw_entry *e = p->threads[j];
+			const struct bw_stack *st = e->key.stack;
+			char blk[16], max[16];
+			uint32_t k;
+
+			bw_fmt_duration(e->blocked_ns, blk, sizeof(blk));
+			bw_fmt_duration(e->max_ns, max, sizeof(max));
+			fprintf(out, "  %7u  %-16s %-22s %9s %7" PRIu64 " %9s\n", e->key.tid,
+				e->comm, e->key.reason, blk, e->count, max);
+			for (k = 0; k < st->nframes && k < frames; k++)
+				print_frame(out, &st->frames[k]);
+			if (st->nframes > frames)
+				fprintf(out, "        ... %u more frames\n", st->nframes - frames);
+			else if (st->truncated && frames)
+				fprintf(out, "        [stack truncated]\n");
+		}
+	}
+	if (r->nprocs < r->total_procs)
+		fprintf(out, "\n(%zu more processes, see --top)\n", r->total_procs - r->nprocs);
+	fputc('\n', out);
+	return fflush(out) ? -1 : 0;
+}

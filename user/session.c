@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The event loop: one epoll set with the ring buffer, the interval and
+ * duration timers, an eventfd the signal handler pokes, and a pidfd per
+ * target. Records are unwound as they arrive, while their process is
+ * most likely alive; counters are monotonic in BPF and reported as
+ * deltas per interval, so no read races with the BPF side.
+ */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "agg.h"
+#include "blockwatch_types.h"
+#include "cli.h"
+#include "loader.h"
+#include "log.h"
+#include "reason.h"
+#include "report.h"
+#include "session.h"
+#include "syms.h"
+#include "targets.h"
+
+enum { EV_RINGBUF, EV_TICK, EV_DEADLINE, EV_SIGNAL, EV_TARGET0 };
+
+struct session {
+	const struct bw_opts *o;
+	struct bw_loader *l;
+	struct syms *syms;
+	struct agg *agg;
+	FILE *out;
+	uint64_t interval_start;
+	uint64_t last_report;
+	uint64_t stats[BW_STAT_MAX];
+	uint64_t user_drops;
+	struct bw_pc pcs[BW_MAX_FRAMES];
+};
+
+static volatile sig_atomic_t stop_signal;
+static int signal_efd = -1;
+
+static void on_signal(int sig)
+{
+	uint64_t one = 1;
+	ssize_t r;
+
+	stop_signal = sig;
+	r = write(signal_efd, &one, sizeof(one));
+	(void)r;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int resolve_cb(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f)
+{
+	return syms__resolve(ctx, pid, pc, f);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+	const struct bw_event *e = data;
+	char reason[BW_REASON_LEN];
+	struct bw_snapshot snap;
+	struct bw_sample smp;
+	bool truncated = true;
+	int n = 0;
+
+	if (size < sizeof(*e)) {
+		s->user_drops++;
+		return 0;
+	}
+	if (!(e->flags & BW_EV_NO_REGS)) {
+		snap = (struct bw_snapshot){
+			.pid = e->pid,
+			.tid = e->tid,
+			.regs = (const uint64_t *)e->regs,
+			.stack_base = e->stack_base,
+			.stack = e->stack,
+			.stack_len = e->stack_len,
+		};
+		n = syms__unwind(s->syms, &snap, s->pcs, BW_MAX_FRAMES, &truncated);
+	}
+	bw_reason(e->syscall_nr, e->state, reason, sizeof(reason));
+	smp = (struct bw_sample){
+		.pid = e->pid,
+		.tid = e->tid,
+		.comm = e->comm,
+		.pcomm = e->pcomm,
+		.reason = reason,
+		.first_start_ns = e->first_start_ns,
+		.last_end_ns = e->last_end_ns,
+		.total_ns = e->total_ns,
+		.max_ns = e->max_ns,
+		.count = e->count,
+		.pcs = s->pcs,
+		.npcs = n,
+		.truncated = truncated,
+	};
+	if (agg__add(s->agg, &smp))
+		s->user_drops += e->count;
+	return 0;
+}
+
+static int report(struct session *s)
+{
+	struct bw_report r = { 0 };
+	uint64_t st[BW_STAT_MAX], now = mono_ns();
+	int err, i;
+
+	err = bw_loader__stats(s->l, st);
+	if (err) {
+		bw_err("cannot read counters: %s", strerror(-err));
+		return err;
+	}
+	r.time_ns = real_ns();
+	r.interval_ns = now - s->interval_start;
+	r.threshold_ns = s->o->threshold_ns;
+	r.dropped[BW_DROP_RINGBUF] = st[BW_STAT_RINGBUF_FULL] - s->stats[BW_STAT_RINGBUF_FULL];
+	r.dropped[BW_DROP_STORAGE] = st[BW_STAT_STORAGE_FAIL] - s->stats[BW_STAT_STORAGE_FAIL];
+	r.dropped[BW_DROP_STACK] = st[BW_STAT_NO_STACK] + st[BW_STAT_STACK_FAULT] -
+				   s->stats[BW_STAT_NO_STACK] - s->stats[BW_STAT_STACK_FAULT];
+	r.dropped[BW_DROP_USER] = s->user_drops;
+	r.short_count = st[BW_STAT_SHORT_COUNT] - s->stats[BW_STAT_SHORT_COUNT];
+	r.short_ns = st[BW_STAT_SHORT_NS] - s->stats[BW_STAT_SHORT_NS];
+	err = agg__report(s->agg, &r, s->o->top);
+	if (err) {
+		bw_err("cannot build report: %s", strerror(-err));
+		return err;
+	}
+	if (s->o->format == BW_FMT_JSON)
+		err = report_json(s->out, &r);
+	else
+		err = report_text(s->out, &r, s->o->frames);
+	if (err) {
+		bw_err("cannot write report: %s", strerror(errno));
+		return -EIO;
+	}
+	for (i = 0; i < BW_STAT_MAX; i++)
+		s->stats[i] = st[i];
+	s->user_drops = 0;
+	agg__reset(s->agg, now);
+	s->interval_start = now;
+	s->last_report = now;
+	syms__prune(s->syms);
+	return 0;
+}
+
+static int arm_timer(int fd, uint64_t first_ns, uint64_t period_ns)
+{
+	struct itimerspec its = {
+		.it_value = { first_ns / 1000000000ULL, first_ns % 1000000000ULL },
+		.it_interval = { period_ns / 1000000000ULL, period_ns % 1000000000ULL },
+	};
+
+	return timerfd_settime(fd, 0, &its, NULL);
+}
+
+static int epoll_add(int epfd, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void print_ready(const struct bw_opts *o, struct bw_target *t, int n, const char *mode)
+{
+	char th[16], iv[16], list[256] = "";
+	size_t off = 0;
+	int i;
+
+	bw_fmt_duration(o->threshold_ns, th, sizeof(th));
+	bw_fmt_duration(o->interval_ns, iv, sizeof(iv));
+	for (i = 0; i < n && off < sizeof(list) - 32; i++)
+		off += snprintf(list + off, sizeof(list) - off, "%s%d (%s)", i ? ", " : "",
+				t[i].pid, t[i].comm);
+	if (n)
+		bw_err("tracing %s; threshold %s, interval %s [%s]; Ctrl-C to stop", list, th, iv,
+		       mode);
+	else
+		bw_err("tracing all processes; threshold %s, interval %s [%s]; Ctrl-C to stop", th,
+		       iv, mode);
+}
+
+static int setup_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESETHAND };
+
+	signal_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (signal_efd < 0)
+		return -errno;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) || sigaction(SIGTERM, &sa, NULL))
+		return -errno;
+	/* A closed stdout pipe is a write error, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_target *t,
+		   int ntargets, FILE *out)
+{
+	struct session *s;
+	struct ring_buffer *rb = NULL;
+	int epfd = -1, tick = -1, deadline = -1, alive = ntargets, ret = BW_EXIT_FAIL;
+	int err, i;
+	bool stop = false;
+
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		bw_err("out of memory");
+		return BW_EXIT_FAIL;
+	}
+	s->o = o;
+	s->l = l;
+	s->out = out;
+	s->syms = syms__new();
+	s->agg = s->syms ? agg__new(resolve_cb, s->syms) : NULL;
+	if (!s->agg) {
+		bw_err("out of memory");
+		goto out;
+	}
+	if (bw_loader__stats(l, s->stats)) {
+		bw_err("cannot read counters");
+		goto out;
+	}
+	for (i = 0; i < ntargets; i++)
+		syms__prepare(s->syms, t[i].pid);
+
+	err = setup_signals();
+	if (err) {
+		bw_err("cannot set up signal handling: %s", strerror(-err));
+		goto out;
+	}
+	rb = ring_buffer__new(bw_loader__ringbuf_fd(l), on_event, s, NULL);
+	if (!rb) {
+		bw_err("cannot open ring buffer: %s", strerror(errno));
+		goto out;
+	}
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	tick = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (o->duration_ns)
+		deadline = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (epfd < 0 || tick < 0 || (o->duration_ns && deadline < 0) ||
+	    arm_timer(tick, o->interval_ns, o->interval_ns) ||
+	    (deadline >= 0 && arm_timer(deadline, o->duration_ns, 0)) ||
+	    epoll_add(epfd, ring_buffer__epoll_fd(rb), EV_RINGBUF) ||
+	    epoll_add(epfd, tick, EV_TICK) || epoll_add(epfd, signal_efd, EV_SIGNAL) ||
+	    (deadline >= 0 && epoll_add(epfd, deadline, EV_DEADLINE))) {
+		bw_err("cannot set up the event loop: %s", strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < ntargets; i++) {
+		if (epoll_add(epfd, t[i].pidfd, EV_TARGET0 + i)) {
+			bw_err("cannot watch process %d: %s", t[i].pid, strerror(errno));
+			goto out;
+		}
+	}
+	s->interval_start = mono_ns();
+	agg__reset(s->agg, s->interval_start);
+	print_ready(o, t, ntargets, bw_loader__mode(l));
+
+	while (!stop) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(epfd, evs, 8, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			bw_err("epoll_wait failed: %s", strerror(errno));
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64, junk;
+			ssize_t r;
+
+			switch (tag) {
+			case EV_RINGBUF:
+				ring_buffer__consume(rb);
+				break;
+			case EV_TICK:
+				r = read(tick, &junk, sizeof(junk));
+				(void)r;
+				ring_buffer__consume(rb);
+				if (report(s))
+					goto out;
+				break;
+			case EV_DEADLINE:
+			case EV_SIGNAL:
+				stop = true;
+				break;
+			default: {
+				struct bw_target *tg = &t[tag - EV_TARGET0];
+
+				epoll_ctl(epfd, EPOLL_CTL_DEL, tg->pidfd, NULL);
+				tg->exited = true;
+				bw_err("process %d (%s) exited", tg->pid, tg->comm);
+				if (--alive == 0)
+					stop = true;
+				break;
+			}
+			}
+		}
+	}
+	/* Drain what the programs wrote before we stopped. */
+	ring_buffer__consume(rb);
+	if (mono_ns() - s->last_report > 10000000ULL || !s->last_report)
+		if (report(s))
+			goto out;
+	if (stop_signal)
+		bw_dbg("got %s, detaching", strsignal(stop_signal));
+	ret = BW_EXIT_OK;
+out:
+	ring_buffer__free(rb);
+	if (epfd >= 0)
+		close(epfd);
+	if (tick >= 0)
+		close(tick);
+	if (deadline >= 0)
+		close(deadline);
+	agg__free(s->agg);
+	syms__free(s->syms);
+	free(s);
+	return ret;
+}

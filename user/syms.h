@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_SYMS_H
+#define BW_SYMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bw_event;
+struct syms;
+
+/* A captured user context: registers in DWARF order plus a copy of the
+ * stack from stack_base. */
+struct bw_snapshot {
+	pid_t pid;
+	pid_t tid;
+	const uint64_t *regs; /* BW_NREGS, DWARF numbering */
+	uint64_t stack_base;
+	const uint8_t *stack;
+	uint32_t stack_len;
+};
+
+#define BW_MAX_FRAMES 128
+
+struct bw_pc {
+	uint64_t pc;
+	bool activation; /* the interrupted pc itself, not a return address */
+};
+
+struct bw_frame {
+	uint64_t addr;
+	uint64_t offset;   /* file offset of addr in module; 0 if unknown */
+	uint64_t symoff;   /* addr - symbol start */
+	char *symbol;	   /* bare name, NULL when no symbol covers addr */
+	char *module;	   /* path of the mapped file, NULL if unmapped */
+};
+
+struct syms *syms__new(void);
+void syms__free(struct syms *s);
+/* Read the mappings of @pid now, while it lives. */
+int syms__prepare(struct syms *s, pid_t pid);
+/* Drop what is cached about @pid (it exited). */
+void syms__forget(struct syms *s, pid_t pid);
+/* Drop processes that no longer exist. */
+void syms__prune(struct syms *s);
+/* Unwind a snapshot into return addresses, leaf first. Returns the
+ * number of frames; *truncated is set when the walk ran out of copied
+ * stack (or frames) before reaching the outermost frame. */
+int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *pcs,
+		 int max, bool *truncated);
+/* Resolve one pc of @pid; strings in @f are malloc'ed (free with
+ * bw_frame_clear). Never guesses: a pc with no covering symbol gets
+ * symbol == NULL. */
+int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_frame *f);
+void bw_frame_clear(struct bw_frame *f);
+
+#endif

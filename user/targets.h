@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_TARGETS_H
+#define BW_TARGETS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct bw_target {
+	pid_t pid;
+	int pidfd; /* readable once the process has exited */
+	bool exited;
+	char comm[16];
+};
+
+/* Check that every PID exists; a thread id is taken for its process.
+ * Logs and returns an enum bw_exit code on failure. Fills @t (caller
+ * allocates npids entries) and may rewrite pids[] to thread group ids. */
+int bw_targets_open(pid_t *pids, int npids, struct bw_target *t);
+void bw_targets_close(struct bw_target *t, int n);
+
+/* Are we allowed to load BPF tracing programs? */
+bool bw_have_privileges(void);
+
+#endif
