@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "agg.h"
+
+#define MS 1000000ULL
+
+static int resolves;
+
+/* Names frame pc 0x1000+k "fn_k" in module "/bin/fake". */
+static int fake_resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f)
+{
+	char name[32];
+
+	resolves++;
+	memset(f, 0, sizeof(*f));
+	f->addr = pc->pc;
+	f->offset = pc->pc - 0x1000;
+	snprintf(name, sizeof(name), "fn_%llx", (unsigned long long)(pc->pc - 0x1000));
+	f->symbol = strdup(name);
+	f->module = strdup("/bin/fake");
+	return 0;
+}
+
+static const struct bw_pc stack_a[] = { { 0x1001, true }, { 0x1002, false } };
+static const struct bw_pc stack_b[] = { { 0x1003, true }, { 0x1004, false } };
+
+static struct bw_sample sample(uint32_t pid, uint32_t tid, const char *reason, uint64_t start,
+			       uint64_t len, const struct bw_pc *pcs)
+{
+	return (struct bw_sample){
+		.pid = pid, .tid = tid, .comm = "thr", .pcomm = "proc", .reason = reason,
+		.first_start_ns = start, .last_end_ns = start + len, .total_ns = len,
+		.max_ns = len, .count = 1, .pcs = pcs, .npcs = 2,
+	};
+}
+
+static void test_merge_and_split(void **state)
+{
+	struct agg *a = agg__new(fake_resolve, NULL);
+	struct bw_report r = { 0 };
+	struct bw_sample s;
+
+	resolves = 0;
+	agg__reset(a, 1000 * MS);
+	s = sample(10, 11, "futex", 1100 * MS, 200 * MS, stack_a);
+	assert_int_equal(agg__add(a, &s), 0);
+	s = sample(10, 11, "futex", 1400 * MS, 300 * MS, stack_a);
+	assert_int_equal(agg__add(a, &s), 0);
+	/* same thread, other stack: its own entry */
+	s = sample(10, 11, "futex", 1800 * MS, 150 * MS, stack_b);
+	assert_int_equal(agg__add(a, &s), 0);
+	/* same stack, other reason: its own entry */
+	s = sample(10, 11, "read", 1900 * MS, 120 * MS, stack_a);
+	assert_int_equal(agg__add(a, &s), 0);
+	assert_int_equal(resolves, 4); /* each stack resolved once */
+
+	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(r.nprocs, 1);
+	assert_int_equal(r.procs[0]->pid, 10);
+	assert_string_equal(r.procs[0]->comm, "proc");
+	assert_int_equal(r.procs[0]->nthreads, 3);
+	assert_int_equal(r.procs[0]->blocked_ns, 770 * MS);
+	assert_int_equal(r.procs[0]->threads[0]->blocked_ns, 500 * MS);
+	assert_int_equal(r.procs[0]->threads[0]->count, 2);
+	assert_int_equal(r.procs[0]->threads[0]->max_ns, 300 * MS);
+	assert_string_equal(r.procs[0]->threads[0]->key.stack->frames[0].symbol, "fn_1");
+	assert_int_equal(r.procs[0]->threads[1]->blocked_ns, 150 * MS);
+	assert_string_equal(r.procs[0]->threads[2]->key.reason, "read");
+	agg__free(a);
+}
+
+static void test_straddle(void **state)
+{
+	struct agg *a = agg__new(fake_resolve, NULL);
+	struct bw_report r = { 0 };
+	struct bw_sample s;
+
+	/* A 3 s block that began 2 s before this interval: 1 s counts. */
+	agg__reset(a, 10000 * MS);
+	s = sample(1, 1, "sleep", 8000 * MS, 3000 * MS, stack_a);
+	assert_int_equal(agg__add(a, &s), 0);
+	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(r.procs[0]->threads[0]->blocked_ns, 1000 * MS);
+	assert_int_equal(r.procs[0]->threads[0]->max_ns, 1000 * MS);
+	assert_int_equal(r.procs[0]->threads[0]->count, 1);
+
+	/* After a reset, nothing of the previous interval remains. */
+	agg__reset(a, 20000 * MS);
+	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(r.nprocs, 0);
+	agg__free(a);
+}
+
+static void test_sort_and_top(void **state)
+{
+	struct agg *a = agg__new(fake_resolve, NULL);
+	struct bw_report r = { 0 };
+	struct bw_sample s;
+
+	agg__reset(a, 0);
+	s = sample(1, 1, "sleep", 0, 100 * MS, stack_a);
+	agg__add(a, &s);
+	s = sample(2, 2, "sleep", 0, 900 * MS, stack_a);
+	agg__add(a, &s);
+	s = sample(3, 3, "sleep", 0, 500 * MS, stack_a);
+	agg__add(a, &s);
+	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(r.nprocs, 3);
+	assert_int_equal(r.procs[0]->pid, 2);
+	assert_int_equal(r.procs[1]->pid, 3);
+	assert_int_equal(r.procs[2]->pid, 1);
+	assert_int_equal(agg__report(a, &r, 2), 0);
+	assert_int_equal(r.nprocs, 2);
+	assert_int_equal(r.total_procs, 3);
+	/* stacks are per process: same pcs in another pid is another stack */
+	assert_ptr_not_equal(r.procs[0]->threads[0]->key.stack, r.procs[1]->threads[0]->key.stack);
+	agg__free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_merge_and_split),
+		cmocka_unit_test(test_straddle),
+		cmocka_unit_test(test_sort_and_top),
+	};
+
+	return cmocka_run_group_tests_name("agg", tests, NULL, NULL);
+}

@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <cmocka.h>
+#include "cli.h"
+
+static void test_duration_units(void **state)
+{
+	uint64_t ns;
+
+	assert_int_equal(bw_parse_duration("500us", &ns), 0);
+	assert_int_equal(ns, 500000);
+	assert_int_equal(bw_parse_duration("2s", &ns), 0);
+	assert_int_equal(ns, 2000000000ULL);
+	assert_int_equal(bw_parse_duration("100ms", &ns), 0);
+	assert_int_equal(ns, 100000000ULL);
+	assert_int_equal(bw_parse_duration("7ns", &ns), 0);
+	assert_int_equal(ns, 7);
+	assert_int_equal(bw_parse_duration("1.5m", &ns), 0);
+	assert_int_equal(ns, 90000000000ULL);
+	assert_int_equal(bw_parse_duration("1h", &ns), 0);
+	assert_int_equal(ns, 3600000000000ULL);
+	assert_int_equal(bw_parse_duration("0.25s", &ns), 0);
+	assert_int_equal(ns, 250000000ULL);
+}
+
+static void test_duration_errors(void **state)
+{
+	static const char *bad[] = { "10", "5xs", "", "-1s", "+1s", "s", "ms", "1 s", "1S",
+				     "1sec", "abc", "1e400s", "nan s", "infs", "1.2.3s" };
+	uint64_t ns = 42;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_not_equal(bw_parse_duration(bad[i], &ns), 0);
+		assert_int_equal(ns, 42);
+	}
+	assert_int_equal(bw_parse_duration("99999999999h", &ns), -ERANGE);
+	assert_int_equal(bw_parse_duration(NULL, &ns), -EINVAL);
+}
+
+static void test_size(void **state)
+{
+	uint64_t b;
+
+	assert_int_equal(bw_parse_size("64K", &b), 0);
+	assert_int_equal(b, 65536);
+	assert_int_equal(bw_parse_size("16M", &b), 0);
+	assert_int_equal(b, 16 << 20);
+	assert_int_equal(bw_parse_size("4096", &b), 0);
+	assert_int_equal(b, 4096);
+	assert_int_not_equal(bw_parse_size("10abc", &b), 0);
+	assert_int_not_equal(bw_parse_size("-1", &b), 0);
+	assert_int_not_equal(bw_parse_size("99999999999999999999", &b), 0);
+}
+
+static void test_pids(void **state)
+{
+	pid_t *p = NULL;
+	int n = 0;
+
+	assert_int_equal(bw_parse_pids("12,34,5", &p, &n), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(p[0], 12);
+	assert_int_equal(p[2], 5);
+	free(p);
+	assert_int_equal(bw_parse_pids("1", &p, &n), 0);
+	assert_int_equal(n, 1);
+	free(p);
+	assert_int_equal(bw_parse_pids("", &p, &n), -EINVAL);
+	assert_int_equal(bw_parse_pids("12,", &p, &n), -EINVAL);
+	assert_int_equal(bw_parse_pids(",12", &p, &n), -EINVAL);
+	assert_int_equal(bw_parse_pids("12x", &p, &n), -EINVAL);
+	assert_int_equal(bw_parse_pids("0", &p, &n), -EINVAL);
+	assert_int_equal(bw_parse_pids("-5", &p, &n), -EINVAL);
+	assert_int_equal(bw_parse_pids("99999999999", &p, &n), -EINVAL);
+}
+
+static int parse(struct bw_opts *o, int argc, char **argv)
+{
+	return bw_cli_parse(argc, argv, o);
+}
+
+static void test_cli_defaults(void **state)
+{
+	char *argv[] = { "blockwatch", NULL };
+	struct bw_opts o;
+
+	assert_int_equal(parse(&o, 1, argv), 0);
+	assert_null(o.pids);
+	assert_int_equal(o.threshold_ns, 100000000ULL);
+	assert_int_equal(o.interval_ns, 5000000000ULL);
+	assert_int_equal(o.duration_ns, 0);
+	assert_int_equal(o.format, BW_FMT_TEXT);
+	assert_int_equal(o.top, 0);
+	bw_opts_free(&o);
+}
+
+static void test_cli_options(void **state)
+{
+	char *argv[] = { "blockwatch", "-p", "1,2", "-t", "1ms", "-i", "2s", "-d", "10s",
+			 "-f", "json", "-o", "/tmp/x", "--top", "3", "--ringbuf-size", "1M",
+			 "--force-raw-tp", "-v", NULL };
+	struct bw_opts o;
+
+	assert_int_equal(parse(&o, 19, argv), 0);
+	assert_int_equal(o.npids, 2);
+	assert_int_equal(o.threshold_ns, 1000000);
+	assert_int_equal(o.interval_ns, 2000000000ULL);
+	assert_int_equal(o.duration_ns, 10000000000ULL);
+	assert_int_equal(o.format, BW_FMT_JSON);
+	assert_string_equal(o.output, "/tmp/x");
+	assert_int_equal(o.top, 3);
+	assert_int_equal(o.ringbuf_size, 1 << 20);
+	assert_true(o.force_raw_tp);
+	assert_true(o.verbose);
+	bw_opts_free(&o);
+}
+
+static void test_cli_errors(void **state)
+{
+	char *a1[] = { "blockwatch", "-t", "10", NULL };
+	char *a2[] = { "blockwatch", "-f", "xml", NULL };
+	char *a3[] = { "blockwatch", "--bogus", NULL };
+	char *a4[] = { "blockwatch", "-p", NULL };
+	char *a5[] = { "blockwatch", "stray", NULL };
+	char *a6[] = { "blockwatch", "--top", "0", NULL };
+	char *a7[] = { "blockwatch", "-i", "0s", NULL };
+	struct bw_opts o;
+
+	assert_int_equal(parse(&o, 3, a1), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, a2), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 2, a3), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 2, a4), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 2, a5), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, a6), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, a7), -EINVAL);
+	bw_opts_free(&o);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_duration_units), cmocka_unit_test(test_duration_errors),
+		cmocka_unit_test(test_size),	       cmocka_unit_test(test_pids),
+		cmocka_unit_test(test_cli_defaults),   cmocka_unit_test(test_cli_options),
+		cmocka_unit_test(test_cli_errors),
+	};
+
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}

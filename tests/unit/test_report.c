@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <json-c/json.h>
+#include "agg.h"
+#include "report.h"
+
+#define MS 1000000ULL
+
+static int resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->addr = pc->pc;
+	if (pc->pc == 0x401000) {
+		f->symbol = strdup("worker_\"quoted\"");
+		f->symoff = 0x10;
+		f->module = strdup("/usr/bin/svc");
+		f->offset = 0x1000;
+	} else if (pc->pc == 0x7f0000001234) {
+		f->module = strdup("/lib/libc.so.6");
+		f->offset = 0x1234;
+	}
+	return 0;
+}
+
+static const struct bw_pc pcs[] = { { 0x401000, true }, { 0x7f0000001234, false }, { 0x42, false } };
+
+static struct agg *make(struct bw_report *r)
+{
+	struct agg *a = agg__new(resolve, NULL);
+	struct bw_sample s = {
+		.pid = 100, .tid = 101, .comm = "worker", .pcomm = "svc", .reason = "futex",
+		.first_start_ns = 0, .last_end_ns = 1500 * MS, .total_ns = 1500 * MS,
+		.max_ns = 1500 * MS, .count = 1, .pcs = pcs, .npcs = 3,
+	};
+
+	agg__reset(a, 0);
+	assert_int_equal(agg__add(a, &s), 0);
+	memset(r, 0, sizeof(*r));
+	r->time_ns = 1700000000123456789ULL;
+	r->interval_ns = 5000 * MS;
+	r->threshold_ns = 100 * MS;
+	r->dropped[BW_DROP_RINGBUF] = 7;
+	r->short_count = 3;
+	assert_int_equal(agg__report(a, r, 0), 0);
+	return a;
+}
+
+static char *render(int json, const struct bw_report *r, unsigned int frames)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	assert_int_equal(json ? report_json(f, r) : report_text(f, r, frames), 0);
+	fclose(f);
+	return buf;
+}
+
+static void test_json(void **state)
+{
+	struct bw_report r;
+	struct agg *a = make(&r);
+	char *out = render(1, &r, 0);
+	json_object *root, *procs, *th, *stack, *f, *v;
+
+	/* one line */
+	assert_non_null(strchr(out, '\n'));
+	assert_int_equal(strchr(out, '\n')[1], '\0');
+	root = json_tokener_parse(out);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "time", &v));
+	assert_string_equal(json_object_get_string(v), "2023-11-14T22:13:20.123Z");
+	assert_true(json_object_object_get_ex(root, "interval_ns", &v));
+	assert_int_equal(json_object_get_uint64(v), 5000 * MS);
+	assert_true(json_object_object_get_ex(root, "threshold_ns", &v));
+	assert_int_equal(json_object_get_uint64(v), 100 * MS);
+	assert_true(json_object_object_get_ex(root, "dropped", &v));
+	assert_true(json_object_object_get_ex(v, "ringbuf", &v));
+	assert_int_equal(json_object_get_uint64(v), 7);
+	assert_true(json_object_object_get_ex(root, "processes", &procs));
+	assert_int_equal(json_object_array_length(procs), 1);
+	v = json_object_array_get_idx(procs, 0);
+	assert_true(json_object_object_get_ex(v, "threads", &th));
+	th = json_object_array_get_idx(th, 0);
+	assert_true(json_object_object_get_ex(th, "tid", &v));
+	assert_int_equal(json_object_get_int(v), 101);
+	assert_true(json_object_object_get_ex(th, "reason", &v));
+	assert_string_equal(json_object_get_string(v), "futex");
+	assert_true(json_object_object_get_ex(th, "blocked_ns", &v));
+	assert_int_equal(json_object_get_uint64(v), 1500 * MS);
+	assert_true(json_object_object_get_ex(th, "stack", &stack));
+	assert_int_equal(json_object_array_length(stack), 3);
+	f = json_object_array_get_idx(stack, 0);
+	assert_true(json_object_object_get_ex(f, "symbol", &v));
+	assert_string_equal(json_object_get_string(v), "worker_\"quoted\"");
+	assert_true(json_object_object_get_ex(f, "offset", &v));
+	assert_int_equal(json_object_get_uint64(v), 0x1000);
+	f = json_object_array_get_idx(stack, 1);
+	assert_true(json_object_object_get_ex(f, "symbol", &v));
+	assert_null(v); /* JSON null: no symbol covers it */
+	assert_true(json_object_object_get_ex(f, "addr", &v));
+	assert_int_equal(json_object_get_uint64(v), 0x7f0000001234ULL);
+	f = json_object_array_get_idx(stack, 2);
+	assert_true(json_object_object_get_ex(f, "module", &v));
+	assert_null(v);
+	json_object_put(root);
+	free(out);
+	agg__free(a);
+}
+
+static void test_text(void **state)
+{
+	struct bw_report r;
+	struct agg *a = make(&r);
+	char *out = render(0, &r, 8);
+
+	assert_non_null(strstr(out, "threshold 100ms"));
+	assert_non_null(strstr(out, "dropped 7 (ringbuf 7)"));
+	assert_non_null(strstr(out, "PID 100 (svc)"));
+	assert_non_null(strstr(out, "101  worker"));
+	assert_non_null(strstr(out, "futex"));
+	assert_non_null(strstr(out, "1.50s"));
+	assert_non_null(strstr(out, "worker_\"quoted\"+0x10 (svc)"));
+	assert_non_null(strstr(out, "libc.so.6+0x1234"));
+	assert_non_null(strstr(out, "0x42"));
+	free(out);
+	out = render(0, &r, 1);
+	assert_non_null(strstr(out, "... 2 more frames"));
+	assert_null(strstr(out, "libc.so.6+0x1234"));
+	free(out);
+	agg__free(a);
+}
+
+static void test_durations(void **state)
+{
+	char b[16];
+
+	bw_fmt_duration(999, b, sizeof(b));
+	assert_string_equal(b, "999ns");
+	bw_fmt_duration(1500, b, sizeof(b));
+	assert_string_equal(b, "1.5us");
+	bw_fmt_duration(100 * MS, b, sizeof(b));
+	assert_string_equal(b, "100ms");
+	bw_fmt_duration(1500 * MS, b, sizeof(b));
+	assert_string_equal(b, "1.50s");
+	bw_fmt_duration(125000 * MS, b, sizeof(b));
+	assert_string_equal(b, "2m05s");
+	bw_fmt_duration(7320000 * MS, b, sizeof(b));
+	assert_string_equal(b, "2h02m");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_durations),
+	};
+
+	return cmocka_run_group_tests_name("report", tests, NULL, NULL);
+}
