@@ -2,15 +2,26 @@
 /*
  * blockwatch BPF side. Nothing expensive happens at switch-out: the
  * user stack of a sleeping thread does not change, so it is copied only
- * for blocks that passed the threshold, when the thread gets back to
- * its syscall exit (DESIGN.md).
+ * for blocks that passed the threshold, once the thread runs again and
+ * is about to return to user space (DESIGN.md).
  *
  *   sched_switch, prev sleeps voluntarily: remember when, in which
  *                 syscall, with which arguments (task storage)
  *   sched_switch, next wakes up: off-CPU time; below the threshold only
  *                 counters, at or above it the block is marked pending
- *   sys_exit of a pending thread: registers + top of user stack go to
- *                 the ring buffer for userspace to unwind
+ *   rseq_update of a pending thread: registers + top of user stack go
+ *                 to the ring buffer for userspace to unwind
+ *
+ * Why rseq_update and not sys_exit: any sys_exit probe sets
+ * SYSCALL_WORK_SYSCALL_TRACEPOINT on every task of the machine and
+ * sends every syscall through the slow path (+25 ns per getppid() here,
+ * 1.3x on a syscall loop). rseq_update fires on the way back to user
+ * space after a thread was switched out (rseq_preempt() in
+ * prepare_task_switch sets TIF_NOTIFY_RESUME), in the thread's own
+ * context with its user registers in place, for every thread glibc
+ * (2.35+) registered with rseq; it also covers blocks outside syscalls
+ * (page faults). Threads without rseq fall back to sys_exit when the
+ * user asks for it (--syscall-exit), else their record has no stack.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -30,6 +41,8 @@ const volatile bool filter_tgid;
 /* raw_tp fallback: no BTF task pointer for `next`, so per-thread state
  * lives in a hash map keyed by tid instead of task storage. */
 const volatile bool use_hash;
+/* sys_exit is attached: threads without rseq get stacks there. */
+const volatile bool use_sys_exit;
 
 struct task_state {
 	__u64 start_ns; /* switch-out of the block in progress, 0 if none */
@@ -76,8 +89,8 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* Threads with a slow block waiting for their syscall exit. Lets every
- * other syscall exit on the machine return after a single load. */
+/* Threads with a slow block waiting for their return to user space.
+ * Lets every other return on the machine exit after a single load. */
 __u32 npending;
 
 static __always_inline void stat_add(__u32 idx, __u64 v)
@@ -279,9 +292,9 @@ static __always_inline void switch_in(struct task_struct *next, struct pt_regs *
 	if (delta > s->max_ns)
 		s->max_ns = delta;
 	s->last_end_ns = now;
-	if (s->syscall_nr < 0) {
-		/* Blocked outside a syscall (page fault, stop): there is no
-		 * syscall exit to wait for and its memory is not mapped here. */
+	if (!has_rseq(next) && (!use_sys_exit || s->syscall_nr < 0)) {
+		/* Nothing will run in its context before it is back in user
+		 * space, and its memory is not mapped here: registers only. */
 		emit(s, next, next_regs, false);
 		state_done(s, tid);
 		return;
@@ -310,8 +323,9 @@ int BPF_PROG(bw_switch_raw, bool preempt, struct task_struct *prev, struct task_
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(bw_sys_exit)
+/* The thread is back on a CPU and about to return to user space: its
+ * user registers and stack are exactly those of the block. */
+static __always_inline int on_resume(void)
 {
 	struct task_struct *cur;
 	struct task_state *s;
@@ -328,4 +342,23 @@ int BPF_PROG(bw_sys_exit)
 	emit(s, cur, (struct pt_regs *)bpf_task_pt_regs(cur), true);
 	state_done(s, tid);
 	return 0;
+}
+
+SEC("raw_tp/rseq_update")
+int BPF_PROG(bw_rseq_update)
+{
+	return on_resume();
+}
+
+SEC("?raw_tp/sys_exit")
+int BPF_PROG(bw_sys_exit)
+{
+	return on_resume();
+}
+
+/* A thread killed before it got back to user space: keep its blocks. */
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(bw_exit)
+{
+	return on_resume();
 }

@@ -20,4 +20,12 @@ static __always_inline unsigned int get_task_state(void *task)
 	return BPF_CORE_READ((struct task_struct *)task, __state);
 }
 
+/* task_struct::rseq exists only with CONFIG_RSEQ (Linux 4.18+). */
+static __always_inline bool has_rseq(struct task_struct *task)
+{
+	if (!bpf_core_field_exists(task->rseq))
+		return false;
+	return BPF_CORE_READ(task, rseq) != NULL;
+}
+
 #endif /* BW_CORE_FIXES_BPF_H */

@@ -25,6 +25,8 @@ static const char usage_text[] =
 "      --btf FILE          kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --ringbuf-size SIZE ring buffer size, e.g. 16M (default 16M)\n"
 "      --force-raw-tp      use raw_tp/sched_switch instead of tp_btf\n"
+"      --syscall-exit      stacks for threads without rseq too (costs ~25ns\n"
+"                          on every syscall of the machine)\n"
 "  -v, --verbose           log what blockwatch does on stderr\n"
 "  -h, --help              show this help\n"
 "  -V, --version           show the version\n"
@@ -40,6 +42,7 @@ enum {
 	OPT_BTF,
 	OPT_RINGBUF,
 	OPT_RAW_TP,
+	OPT_SYSCALL_EXIT,
 };
 
 static const struct option long_opts[] = {
@@ -54,6 +57,7 @@ static const struct option long_opts[] = {
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "force-raw-tp", no_argument, NULL, OPT_RAW_TP },
+	{ "syscall-exit", no_argument, NULL, OPT_SYSCALL_EXIT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -241,6 +245,9 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 			break;
 		case OPT_RAW_TP:
 			o->force_raw_tp = true;
+			break;
+		case OPT_SYSCALL_EXIT:
+			o->syscall_exit = true;
 			break;
 		case 'v':
 			o->verbose = true;

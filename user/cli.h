@@ -21,6 +21,7 @@ struct bw_opts {
 	const char *btf_path;
 	uint64_t ringbuf_size;
 	bool force_raw_tp;
+	bool syscall_exit; /* also hook sys_exit, for threads without rseq */
 	bool verbose;
 };
 

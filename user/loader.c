@@ -88,8 +88,10 @@ static int try_load(struct bw_loader *l, const struct bw_opts *o, bool raw_tp,
 	skel->rodata->self_tgid = getpid();
 	skel->rodata->filter_tgid = o->npids > 0;
 	skel->rodata->use_hash = raw_tp;
+	skel->rodata->use_sys_exit = o->syscall_exit;
 	bpf_program__set_autoload(skel->progs.bw_switch_btf, !raw_tp);
 	bpf_program__set_autoload(skel->progs.bw_switch_raw, raw_tp);
+	bpf_program__set_autoload(skel->progs.bw_sys_exit, o->syscall_exit);
 	if (raw_tp)
 		bpf_map__set_max_entries(skel->maps.tstate_hash, RAW_TP_THREADS);
 	bpf_map__set_max_entries(skel->maps.events, pow2_roundup(o->ringbuf_size));
@@ -146,7 +148,8 @@ int bw_loader__new(const struct bw_opts *o, struct bw_loader **out)
 		bw_loader__free(l);
 		return ret;
 	}
-	bw_dbg("attached (%s/sched_switch, raw_tp/sys_exit)", bw_loader__mode(l));
+	bw_dbg("attached (%s/sched_switch, rseq_update%s)", bw_loader__mode(l),
+	       o->syscall_exit ? ", sys_exit" : "");
 	*out = l;
 	return 0;
 }

@@ -451,6 +451,30 @@ def t_mode(ctx, mode, extra=()):
     check_worker(reports, pid, tid, mode, 2, 600, bw.tail(6))
 
 
+def t_multi_pid(ctx):
+    w1, pid1, tid1 = ctx.workload("sleep", 300, 1)
+    w2, pid2, tid2 = ctx.workload("pipe", 300, 1)
+    bw = ctx.blockwatch("-p", f"{pid1},{pid2}", "-t", "100ms", "-i", "60s",
+                        "-f", "json")
+    ctx.tracing(bw)
+    ctx.go(w1, 10)
+    time.sleep(0.5)
+    if not bw.running():
+        raise Fail("blockwatch exited when only one of its two targets "
+                   f"had exited ({describe_rc(bw.wait(0))})", bw.tail())
+    ctx.go(w2, 10)
+    ctx.finish(bw)
+    exited_line(bw, pid1)
+    exited_line(bw, pid2)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    for pid, tid, func in ((pid1, tid1, "bw_block_sleep"),
+                           (pid2, tid2, "bw_block_pipe")):
+        mine = list(entries(reports, pid=pid, tid=tid))
+        if len(mine) != 1 or func not in symbols(mine[0][2]):
+            raise Fail(f"no single {func} entry for pid {pid} tid {tid}",
+                       show_entries(entries(reports)))
+
+
 def t_threshold(ctx):
     w, pid, tid = ctx.workload("sleep", 50, 3)
     bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "60s", "-f", "json")
@@ -595,6 +619,15 @@ def t_error(ctx, args, want_rc, prefix=()):
                    [bw.stdout_text()[:200]])
 
 
+def t_info(ctx, opt):
+    bw = ctx.blockwatch(opt)
+    rc = bw.wait(EXIT_TIMEOUT_S)
+    if rc != 0:
+        raise Fail(f"{describe_rc(rc)}, expected 0", bw.tail())
+    if not bw.stdout_text().strip():
+        raise Fail(f"nothing on stdout for {opt}", bw.tail())
+
+
 def t_not_root(ctx):
     setpriv = shutil.which("setpriv")
     if not setpriv:
@@ -663,6 +696,9 @@ def t_overflow(ctx):
     seen = sum(t["count"] for _, _, t in sleeps)
     details = [f"dropped: {[r['dropped'] for r in reports]}",
                f"{len(sleeps)} sleep entries, count sum {seen}"]
+    if VERBOSE:
+        for line in details:
+            print("# " + line)
     if dropped <= 0:
         raise Fail("dropped.ringbuf is 0 although the reader was stopped",
                    details)
@@ -674,12 +710,15 @@ def t_overflow(ctx):
 TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
          for mode in EXPECTED_REASON] + [
     ("block-mutex-raw-tp", lambda c: t_mode(c, "mutex", ["--force-raw-tp"])),
+    ("multi-pid", t_multi_pid),
     ("threshold", t_threshold),
     ("split-intervals", t_split),
     ("system-wide", t_system_wide),
     ("top", t_top),
     ("output-file", t_output_file),
     ("text-format", t_text),
+    ("help", lambda c: t_info(c, "-h")),
+    ("version", lambda c: t_info(c, "-V")),
     ("error-no-such-pid", lambda c: t_error(c, ["-p", "999999999"], 3)),
     ("error-duration-bare", lambda c: t_error(c, ["-t", "10"], 2)),
     ("error-duration-suffix", lambda c: t_error(c, ["-t", "5xs"], 2)),

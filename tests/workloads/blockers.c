@@ -24,7 +24,9 @@
  * worker's own nanosleep (MS plus timer slack). Successive blocks are
  * at least 200 ms apart.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -15,7 +15,9 @@
  *   log-reader   read() on the pipe (read)
  *   janitor      nanosleep 250 ms in a loop (sleep)
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
