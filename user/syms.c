@@ -324,7 +324,10 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 	/* Only a symbol whose extent covers the pc names it: never the
 	 * nearest preceding (exported) one. */
 	if (name && sym.st_size && off < sym.st_size) {
-		/* .symtab names carry symbol versions: keep the bare name. */
+		/* .symtab names carry symbol versions, and glibc's hidden
+		 * internal aliases a "__GI_" prefix: keep the bare name. */
+		if (!strncmp(name, "__GI_", 5))
+			name += 5;
 		f->symbol = strndup(name, strcspn(name, "@"));
 		if (!f->symbol)
 			return -ENOMEM;
