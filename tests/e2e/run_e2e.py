@@ -393,10 +393,6 @@ def bpf_prog_names():
                                                             b"[]")}
 
 
-def bw_prog_ids():
-    return {i for i, n in bpf_prog_names().items() if n.startswith("bw_")}
-
-
 # ---------------------------------------------------------------- tests
 
 def check_worker(reports, pid, tid, mode, blocks, ms, details):
@@ -637,34 +633,76 @@ def t_not_root(ctx):
     t_error(ctx, ["-d", "2s"], 4, prefix=prefix)
 
 
+def prog_ids_of(pid):
+    """IDs of the BPF programs that process pid holds open (fdinfo)."""
+    ids = set()
+    fddir = f"/proc/{pid}/fd"
+    try:
+        fds = os.listdir(fddir)
+    except OSError:
+        return ids
+    for fd in fds:
+        try:
+            if os.readlink(f"{fddir}/{fd}") != "anon_inode:bpf-prog":
+                continue
+            with open(f"/proc/{pid}/fdinfo/{fd}", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("prog_id:"):
+                        ids.add(int(line.split()[1]))
+        except (OSError, ValueError):
+            continue
+    return ids
+
+
 def t_signal(ctx, sig):
     if not shutil.which("bpftool"):
         raise Skip("bpftool not installed")
-    before = bw_prog_ids()
     bw = ctx.blockwatch("-t", "100ms", "-i", "60s", "-f", "json")
     ctx.tracing(bw)
     time.sleep(1)
-    ours = bw_prog_ids() - before
+    ours = prog_ids_of(bw.pid)
+    names = bpf_prog_names()
     bw.signal(sig)
     ctx.finish(bw, timeout=10)
     reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
     if len(reports) != 1:
         raise Fail(f"{len(reports)} reports, expected the final one only")
     if not ours:
-        raise Fail("no BPF program named bw_* was loaded while tracing "
-                   f"(programs: {sorted(set(bpf_prog_names().values()))})")
-    # Programs are freed asynchronously after the last reference goes.
-    deadline = time.monotonic() + 5
+        raise Fail("blockwatch held no BPF program fd while tracing")
+    unnamed = [f"{i} {names.get(i, '?')}" for i in sorted(ours)
+               if not names.get(i, "").startswith("bw_")]
+    if unnamed:
+        raise Fail("BPF programs not named bw_*: " + ", ".join(unnamed))
+    # Programs are freed asynchronously (RCU) after the last reference.
+    deadline = time.monotonic() + 10
     while True:
-        left = ours & bw_prog_ids()
+        left = ours & set(bpf_prog_names())
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     if left:
-        names = bpf_prog_names()
-        raise Fail("BPF programs still loaded after exit: "
+        raise Fail("BPF programs still loaded 10 s after exit: "
                    + ", ".join(f"{i} {names.get(i, '?')}"
                                for i in sorted(left)))
+    # Any other bw_* program must belong to a blockwatch still running
+    # (or one that is just starting or exiting: look twice).
+    stray = None
+    for _ in range(2):
+        held = set()
+        for d in os.listdir("/proc"):
+            if d.isdigit():
+                held |= prog_ids_of(int(d))
+        now = {i: n for i, n in bpf_prog_names().items()
+               if n.startswith("bw_") and i not in held}
+        stray = now if stray is None else {
+            i: n for i, n in now.items() if i in stray}
+        if not stray:
+            break
+        time.sleep(2)
+    if stray:
+        raise Fail("bw_* programs loaded but held by no process (pinned "
+                   "or leaked): " + ", ".join(f"{i} {n}" for i, n in
+                                              sorted(stray.items())))
 
 
 def t_duration(ctx):
@@ -695,7 +733,9 @@ def t_overflow(ctx):
               if e[2]["reason"] == "sleep"]
     seen = sum(t["count"] for _, _, t in sleeps)
     details = [f"dropped: {[r['dropped'] for r in reports]}",
-               f"{len(sleeps)} sleep entries, count sum {seen}"]
+               f"{len(sleeps)} sleep entries, count sum {seen}",
+               "entries of the workload:"] + show_entries(
+                   entries(reports, pid=pid))
     if VERBOSE:
         for line in details:
             print("# " + line)
