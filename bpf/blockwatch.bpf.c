@@ -93,12 +93,22 @@ struct {
  * Lets every other return on the machine exit after a single load. */
 __u32 npending;
 
+/* Scratch record for the task iterator (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bw_event);
+} scratch SEC(".maps");
+
+/* Atomic although per-CPU: rseq_update runs preemptible, and the
+ * sched_switch of its preemption lands on the same counter. */
 static __always_inline void stat_add(__u32 idx, __u64 v)
 {
 	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
 
 	if (c)
-		*c += v;
+		__sync_fetch_and_add(c, v);
 }
 
 static __always_inline struct task_state *state_get(struct task_struct *task, __u32 tid,
@@ -361,4 +371,108 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(bw_exit)
 {
 	return on_resume();
+}
+
+/*
+ * Still-blocked threads: every report, userspace runs this iterator once.
+ * For each thread off-CPU past the threshold it writes a record with the
+ * block's age, reason, registers and user stack, copied with
+ * bpf_copy_from_user_task (sleepable: the target is never stopped or
+ * signalled). A thread already asleep when blockwatch started has no
+ * state yet: its block began when it last ran (se.exec_start), and the
+ * state is adopted so that its wake-up is accounted like any other.
+ */
+SEC("iter.s/task")
+int bw_iter_blocked(struct bpf_iter__task *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct task_struct *task = ctx->task;
+	struct task_state *s;
+	struct pt_regs *regs;
+	struct bw_event *e;
+	__u64 now, start, base;
+	__u32 tgid, tid, len, zero = 0;
+	unsigned int state;
+	int i;
+
+	if (!task || (task->flags & PF_KTHREAD))
+		return 0;
+	tgid = task->tgid;
+	tid = task->pid;
+	if (tgid == self_tgid || (filter_tgid && !bpf_map_lookup_elem(&targets, &tgid)))
+		return 0;
+	state = get_task_state(task);
+	if (state == BW_TASK_RUNNING || (state & TASK_DEAD_BITS))
+		return 0;
+	now = bpf_ktime_get_ns();
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	s = state_get(task, tid, false);
+	if (s && s->start_ns) {
+		start = s->start_ns;
+	} else {
+		/* sched_clock; the same time base as bpf_ktime_get_ns here
+		 * within a few ms over tens of seconds (DESIGN.md). */
+		start = BPF_CORE_READ(task, se.exec_start);
+		if (!start || start > now)
+			return 0;
+	}
+	if (now - start < threshold_ns)
+		return 0;
+	if (!s || !s->start_ns) {
+		s = state_get(task, tid, true);
+		if (s && !s->start_ns && !s->count && get_task_state(task) != BW_TASK_RUNNING) {
+			s->syscall_nr = (__s64)regs->orig_ax;
+			s->args[0] = regs->di;
+			s->args[1] = regs->si;
+			s->args[2] = regs->dx;
+			s->args[3] = regs->r10;
+			s->state = state;
+			s->start_ns = start;
+		}
+	}
+	e = bpf_map_lookup_elem(&scratch, &zero);
+	if (!e)
+		return 0;
+	e->first_start_ns = start;
+	e->last_end_ns = now;
+	e->total_ns = now - start;
+	e->max_ns = now - start;
+	e->count = 1;
+	e->flags = BW_EV_ONGOING;
+	if (s && s->start_ns == start && !s->count) {
+		e->syscall_nr = s->syscall_nr;
+		e->args[0] = s->args[0];
+		e->args[1] = s->args[1];
+		e->args[2] = s->args[2];
+		e->args[3] = s->args[3];
+		e->state = s->state;
+	} else {
+		e->syscall_nr = (__s64)regs->orig_ax;
+		e->args[0] = regs->di;
+		e->args[1] = regs->si;
+		e->args[2] = regs->dx;
+		e->args[3] = regs->r10;
+		e->state = state;
+	}
+	e->pid = tgid;
+	e->tid = tid;
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	BPF_CORE_READ_STR_INTO(&e->pcomm, task, group_leader, comm);
+	fill_regs(e, regs);
+	base = regs->sp & ~(__u64)(BW_PAGE_SIZE - 1);
+	e->stack_base = base;
+	len = 0;
+	for (i = 0; i < BW_STACK_PAGES; i++) {
+		if (bpf_copy_from_user_task(e->stack + i * BW_PAGE_SIZE, BW_PAGE_SIZE,
+					    (void *)(base + i * BW_PAGE_SIZE), task, 0))
+			break;
+		len += BW_PAGE_SIZE;
+	}
+	e->stack_len = len;
+	if (!len)
+		e->flags |= BW_EV_NO_STACK;
+	if (len > BW_STACK_MAX)
+		len = BW_STACK_MAX;
+	bpf_seq_write(seq, e, BW_EVENT_HDR_SIZE + len);
+	return 0;
 }

@@ -46,6 +46,7 @@ enum bw_stat {
 #define BW_EV_NO_STACK	(1u << 0) /* no user stack could be copied */
 #define BW_EV_TRUNCATED (1u << 1) /* stack copy ended at a fault */
 #define BW_EV_NO_REGS	(1u << 2) /* registers unknown */
+#define BW_EV_ONGOING	(1u << 3) /* still blocked: from the task iterator */
 
 /* sched_switch prev_state bits we care about (include/linux/sched.h). */
 #define BW_TASK_RUNNING		0x0000
@@ -60,6 +61,10 @@ enum bw_stat {
  * for at least the threshold, emitted when the thread runs again. A
  * syscall can sleep several times (a futex woken spuriously, epoll
  * re-waiting): all its slow blocks land in one record.
+ *
+ * The task iterator writes the same record (BW_EV_ONGOING) for threads
+ * still blocked past the threshold, with last_end_ns = now; it writes
+ * only the first BW_EVENT_HDR_SIZE + stack_len bytes.
  */
 struct bw_event {
 	__u64 first_start_ns; /* CLOCK_MONOTONIC */

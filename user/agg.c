@@ -18,7 +18,6 @@ const char *const bw_drop_names[BW_DROP_MAX] = {
 struct agg {
 	bw_resolve_fn resolve;
 	void *ctx;
-	uint64_t start_ns;
 	struct bw_stack *stacks;
 	struct bw_entry *entries;
 	struct bw_proc *procs;
@@ -46,7 +45,7 @@ static void stack_free(struct bw_stack *st)
 	free(st);
 }
 
-void agg__reset(struct agg *a, uint64_t start_ns)
+void agg__reset(struct agg *a)
 {
 	struct bw_stack *st, *st_tmp;
 	struct bw_entry *e, *e_tmp;
@@ -67,14 +66,13 @@ void agg__reset(struct agg *a, uint64_t start_ns)
 	}
 	free(a->sorted);
 	a->sorted = NULL;
-	a->start_ns = start_ns;
 }
 
 void agg__free(struct agg *a)
 {
 	if (!a)
 		return;
-	agg__reset(a, 0);
+	agg__reset(a);
 	free(a);
 }
 
@@ -141,23 +139,15 @@ static struct bw_proc *proc_get(struct agg *a, const struct bw_sample *s)
 
 int agg__add(struct agg *a, const struct bw_sample *s)
 {
+	uint64_t max = s->max_ns < s->blocked_ns ? s->max_ns : s->blocked_ns;
 	struct bw_entry_key key;
-	uint64_t blocked, max, from;
 	struct bw_entry *e;
 	struct bw_proc *p;
-
-	/* Only the part of the block inside this interval counts here. A
-	 * record of the previous interval that arrives late keeps its
-	 * length, capped like the rest. */
-	blocked = s->total_ns;
-	from = s->first_start_ns > a->start_ns ? s->first_start_ns : a->start_ns;
-	if (s->last_end_ns > from && s->last_end_ns - from < blocked)
-		blocked = s->last_end_ns - from;
-	max = s->max_ns < blocked ? s->max_ns : blocked;
 
 	memset(&key, 0, sizeof(key));
 	key.pid = s->pid;
 	key.tid = s->tid;
+	key.ongoing = s->ongoing;
 	snprintf(key.reason, sizeof(key.reason), "%s", s->reason);
 	key.stack = stack_get(a, s);
 	if (!key.stack)
@@ -189,11 +179,13 @@ int agg__add(struct agg *a, const struct bw_sample *s)
 		HASH_ADD(hh, a->entries, key, sizeof(key), e);
 		p->threads[p->nthreads++] = e;
 	}
-	e->blocked_ns += blocked;
+	e->blocked_ns += s->blocked_ns;
 	e->count += s->count;
 	if (max > e->max_ns)
 		e->max_ns = max;
-	p->blocked_ns += blocked;
+	if (s->age_ns > e->age_ns)
+		e->age_ns = s->age_ns;
+	p->blocked_ns += s->blocked_ns;
 	return 0;
 }
 
@@ -202,6 +194,10 @@ static int cmp_entry(const void *x, const void *y)
 	const struct bw_entry *a = *(struct bw_entry *const *)x;
 	const struct bw_entry *b = *(struct bw_entry *const *)y;
 
+	if (a->key.ongoing != b->key.ongoing)
+		return a->key.ongoing ? -1 : 1;
+	if (a->age_ns != b->age_ns)
+		return a->age_ns > b->age_ns ? -1 : 1;
 	if (a->blocked_ns != b->blocked_ns)
 		return a->blocked_ns > b->blocked_ns ? -1 : 1;
 	if (a->key.tid != b->key.tid)
@@ -229,6 +225,20 @@ int agg__report(struct agg *a, struct bw_report *r, unsigned int top)
 	if (!a->sorted)
 		return -ENOMEM;
 	HASH_ITER(hh, a->procs, p, tmp) {
+		size_t j;
+
+		/* Split blocks can still overshoot by the few microseconds
+		 * between a record's end and the report. */
+		p->blocked_ns = 0;
+		for (j = 0; j < p->nthreads; j++) {
+			struct bw_entry *e = p->threads[j];
+
+			if (r->interval_ns && e->blocked_ns > r->interval_ns)
+				e->blocked_ns = r->interval_ns;
+			if (e->max_ns > e->blocked_ns)
+				e->max_ns = e->blocked_ns;
+			p->blocked_ns += e->blocked_ns;
+		}
 		qsort(p->threads, p->nthreads, sizeof(*p->threads), cmp_entry);
 		a->sorted[i++] = p;
 	}

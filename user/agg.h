@@ -22,6 +22,7 @@ struct bw_entry_key {
 	uint32_t pid;
 	uint32_t tid;
 	const struct bw_stack *stack;
+	uint32_t ongoing; /* still blocked at the report */
 	char reason[BW_REASON_LEN];
 };
 
@@ -33,6 +34,7 @@ struct bw_entry {
 	uint64_t blocked_ns;
 	uint64_t count;
 	uint64_t max_ns;
+	uint64_t age_ns; /* ongoing: blocked for this long so far */
 };
 
 struct bw_proc {
@@ -45,18 +47,18 @@ struct bw_proc {
 	struct bw_entry **threads; /* sorted by blocked_ns, most first */
 };
 
-/* What one block record says, after unwinding. */
+/* What one block record says, after unwinding and splitting. */
 struct bw_sample {
 	uint32_t pid;
 	uint32_t tid;
 	const char *comm;
 	const char *pcomm;
 	const char *reason;
-	uint64_t first_start_ns; /* CLOCK_MONOTONIC */
-	uint64_t last_end_ns;
-	uint64_t total_ns;
+	uint64_t blocked_ns; /* the part that belongs to this interval */
 	uint64_t max_ns;
+	uint64_t age_ns;     /* ongoing: how long so far */
 	uint32_t count;
+	bool ongoing;
 	const struct bw_pc *pcs;
 	int npcs;
 	bool truncated;
@@ -90,12 +92,13 @@ struct agg;
 
 struct agg *agg__new(bw_resolve_fn resolve, void *ctx);
 void agg__free(struct agg *a);
-/* Start a new interval at @start_ns (CLOCK_MONOTONIC), forgetting the
- * previous one. */
-void agg__reset(struct agg *a, uint64_t start_ns);
+/* Start a new interval, forgetting the previous one. */
+void agg__reset(struct agg *a);
 int agg__add(struct agg *a, const struct bw_sample *s);
-/* Fill @r's process list, sorted, cut to @top (0: all). The report
- * points into @a: valid until the next agg__reset. */
+/* Fill @r's process list, sorted (still-blocked entries first, oldest
+ * first; then most blocked), cut to @top (0: all); no entry counts more
+ * than r->interval_ns. The report points into @a: valid until the next
+ * agg__reset. */
 int agg__report(struct agg *a, struct bw_report *r, unsigned int top);
 
 #endif

@@ -45,8 +45,10 @@ static int check_btf(const struct bw_opts *o)
 	}
 	btf = btf__parse(path, NULL);
 	if (!btf) {
-		err = errno;
-		bw_err("no usable kernel BTF in '%s': %s", path, strerror(err));
+		char msg[128];
+
+		libbpf_strerror(errno, msg, sizeof(msg));
+		bw_err("no usable kernel BTF in '%s': %s", path, msg);
 		return BW_EXIT_NOBTF;
 	}
 	btf__free(btf);
@@ -117,10 +119,10 @@ int bw_loader__new(const struct bw_opts *o, struct bw_loader **out)
 	const char *stage;
 	int err, ret;
 
+	libbpf_set_print(libbpf_log);
 	ret = check_btf(o);
 	if (ret)
 		return ret;
-	libbpf_set_print(libbpf_log);
 	l = calloc(1, sizeof(*l));
 	if (!l) {
 		bw_err("out of memory");
@@ -170,6 +172,55 @@ int bw_loader__ringbuf_fd(const struct bw_loader *l)
 const char *bw_loader__mode(const struct bw_loader *l)
 {
 	return l->raw_tp ? "raw_tp" : "tp_btf";
+}
+
+int bw_loader__scan_blocked(const struct bw_loader *l, bw_record_fn fn, void *ctx)
+{
+	size_t cap = 4 * sizeof(struct bw_event), have = 0, off;
+	int fd, err = 0;
+	char *buf;
+
+	fd = bpf_iter_create(bpf_link__fd(l->skel->links.bw_iter_blocked));
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + have, cap - have);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		have += n;
+		/* Hand out every complete record; keep a partial one. */
+		for (off = 0; have - off >= BW_EVENT_HDR_SIZE;) {
+			const struct bw_event *e = (const void *)(buf + off);
+			size_t len = BW_EVENT_HDR_SIZE + e->stack_len;
+
+			if (e->stack_len > BW_STACK_MAX) {
+				err = -EPROTO;
+				goto out;
+			}
+			if (have - off < len)
+				break;
+			fn(ctx, buf + off, len);
+			off += len;
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+	}
+out:
+	free(buf);
+	close(fd);
+	return err;
 }
 
 int bw_loader__stats(const struct bw_loader *l, uint64_t out[BW_STAT_MAX])

@@ -16,6 +16,10 @@ void bw_loader__free(struct bw_loader *l);
 int bw_loader__ringbuf_fd(const struct bw_loader *l);
 /* Sum the per-CPU counters (monotonic since load). */
 int bw_loader__stats(const struct bw_loader *l, uint64_t out[BW_STAT_MAX]);
+/* A record and its length: BW_EVENT_HDR_SIZE + stack_len at least. */
+typedef int (*bw_record_fn)(void *ctx, void *rec, size_t size);
+/* Run the still-blocked task iterator once, calling @fn per record. */
+int bw_loader__scan_blocked(const struct bw_loader *l, bw_record_fn fn, void *ctx);
 /* "tp_btf" or "raw_tp": which sched_switch program is attached. */
 const char *bw_loader__mode(const struct bw_loader *l);
 

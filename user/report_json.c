@@ -43,6 +43,9 @@ static json_object *entry_json(const struct bw_entry *e)
 	json_object_object_add(o, "blocked_ns", u64(e->blocked_ns));
 	json_object_object_add(o, "count", u64(e->count));
 	json_object_object_add(o, "max_ns", u64(e->max_ns));
+	json_object_object_add(o, "ongoing", json_object_new_boolean(e->key.ongoing));
+	if (e->key.ongoing)
+		json_object_object_add(o, "age_ns", u64(e->age_ns));
 	json_object_object_add(o, "truncated", json_object_new_boolean(e->key.stack->truncated));
 	json_object_object_add(o, "stack", stack_json(e->key.stack));
 	return o;

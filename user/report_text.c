@@ -25,13 +25,14 @@ void bw_fmt_duration(uint64_t ns, char *buf, size_t len)
 
 static void bw_fmt_duration_raw(uint64_t ns, char *buf, size_t len)
 {
+	/* Bounds are where rounding would print "1000.0" of a unit. */
 	if (ns < 1000)
 		snprintf(buf, len, "%" PRIu64 "ns", ns);
-	else if (ns < 1000000)
+	else if (ns < 999950)
 		snprintf(buf, len, "%.1fus", ns / 1e3);
-	else if (ns < 1000000000)
+	else if (ns < 999950000)
 		snprintf(buf, len, "%.1fms", ns / 1e6);
-	else if (ns < (uint64_t)60000000000)
+	else if (ns < (uint64_t)59995000000)
 		snprintf(buf, len, "%.2fs", ns / 1e9);
 	else if (ns < (uint64_t)3600000000000)
 		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", ns / (uint64_t)60000000000,
@@ -122,6 +123,12 @@ int report_text(FILE *out, const struct bw_report *r, unsigned int frames)
 			bw_fmt_duration(e->max_ns, max, sizeof(max));
 			fprintf(out, "  %7u  %-16s %-22s %9s %7" PRIu64 " %9s\n", e->key.tid,
 				e->comm, e->key.reason, blk, e->count, max);
+			if (e->key.ongoing) {
+				char age[16];
+
+				bw_fmt_duration(e->age_ns, age, sizeof(age));
+				fprintf(out, "           ^ STILL BLOCKED, for %s so far\n", age);
+			}
 			for (k = 0; k < st->nframes && k < frames; k++)
 				print_frame(out, &st->frames[k]);
 			if (st->nframes > frames)

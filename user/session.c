@@ -24,6 +24,7 @@
 #include "reason.h"
 #include "report.h"
 #include "session.h"
+#include "split.h"
 #include "syms.h"
 #include "targets.h"
 
@@ -34,11 +35,13 @@ struct session {
 	struct bw_loader *l;
 	struct syms *syms;
 	struct agg *agg;
+	struct split *split;
 	FILE *out;
 	uint64_t interval_start;
 	uint64_t last_report;
 	uint64_t stats[BW_STAT_MAX];
 	uint64_t user_drops;
+	uint64_t scan_now; /* time of the still-blocked scan in progress */
 	struct bw_pc pcs[BW_MAX_FRAMES];
 };
 
@@ -76,20 +79,29 @@ static int resolve_cb(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_fr
 	return syms__resolve(ctx, pid, pc, f);
 }
 
-static int on_event(void *ctx, void *data, size_t size)
+/* Unwind, name and aggregate one record: a finished block from the
+ * ring buffer, or a still-blocked thread from the task iterator. */
+static int ingest(struct session *s, void *data, size_t size, uint64_t now)
 {
-	struct session *s = ctx;
 	const struct bw_event *e = data;
 	char reason[BW_REASON_LEN];
 	struct bw_snapshot snap;
 	struct bw_sample smp;
-	bool truncated = true;
+	bool truncated = true, ongoing;
+	uint64_t blocked;
 	int n = 0;
 
-	if (size < sizeof(*e)) {
+	if (size < BW_EVENT_HDR_SIZE || size < BW_EVENT_HDR_SIZE + e->stack_len) {
 		s->user_drops++;
 		return 0;
 	}
+	ongoing = e->flags & BW_EV_ONGOING;
+	if (ongoing)
+		blocked = split__ongoing(s->split, e->tid, e->first_start_ns, now,
+					 s->interval_start);
+	else
+		blocked = split__completed(s->split, e->tid, e->first_start_ns, e->last_end_ns,
+					   e->total_ns);
 	if (!(e->flags & BW_EV_NO_REGS)) {
 		snap = (struct bw_snapshot){
 			.pid = e->pid,
@@ -100,6 +112,8 @@ static int on_event(void *ctx, void *data, size_t size)
 			.stack_len = e->stack_len,
 		};
 		n = syms__unwind(s->syms, &snap, s->pcs, BW_MAX_FRAMES, &truncated);
+		if (e->flags & BW_EV_NO_STACK)
+			truncated = true;
 	}
 	bw_reason(e->syscall_nr, e->state, reason, sizeof(reason));
 	smp = (struct bw_sample){
@@ -108,11 +122,11 @@ static int on_event(void *ctx, void *data, size_t size)
 		.comm = e->comm,
 		.pcomm = e->pcomm,
 		.reason = reason,
-		.first_start_ns = e->first_start_ns,
-		.last_end_ns = e->last_end_ns,
-		.total_ns = e->total_ns,
+		.blocked_ns = blocked,
 		.max_ns = e->max_ns,
+		.age_ns = ongoing ? e->total_ns : 0,
 		.count = e->count,
+		.ongoing = ongoing,
 		.pcs = s->pcs,
 		.npcs = n,
 		.truncated = truncated,
@@ -122,12 +136,32 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int report(struct session *s)
+static int on_event(void *ctx, void *data, size_t size)
+{
+	return ingest(ctx, data, size, 0);
+}
+
+static int on_blocked(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+
+	return ingest(s, data, size, s->scan_now);
+}
+
+static int report(struct session *s, struct ring_buffer *rb)
 {
 	struct bw_report r = { 0 };
-	uint64_t st[BW_STAT_MAX], now = mono_ns();
+	uint64_t st[BW_STAT_MAX], now;
 	int err, i;
 
+	/* Finished blocks first, so that a block that ended just now is
+	 * not also taken for a still-blocked one. */
+	ring_buffer__consume(rb);
+	now = mono_ns();
+	s->scan_now = now;
+	err = bw_loader__scan_blocked(s->l, on_blocked, s);
+	if (err)
+		bw_err("cannot scan blocked threads: %s", strerror(-err));
 	err = bw_loader__stats(s->l, st);
 	if (err) {
 		bw_err("cannot read counters: %s", strerror(-err));
@@ -159,7 +193,10 @@ static int report(struct session *s)
 	for (i = 0; i < BW_STAT_MAX; i++)
 		s->stats[i] = st[i];
 	s->user_drops = 0;
-	agg__reset(s->agg, now);
+	agg__reset(s->agg);
+	/* A block not seen still blocked by the scan before this one has
+	 * ended: its record came, or was counted as dropped. */
+	split__expire(s->split, s->interval_start);
 	s->interval_start = now;
 	s->last_report = now;
 	syms__prune(s->syms);
@@ -236,7 +273,8 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 	s->out = out;
 	s->syms = syms__new();
 	s->agg = s->syms ? agg__new(resolve_cb, s->syms) : NULL;
-	if (!s->agg) {
+	s->split = split__new();
+	if (!s->agg || !s->split) {
 		bw_err("out of memory");
 		goto out;
 	}
@@ -277,7 +315,6 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 		}
 	}
 	s->interval_start = mono_ns();
-	agg__reset(s->agg, s->interval_start);
 	print_ready(o, t, ntargets, bw_loader__mode(l));
 
 	while (!stop) {
@@ -301,8 +338,7 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 			case EV_TICK:
 				r = read(tick, &junk, sizeof(junk));
 				(void)r;
-				ring_buffer__consume(rb);
-				if (report(s))
+				if (report(s, rb))
 					goto out;
 				break;
 			case EV_DEADLINE:
@@ -322,10 +358,8 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 			}
 		}
 	}
-	/* Drain what the programs wrote before we stopped. */
-	ring_buffer__consume(rb);
 	if (mono_ns() - s->last_report > 10000000ULL || !s->last_report)
-		if (report(s))
+		if (report(s, rb))
 			goto out;
 	if (stop_signal)
 		bw_dbg("got %s, detaching", strsignal(stop_signal));
@@ -339,6 +373,7 @@ out:
 	if (deadline >= 0)
 		close(deadline);
 	agg__free(s->agg);
+	split__free(s->split);
 	syms__free(s->syms);
 	free(s);
 	return ret;

@@ -266,8 +266,8 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
 	/* Ends cleanly (0) at the outermost frame, whose CFI marks the
 	 * return address undefined (_start, clone3); anything else left
 	 * frames out. */
-	*truncated = err != 0;
-	if (err)
+	*truncated = err != 0 || p->cur_short;
+	if (*truncated)
 		bw_dbg("pid %d tid %d: stack cut after %d frames: %s", snap->pid, snap->tid,
 		       w.n, p->cur_short ? "stack copy too short" :
 		       w.n >= max ? "too many frames" : dwfl_errmsg(-1));

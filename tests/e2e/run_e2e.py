@@ -18,6 +18,7 @@ Stdlib only; every subprocess has a timeout and is killed on failure.
 """
 
 import json
+import datetime
 import os
 import re
 import shutil
@@ -218,8 +219,11 @@ class Ctx:
 
     # -- workload
 
-    def workload(self, *args):
-        w = self.spawn([BLOCKERS, *map(str, args)], "blockers", stdin=True)
+    def workload(self, *args, env=()):
+        # env(1) execs the workload: the pid stays the same
+        prefix = ["env", *env] if env else []
+        w = self.spawn([*prefix, BLOCKERS, *map(str, args)], "blockers",
+                       stdin=True)
         m = w.wait_line("out", r"^ready (\d+) (\d+)$", READY_TIMEOUT_S)
         if not m:
             raise Fail(f"workload did not print 'ready' "
@@ -323,7 +327,14 @@ def check_report(r, where):
                                 or isinstance(f["symbol"], str))
                         or "module" not in f or "offset" not in f):
                     bad(f"tid {t['tid']}: bad frame {str(f)[:200]}")
-            key = (t["tid"], reason, tuple(str(f["addr"]) for f in stack))
+            if not isinstance(t.get("ongoing"), bool):
+                bad(f"tid {t['tid']}: 'ongoing' is not a boolean")
+            if t.get("ongoing") and not _is_int(t.get("age_ns")):
+                bad(f"tid {t['tid']}: ongoing entry without age_ns")
+            # a thread can have a finished block and a still-running one
+            # with the same stack: two entries, told apart by 'ongoing'
+            key = (t["tid"], reason, t.get("ongoing"),
+                   tuple(str(f["addr"]) for f in stack))
             if key in keys:
                 bad(f"pid {proc['pid']}: two entries for tid {t['tid']} "
                     f"with the same reason and stack")
@@ -445,6 +456,74 @@ def t_mode(ctx, mode, extra=()):
     exited_line(bw, pid)
     reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
     check_worker(reports, pid, tid, mode, 2, 600, bw.tail(6))
+
+
+NO_RSEQ = ["GLIBC_TUNABLES=glibc.pthread.rseq=0"]
+
+
+def t_no_rseq(ctx, syscall_exit):
+    """Threads glibc did not register with rseq: full stacks with
+    --syscall-exit, else the block is kept and its missing stack counted."""
+    w, pid, tid = ctx.workload("sleep", 400, 2, env=NO_RSEQ)
+    extra = ["--syscall-exit"] if syscall_exit else []
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "60s", "-f", "json",
+                        *extra)
+    ctx.tracing(bw)
+    ctx.go(w, 10)
+    ctx.finish(bw)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    if syscall_exit:
+        check_worker(reports, pid, tid, "sleep", 2, 400, bw.tail(6))
+        return
+    mine = list(entries(reports, pid=pid, tid=tid))
+    details = ["worker entries:"] + show_entries(mine)
+    if len(mine) != 1 or mine[0][2]["count"] != 2:
+        raise Fail("expected one entry with count 2", details)
+    t = mine[0][2]
+    if not within(t["blocked_ns"], 800 * MS) or t["reason"] != "sleep":
+        raise Fail("wrong time or reason", details)
+    if len(t["stack"]) != 1 or not t["truncated"]:
+        raise Fail("expected a truncated one-frame stack", details)
+    no_stack = sum(r["dropped"]["no_stack"] for r in reports)
+    if no_stack < 2:
+        raise Fail(f"dropped.no_stack {no_stack}, expected >= 2", details)
+
+
+def t_preexisting(ctx):
+    """A thread asleep before blockwatch starts: shown as ongoing with its
+    age measured from when it went to sleep (within 5%)."""
+    w, pid, tid = ctx.workload("sleep", 5000, 1)
+    w.send("go\n")
+    go_at = time.time()
+    time.sleep(1.5)
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "1s", "-d", "1.5s",
+                        "-f", "json")
+    ctx.tracing(bw)
+    ctx.finish(bw)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    details = []
+    found = 0
+    for i, r in enumerate(reports):
+        when = datetime.datetime.strptime(
+            r["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+        truth = (when - go_at) * 1e9
+        for _, proc, t in entries([r], pid=pid, tid=tid):
+            details.append(f"report {i + 1}: ongoing={t.get('ongoing')} "
+                           f"age_ns={t.get('age_ns')} blocked_ns="
+                           f"{t['blocked_ns']} truth={truth:.0f}")
+            if not t.get("ongoing"):
+                continue
+            found += 1
+            if abs(t["age_ns"] - truth) > 0.05 * truth:
+                raise Fail("age not within 5% of the truth", details)
+            if t["blocked_ns"] > r["interval_ns"]:
+                raise Fail("blocked_ns > interval_ns", details)
+            if "bw_block_sleep" not in symbols(t):
+                raise Fail("bw_block_sleep not in the stack", details)
+    if found < 2:
+        raise Fail(f"{found} ongoing entries, expected one per report",
+                   details + bw.tail())
 
 
 def t_multi_pid(ctx):
@@ -750,6 +829,9 @@ def t_overflow(ctx):
 TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
          for mode in EXPECTED_REASON] + [
     ("block-mutex-raw-tp", lambda c: t_mode(c, "mutex", ["--force-raw-tp"])),
+    ("block-sleep-no-rseq-syscall-exit", lambda c: t_no_rseq(c, True)),
+    ("block-sleep-no-rseq-counted", lambda c: t_no_rseq(c, False)),
+    ("still-blocked-preexisting", t_preexisting),
     ("multi-pid", t_multi_pid),
     ("threshold", t_threshold),
     ("split-intervals", t_split),

@@ -34,10 +34,10 @@ static const struct bw_pc stack_b[] = { { 0x1003, true }, { 0x1004, false } };
 static struct bw_sample sample(uint32_t pid, uint32_t tid, const char *reason, uint64_t start,
 			       uint64_t len, const struct bw_pc *pcs)
 {
+	(void)start;
 	return (struct bw_sample){
 		.pid = pid, .tid = tid, .comm = "thr", .pcomm = "proc", .reason = reason,
-		.first_start_ns = start, .last_end_ns = start + len, .total_ns = len,
-		.max_ns = len, .count = 1, .pcs = pcs, .npcs = 2,
+		.blocked_ns = len, .max_ns = len, .count = 1, .pcs = pcs, .npcs = 2,
 	};
 }
 
@@ -48,7 +48,7 @@ static void test_merge_and_split(void **state)
 	struct bw_sample s;
 
 	resolves = 0;
-	agg__reset(a, 1000 * MS);
+	agg__reset(a);
 	s = sample(10, 11, "futex", 1100 * MS, 200 * MS, stack_a);
 	assert_int_equal(agg__add(a, &s), 0);
 	s = sample(10, 11, "futex", 1400 * MS, 300 * MS, stack_a);
@@ -76,23 +76,47 @@ static void test_merge_and_split(void **state)
 	agg__free(a);
 }
 
-static void test_straddle(void **state)
+static void test_ongoing_and_cap(void **state)
 {
 	struct agg *a = agg__new(fake_resolve, NULL);
-	struct bw_report r = { 0 };
+	struct bw_report r = { .interval_ns = 1000 * MS };
 	struct bw_sample s;
 
-	/* A 3 s block that began 2 s before this interval: 1 s counts. */
-	agg__reset(a, 10000 * MS);
-	s = sample(1, 1, "sleep", 8000 * MS, 3000 * MS, stack_a);
+	agg__reset(a);
+	/* a finished block of the thread, and the same thread blocked now */
+	s = sample(1, 1, "sleep", 0, 300 * MS, stack_a);
 	assert_int_equal(agg__add(a, &s), 0);
+	s = sample(1, 1, "sleep", 0, 600 * MS, stack_a);
+	s.ongoing = true;
+	s.age_ns = 5000 * MS;
+	s.max_ns = 5000 * MS;
+	assert_int_equal(agg__add(a, &s), 0);
+	/* another thread, still blocked longer: listed before */
+	s = sample(1, 2, "futex", 0, 900 * MS, stack_b);
+	s.ongoing = true;
+	s.age_ns = 9000 * MS;
+	assert_int_equal(agg__add(a, &s), 0);
+	/* a finished entry that overshoots the interval is capped */
+	s = sample(1, 3, "read", 0, 1200 * MS, stack_b);
+	assert_int_equal(agg__add(a, &s), 0);
+
 	assert_int_equal(agg__report(a, &r, 0), 0);
-	assert_int_equal(r.procs[0]->threads[0]->blocked_ns, 1000 * MS);
-	assert_int_equal(r.procs[0]->threads[0]->max_ns, 1000 * MS);
-	assert_int_equal(r.procs[0]->threads[0]->count, 1);
+	assert_int_equal(r.procs[0]->nthreads, 4);
+	assert_int_equal(r.procs[0]->threads[0]->key.tid, 2);
+	assert_true(r.procs[0]->threads[0]->key.ongoing);
+	assert_int_equal(r.procs[0]->threads[0]->age_ns, 9000 * MS);
+	assert_int_equal(r.procs[0]->threads[1]->key.tid, 1);
+	assert_true(r.procs[0]->threads[1]->key.ongoing);
+	assert_int_equal(r.procs[0]->threads[1]->blocked_ns, 600 * MS);
+	assert_int_equal(r.procs[0]->threads[1]->max_ns, 600 * MS);
+	assert_int_equal(r.procs[0]->threads[2]->key.tid, 3);
+	assert_int_equal(r.procs[0]->threads[2]->blocked_ns, 1000 * MS);
+	assert_int_equal(r.procs[0]->threads[3]->key.tid, 1);
+	assert_false(r.procs[0]->threads[3]->key.ongoing);
+	assert_int_equal(r.procs[0]->blocked_ns, 2800 * MS);
 
 	/* After a reset, nothing of the previous interval remains. */
-	agg__reset(a, 20000 * MS);
+	agg__reset(a);
 	assert_int_equal(agg__report(a, &r, 0), 0);
 	assert_int_equal(r.nprocs, 0);
 	agg__free(a);
@@ -104,7 +128,7 @@ static void test_sort_and_top(void **state)
 	struct bw_report r = { 0 };
 	struct bw_sample s;
 
-	agg__reset(a, 0);
+	agg__reset(a);
 	s = sample(1, 1, "sleep", 0, 100 * MS, stack_a);
 	agg__add(a, &s);
 	s = sample(2, 2, "sleep", 0, 900 * MS, stack_a);
@@ -128,7 +152,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_merge_and_split),
-		cmocka_unit_test(test_straddle),
+		cmocka_unit_test(test_ongoing_and_cap),
 		cmocka_unit_test(test_sort_and_top),
 	};
 
