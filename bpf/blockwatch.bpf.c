@@ -34,6 +34,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define PF_KTHREAD 0x00200000
 #define TASK_DEAD_BITS 0x0080
+#define NR_FUTEX 202 /* x86-64 */
+#define FUTEX_CMD_MASK 0x7f
+#define FUTEX_WAIT 0
+#define FUTEX_LOCK_PI 6
+#define FUTEX_LOCK_PI2 13
+#define FUTEX_TID_MASK 0x3fffffff
 
 const volatile __u64 threshold_ns = 100000000;
 const volatile __u32 self_tgid;
@@ -54,6 +60,8 @@ struct task_state {
 	__u64 args[4];
 	__u32 count; /* slow blocks not yet emitted */
 	__u32 state;
+	__u32 owner;
+	__u32 pad;
 };
 
 struct {
@@ -202,6 +210,7 @@ static __always_inline void emit(struct task_state *s, struct task_struct *task,
 	e->args[3] = s->args[3];
 	e->count = s->count;
 	e->state = s->state;
+	e->owner = s->owner;
 	e->flags = 0;
 	e->pid = BPF_CORE_READ(task, tgid);
 	e->tid = BPF_CORE_READ(task, pid);
@@ -226,6 +235,30 @@ out:
 	s->count = 0;
 	s->total_ns = 0;
 	s->max_ns = 0;
+}
+
+/*
+ * Who holds the lock a futex waiter goes to sleep on, read from the
+ * waiter's own memory (current's mm): a glibc lock waits with
+ * FUTEX_WAIT and value 2, and pthread_mutex_t keeps its owner's tid at
+ * offset 8 (__data.__owner); a PI futex word holds the owner's tid.
+ * Userspace keeps it only where the stack shows a mutex.
+ */
+static __always_inline __u32 futex_owner(__s64 nr, const __u64 *args)
+{
+	__u32 cmd = args[1] & FUTEX_CMD_MASK, v = 0;
+
+	if (nr != NR_FUTEX)
+		return 0;
+	if (cmd == FUTEX_WAIT && (__u32)args[2] == 2) {
+		bpf_probe_read_user(&v, sizeof(v), (void *)(args[0] + 8));
+		return v;
+	}
+	if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2) {
+		bpf_probe_read_user(&v, sizeof(v), (void *)args[0]);
+		return v & FUTEX_TID_MASK;
+	}
+	return 0;
 }
 
 static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u64 now)
@@ -266,6 +299,7 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 	s->args[2] = regs->dx;
 	s->args[3] = regs->r10;
 	s->state = state;
+	s->owner = futex_owner(s->syscall_nr, s->args);
 }
 
 static __always_inline void switch_in(struct task_struct *next, struct pt_regs *next_regs,
@@ -439,6 +473,7 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 	e->max_ns = now - start;
 	e->count = 1;
 	e->flags = BW_EV_ONGOING;
+	e->owner = 0;
 	if (s && s->start_ns == start && !s->count) {
 		e->syscall_nr = s->syscall_nr;
 		e->args[0] = s->args[0];
@@ -453,6 +488,19 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 		e->args[2] = regs->dx;
 		e->args[3] = regs->r10;
 		e->state = state;
+	}
+	/* Still waiting: the owner now, which may not be the one it went
+	 * to sleep on. */
+	if (e->syscall_nr == NR_FUTEX) {
+		__u32 cmd = e->args[1] & FUTEX_CMD_MASK, v = 0;
+
+		if (cmd == FUTEX_WAIT && (__u32)e->args[2] == 2) {
+			if (!bpf_copy_from_user_task(&v, sizeof(v), (void *)(e->args[0] + 8), task, 0))
+				e->owner = v;
+		} else if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2) {
+			if (!bpf_copy_from_user_task(&v, sizeof(v), (void *)e->args[0], task, 0))
+				e->owner = v & FUTEX_TID_MASK;
+		}
 	}
 	e->pid = tgid;
 	e->tid = tid;

@@ -81,6 +81,8 @@ struct bw_event {
 	__u32 count;
 	__u32 state; /* prev_state at the first slow block */
 	__u32 flags;
+	__u32 owner; /* futex waits: lock owner's tid when it went to sleep */
+	__u32 reserved;
 	char comm[BW_COMM_LEN];
 	char pcomm[BW_COMM_LEN];
 	__u8 stack[BW_STACK_MAX];

@@ -22,6 +22,8 @@ struct agg {
 	struct bw_entry *entries;
 	struct bw_proc *procs;
 	struct bw_proc **sorted;
+	struct bw_cycle *cycles;
+	size_t ncycles;
 };
 
 struct agg *agg__new(bw_resolve_fn resolve, void *ctx)
@@ -45,6 +47,17 @@ static void stack_free(struct bw_stack *st)
 	free(st);
 }
 
+static void free_cycles(struct agg *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->ncycles; i++)
+		free(a->cycles[i].entries);
+	free(a->cycles);
+	a->cycles = NULL;
+	a->ncycles = 0;
+}
+
 void agg__reset(struct agg *a)
 {
 	struct bw_stack *st, *st_tmp;
@@ -53,8 +66,10 @@ void agg__reset(struct agg *a)
 
 	HASH_ITER(hh, a->entries, e, e_tmp) {
 		HASH_DEL(a->entries, e);
+		json_object_put(e->detail);
 		free(e);
 	}
+	free_cycles(a);
 	HASH_ITER(hh, a->stacks, st, st_tmp) {
 		HASH_DEL(a->stacks, st);
 		stack_free(st);
@@ -76,9 +91,10 @@ void agg__free(struct agg *a)
 	free(a);
 }
 
-static struct bw_stack *stack_get(struct agg *a, const struct bw_sample *s)
+const struct bw_stack *agg__stack(struct agg *a, uint32_t pid, const struct bw_pc *pcs, int n,
+				  bool truncated)
 {
-	size_t keylen = sizeof(uint32_t) * 2 + sizeof(uint64_t) * s->npcs;
+	size_t keylen = sizeof(uint32_t) * 2 + sizeof(uint64_t) * n;
 	struct bw_stack *st;
 	unsigned char *k;
 	uint32_t flags;
@@ -88,11 +104,11 @@ static struct bw_stack *stack_get(struct agg *a, const struct bw_sample *s)
 	if (!st)
 		return NULL;
 	k = st->key;
-	flags = s->truncated;
-	memcpy(k, &s->pid, sizeof(uint32_t));
+	flags = truncated;
+	memcpy(k, &pid, sizeof(uint32_t));
 	memcpy(k + 4, &flags, sizeof(uint32_t));
-	for (i = 0; i < s->npcs; i++)
-		memcpy(k + 8 + 8 * i, &s->pcs[i].pc, sizeof(uint64_t));
+	for (i = 0; i < n; i++)
+		memcpy(k + 8 + 8 * i, &pcs[i].pc, sizeof(uint64_t));
 	st->keylen = keylen;
 
 	{
@@ -104,15 +120,15 @@ static struct bw_stack *stack_get(struct agg *a, const struct bw_sample *s)
 			return found;
 		}
 	}
-	st->frames = calloc(s->npcs ? s->npcs : 1, sizeof(*st->frames));
+	st->frames = calloc(n ? n : 1, sizeof(*st->frames));
 	if (!st->frames) {
 		free(st);
 		return NULL;
 	}
-	st->nframes = s->npcs;
-	st->truncated = s->truncated;
-	for (i = 0; i < s->npcs; i++) {
-		if (a->resolve(a->ctx, s->pid, &s->pcs[i], &st->frames[i])) {
+	st->nframes = n;
+	st->truncated = truncated;
+	for (i = 0; i < n; i++) {
+		if (a->resolve(a->ctx, pid, &pcs[i], &st->frames[i])) {
 			stack_free(st);
 			return NULL;
 		}
@@ -148,10 +164,11 @@ int agg__add(struct agg *a, const struct bw_sample *s)
 	key.pid = s->pid;
 	key.tid = s->tid;
 	key.ongoing = s->ongoing;
+	key.object = s->detail ? s->detail->object : 0;
 	snprintf(key.reason, sizeof(key.reason), "%s", s->reason);
-	key.stack = stack_get(a, s);
+	key.stack = s->stack;
 	if (!key.stack)
-		return -ENOMEM;
+		return -EINVAL;
 	p = proc_get(a, s);
 	if (!p)
 		return -ENOMEM;
@@ -176,6 +193,10 @@ int agg__add(struct agg *a, const struct bw_sample *s)
 		}
 		e->key = key;
 		snprintf(e->comm, sizeof(e->comm), "%s", s->comm ? s->comm : "");
+		if (s->detail) {
+			e->detail = json_object_get(s->detail->json);
+			snprintf(e->detail_text, sizeof(e->detail_text), "%s", s->detail->text);
+		}
 		HASH_ADD(hh, a->entries, key, sizeof(key), e);
 		p->threads[p->nthreads++] = e;
 	}
@@ -185,6 +206,8 @@ int agg__add(struct agg *a, const struct bw_sample *s)
 		e->max_ns = max;
 	if (s->age_ns > e->age_ns)
 		e->age_ns = s->age_ns;
+	if (s->detail && s->detail->owner)
+		e->owner = s->detail->owner;
 	p->blocked_ns += s->blocked_ns;
 	return 0;
 }
@@ -215,6 +238,134 @@ static int cmp_proc(const void *x, const void *y)
 	return a->pid < b->pid ? -1 : a->pid > b->pid;
 }
 
+static int cmp_tid(const void *x, const void *y)
+{
+	const struct bw_entry *a = *(struct bw_entry *const *)x;
+	const struct bw_entry *b = *(struct bw_entry *const *)y;
+
+	return a->key.tid < b->key.tid ? -1 : a->key.tid > b->key.tid;
+}
+
+static struct bw_entry *find_blocked(struct bw_entry **by_tid, size_t n, uint32_t tid)
+{
+	struct bw_entry key = { .key.tid = tid }, *kp = &key, **hit;
+
+	hit = bsearch(&kp, by_tid, n, sizeof(*by_tid), cmp_tid);
+	return hit ? *hit : NULL;
+}
+
+static void owner_comm(uint32_t pid, uint32_t tid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
+	buf[0] = 0;
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(buf, len, f))
+			buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "?");
+}
+
+static size_t index_of(struct bw_entry **by_tid, size_t n, const struct bw_entry *e)
+{
+	struct bw_entry **hit = bsearch(&e, by_tid, n, sizeof(*by_tid), cmp_tid);
+
+	return hit - by_tid;
+}
+
+/* Record the cycle through @start (each entry waits for the next). */
+static int add_cycle(struct agg *a, const struct bw_entry *start)
+{
+	const struct bw_entry *c = start;
+	struct bw_cycle *grown, *cyc;
+	size_t len = 0;
+
+	do {
+		len++;
+		c = c->owner_entry;
+	} while (c != start);
+	grown = realloc(a->cycles, (a->ncycles + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	a->cycles = grown;
+	cyc = &a->cycles[a->ncycles];
+	cyc->entries = calloc(len, sizeof(*cyc->entries));
+	if (!cyc->entries)
+		return -ENOMEM;
+	cyc->n = len;
+	a->ncycles++;
+	for (c = start, len = 0; len < cyc->n; len++, c = c->owner_entry)
+		cyc->entries[len] = c;
+	return 0;
+}
+
+/*
+ * Still-blocked lock waiters point at the holder's own still-blocked
+ * entry; every thread waits for at most one lock, so following the
+ * pointers from any waiter either ends or enters a cycle: a deadlock.
+ */
+static int link_owners(struct agg *a)
+{
+	size_t n = 0, i, cap = HASH_COUNT(a->entries);
+	struct bw_entry **by_tid, *e, *tmp;
+	unsigned char *color;
+	int err = 0;
+
+	by_tid = calloc(cap ? cap : 1, sizeof(*by_tid));
+	if (!by_tid)
+		return -ENOMEM;
+	HASH_ITER(hh, a->entries, e, tmp) {
+		if (e->owner)
+			owner_comm(e->key.pid, e->owner, e->owner_comm, sizeof(e->owner_comm));
+		if (e->key.ongoing)
+			by_tid[n++] = e;
+	}
+	qsort(by_tid, n, sizeof(*by_tid), cmp_tid);
+	for (i = 0; i < n; i++) {
+		e = by_tid[i];
+		e->owner_entry = e->owner ? find_blocked(by_tid, n, e->owner) : NULL;
+		if (e->owner_entry)
+			snprintf(e->owner_comm, sizeof(e->owner_comm), "%s", e->owner_entry->comm);
+	}
+	/* 0: not seen, 1: on the walk in progress, 2: done */
+	color = calloc(n ? n : 1, 1);
+	if (!color) {
+		free(by_tid);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n && !err; i++) {
+		const struct bw_entry *cur;
+
+		/* Walk until a settled entry, or back onto this walk. */
+		for (cur = by_tid[i]; cur; cur = cur->owner_entry) {
+			size_t idx = index_of(by_tid, n, cur);
+
+			if (color[idx] == 2)
+				break;
+			if (color[idx] == 1) {
+				err = add_cycle(a, cur);
+				break;
+			}
+			color[idx] = 1;
+		}
+		for (cur = by_tid[i]; cur; cur = cur->owner_entry) {
+			size_t idx = index_of(by_tid, n, cur);
+
+			if (color[idx] == 2)
+				break;
+			color[idx] = 2;
+		}
+	}
+	free(color);
+	free(by_tid);
+	return err;
+}
+
 int agg__report(struct agg *a, struct bw_report *r, unsigned int top)
 {
 	size_t n = HASH_COUNT(a->procs), i = 0;
@@ -243,6 +394,11 @@ int agg__report(struct agg *a, struct bw_report *r, unsigned int top)
 		a->sorted[i++] = p;
 	}
 	qsort(a->sorted, n, sizeof(*a->sorted), cmp_proc);
+	free_cycles(a);
+	if (link_owners(a))
+		return -ENOMEM;
+	r->ndeadlocks = a->ncycles;
+	r->deadlocks = a->cycles;
 	r->total_procs = n;
 	r->nprocs = top && top < n ? top : n;
 	r->procs = a->sorted;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <uthash.h>
+#include "detail.h"
 #include "reason.h"
 #include "syms.h"
 
@@ -23,6 +24,7 @@ struct bw_entry_key {
 	uint32_t tid;
 	const struct bw_stack *stack;
 	uint32_t ongoing; /* still blocked at the report */
+	uint64_t object;  /* futex address, fd...: see bw_detail */
 	char reason[BW_REASON_LEN];
 };
 
@@ -35,6 +37,11 @@ struct bw_entry {
 	uint64_t count;
 	uint64_t max_ns;
 	uint64_t age_ns; /* ongoing: blocked for this long so far */
+	json_object *detail;
+	char detail_text[256];
+	uint32_t owner;		  /* lock holder's tid, 0 if none */
+	char owner_comm[16];
+	const struct bw_entry *owner_entry; /* the holder's own ongoing block */
 };
 
 struct bw_proc {
@@ -59,9 +66,8 @@ struct bw_sample {
 	uint64_t age_ns;     /* ongoing: how long so far */
 	uint32_t count;
 	bool ongoing;
-	const struct bw_pc *pcs;
-	int npcs;
-	bool truncated;
+	const struct bw_stack *stack; /* from agg__stack */
+	const struct bw_detail *detail;
 };
 
 enum bw_drop {
@@ -84,6 +90,14 @@ struct bw_report {
 	size_t total_procs; /* before --top */
 	size_t nprocs;
 	struct bw_proc **procs; /* most blocked first */
+	size_t ndeadlocks;
+	struct bw_cycle *deadlocks;
+};
+
+/* A cycle in the waits-for-a-lock-held-by graph. */
+struct bw_cycle {
+	size_t n;
+	const struct bw_entry **entries; /* each waits for the next's lock */
 };
 
 typedef int (*bw_resolve_fn)(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f);
@@ -94,10 +108,15 @@ struct agg *agg__new(bw_resolve_fn resolve, void *ctx);
 void agg__free(struct agg *a);
 /* Start a new interval, forgetting the previous one. */
 void agg__reset(struct agg *a);
+/* The symbolized stack of @pid with these pcs, resolved the first time
+ * it is seen in this interval. */
+const struct bw_stack *agg__stack(struct agg *a, uint32_t pid, const struct bw_pc *pcs, int n,
+				  bool truncated);
 int agg__add(struct agg *a, const struct bw_sample *s);
 /* Fill @r's process list, sorted (still-blocked entries first, oldest
  * first; then most blocked), cut to @top (0: all); no entry counts more
- * than r->interval_ns. The report points into @a: valid until the next
+ * than r->interval_ns. Links lock waiters to their holders' entries and
+ * finds deadlocks. The report points into @a: valid until the next
  * agg__reset. */
 int agg__report(struct agg *a, struct bw_report *r, unsigned int top);
 

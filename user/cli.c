@@ -18,6 +18,8 @@ static const char usage_text[] =
 "  -t, --threshold DUR     report blocks at least this long (default 100ms)\n"
 "  -i, --interval DUR      one report per interval (default 5s)\n"
 "  -d, --duration DUR      stop after DUR (default: until Ctrl-C or SIGTERM)\n"
+"  -n, --now               print the threads blocked right now (at least the\n"
+"                          threshold), with age, reason, lock owner, stack; exit\n"
 "  -f, --format FMT        text (default) or json (one object per line)\n"
 "  -o, --output FILE       write reports to FILE instead of stdout\n"
 "      --top N             only the N processes with the most blocked time\n"
@@ -50,6 +52,7 @@ static const struct option long_opts[] = {
 	{ "threshold", required_argument, NULL, 't' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "duration", required_argument, NULL, 'd' },
+	{ "now", no_argument, NULL, 'n' },
 	{ "format", required_argument, NULL, 'f' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "top", required_argument, NULL, OPT_TOP },
@@ -191,7 +194,7 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 	opterr = 0;
 	optind = 1;
 
-	while ((c = getopt_long(argc, argv, ":p:t:i:d:f:o:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:t:i:d:nf:o:vhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			free(o->pids);
@@ -215,6 +218,9 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 		case 'd':
 			if (bw_parse_duration(optarg, &o->duration_ns) || !o->duration_ns)
 				return bad("duration", optarg);
+			break;
+		case 'n':
+			o->now = true;
 			break;
 		case 'f':
 			if (!strcmp(optarg, "text"))

@@ -22,6 +22,7 @@ struct bw_opts {
 	uint64_t ringbuf_size;
 	bool force_raw_tp;
 	bool syscall_exit; /* also hook sys_exit, for threads without rseq */
+	bool now;	   /* one snapshot of the threads blocked now, then exit */
 	bool verbose;
 };
 

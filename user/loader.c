@@ -91,9 +91,13 @@ static int try_load(struct bw_loader *l, const struct bw_opts *o, bool raw_tp,
 	skel->rodata->filter_tgid = o->npids > 0;
 	skel->rodata->use_hash = raw_tp;
 	skel->rodata->use_sys_exit = o->syscall_exit;
-	bpf_program__set_autoload(skel->progs.bw_switch_btf, !raw_tp);
-	bpf_program__set_autoload(skel->progs.bw_switch_raw, raw_tp);
-	bpf_program__set_autoload(skel->progs.bw_sys_exit, o->syscall_exit);
+	/* --now only reads the task iterator: nothing else is attached,
+	 * so the machine pays for nothing but the one pass. */
+	bpf_program__set_autoload(skel->progs.bw_switch_btf, !raw_tp && !o->now);
+	bpf_program__set_autoload(skel->progs.bw_switch_raw, raw_tp && !o->now);
+	bpf_program__set_autoload(skel->progs.bw_rseq_update, !o->now);
+	bpf_program__set_autoload(skel->progs.bw_exit, !o->now);
+	bpf_program__set_autoload(skel->progs.bw_sys_exit, o->syscall_exit && !o->now);
 	if (raw_tp)
 		bpf_map__set_max_entries(skel->maps.tstate_hash, RAW_TP_THREADS);
 	bpf_map__set_max_entries(skel->maps.events, pow2_roundup(o->ringbuf_size));

@@ -28,7 +28,13 @@ static const struct {
 	{ "preadv", "read" },	      { "preadv2", "read" },
 	{ "recvfrom", "read" },	      { "recvmsg", "read" },
 	{ "recvmmsg", "read" },	      { "nanosleep", "sleep" },
-	{ "clock_nanosleep", "sleep" },
+	{ "clock_nanosleep", "sleep" }, { "accept", "accept" },
+	{ "accept4", "accept" },      { "write", "write" },
+	{ "writev", "write" },	      { "pwrite64", "write" },
+	{ "pwritev", "write" },	      { "pwritev2", "write" },
+	{ "sendto", "write" },	      { "sendmsg", "write" },
+	{ "sendmmsg", "write" },      { "connect", "connect" },
+	{ "wait4", "wait" },	      { "waitid", "wait" },
 };
 
 void bw_reason(int64_t syscall_nr, uint32_t state, char *buf, size_t len)

@@ -9,8 +9,10 @@
 
 /* Name of x86-64 syscall @nr, or NULL when unknown. */
 const char *bw_syscall_name(int64_t nr);
-/* The wait reason of a block: futex, epoll, poll, read, sleep, io,
- * stopped, or other:<syscall> (other:none outside a syscall). */
+/* The wait reason of a block from its syscall and task state: futex,
+ * epoll, poll, read, accept, write, connect, wait, sleep, io, stopped,
+ * or other:<syscall> (other:none outside a syscall). detail.c refines
+ * futex into mutex and condvar from the stack. */
 void bw_reason(int64_t syscall_nr, uint32_t state, char *buf, size_t len);
 
 #endif

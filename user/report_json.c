@@ -46,6 +46,13 @@ static json_object *entry_json(const struct bw_entry *e)
 	json_object_object_add(o, "ongoing", json_object_new_boolean(e->key.ongoing));
 	if (e->key.ongoing)
 		json_object_object_add(o, "age_ns", u64(e->age_ns));
+	json_object_object_add(o, "detail", json_object_get(e->detail));
+	if (e->owner) {
+		json_object_object_add(o, "lock_owner", u64(e->owner));
+		json_object_object_add(o, "lock_owner_comm", json_object_new_string(e->owner_comm));
+		if (e->owner_entry)
+			json_object_object_add(o, "lock_owner_blocked_ns", u64(e->owner_entry->age_ns));
+	}
 	json_object_object_add(o, "truncated", json_object_new_boolean(e->key.stack->truncated));
 	json_object_object_add(o, "stack", stack_json(e->key.stack));
 	return o;
@@ -85,6 +92,15 @@ int report_json(FILE *out, const struct bw_report *r)
 		json_object_array_add(procs, po);
 	}
 	json_object_object_add(root, "processes", procs);
+	drops = json_object_new_array_ext(r->ndeadlocks);
+	for (i = 0; i < r->ndeadlocks; i++) {
+		json_object *cyc = json_object_new_array_ext(r->deadlocks[i].n);
+
+		for (j = 0; j < r->deadlocks[i].n; j++)
+			json_object_array_add(cyc, u64(r->deadlocks[i].entries[j]->key.tid));
+		json_object_array_add(drops, cyc);
+	}
+	json_object_object_add(root, "deadlocks", drops);
 
 	if (fprintf(out, "%s\n",
 		    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |

@@ -83,7 +83,12 @@ static void print_header(FILE *out, const struct bw_report *r)
 	bw_fmt_duration(r->interval_ns, iv, sizeof(iv));
 	bw_fmt_duration(r->threshold_ns, th, sizeof(th));
 	bw_fmt_duration(r->short_ns, sh, sizeof(sh));
-	fprintf(out, "=== %s  interval %s  threshold %s  dropped %" PRIu64, when, iv, th, dropped);
+	if (r->interval_ns)
+		fprintf(out, "=== %s  interval %s  threshold %s  dropped %" PRIu64, when, iv, th,
+			dropped);
+	else
+		fprintf(out, "=== %s  snapshot of threads blocked now  threshold %s  dropped %" PRIu64,
+			when, th, dropped);
 	if (dropped) {
 		const char *sep = " (";
 
@@ -100,11 +105,50 @@ static void print_header(FILE *out, const struct bw_report *r)
 		r->total_procs, r->total_procs == 1 ? "" : "es", r->short_count, sh);
 }
 
+static void print_deadlocks(FILE *out, const struct bw_report *r)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->ndeadlocks; i++) {
+		const struct bw_cycle *c = &r->deadlocks[i];
+
+		fprintf(out, "DEADLOCK:");
+		for (j = 0; j <= c->n; j++) {
+			const struct bw_entry *e = c->entries[j % c->n];
+
+			fprintf(out, "%s TID %u (%s)", j ? " waits for" : "", e->key.tid, e->comm);
+		}
+		fputc('\n', out);
+	}
+}
+
+static void print_wait(FILE *out, const struct bw_entry *e)
+{
+	char age[16];
+
+	if (e->key.ongoing) {
+		bw_fmt_duration(e->age_ns, age, sizeof(age));
+		fprintf(out, "           ^ STILL BLOCKED, for %s so far\n", age);
+	}
+	if (e->detail_text[0])
+		fprintf(out, "           on %s\n", e->detail_text);
+	if (!e->owner)
+		return;
+	fprintf(out, "           %s lock held by TID %u (%s)", e->key.ongoing ? "waiting for" : "waited for",
+		e->owner, e->owner_comm);
+	if (e->key.ongoing && e->owner_entry) {
+		bw_fmt_duration(e->owner_entry->age_ns, age, sizeof(age));
+		fprintf(out, ", blocked itself for %s", age);
+	}
+	fputc('\n', out);
+}
+
 int report_text(FILE *out, const struct bw_report *r, unsigned int frames)
 {
 	size_t i, j;
 
 	print_header(out, r);
+	print_deadlocks(out, r);
 	for (i = 0; i < r->nprocs; i++) {
 		const struct bw_proc *p = r->procs[i];
 		char tot[16];
@@ -123,12 +167,7 @@ int report_text(FILE *out, const struct bw_report *r, unsigned int frames)
 			bw_fmt_duration(e->max_ns, max, sizeof(max));
 			fprintf(out, "  %7u  %-16s %-22s %9s %7" PRIu64 " %9s\n", e->key.tid,
 				e->comm, e->key.reason, blk, e->count, max);
-			if (e->key.ongoing) {
-				char age[16];
-
-				bw_fmt_duration(e->age_ns, age, sizeof(age));
-				fprintf(out, "           ^ STILL BLOCKED, for %s so far\n", age);
-			}
+			print_wait(out, e);
 			for (k = 0; k < st->nframes && k < frames; k++)
 				print_frame(out, &st->frames[k]);
 			if (st->nframes > frames)

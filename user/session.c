@@ -25,6 +25,7 @@
 #include "report.h"
 #include "session.h"
 #include "split.h"
+#include "detail.h"
 #include "syms.h"
 #include "targets.h"
 
@@ -41,7 +42,6 @@ struct session {
 	uint64_t last_report;
 	uint64_t stats[BW_STAT_MAX];
 	uint64_t user_drops;
-	uint64_t scan_now; /* time of the still-blocked scan in progress */
 	struct bw_pc pcs[BW_MAX_FRAMES];
 };
 
@@ -81,23 +81,26 @@ static int resolve_cb(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_fr
 
 /* Unwind, name and aggregate one record: a finished block from the
  * ring buffer, or a still-blocked thread from the task iterator. */
-static int ingest(struct session *s, void *data, size_t size, uint64_t now)
+static int ingest(struct session *s, void *data, size_t size)
 {
 	const struct bw_event *e = data;
-	char reason[BW_REASON_LEN];
+	const struct bw_stack *stack;
 	struct bw_snapshot snap;
+	struct bw_detail detail;
 	struct bw_sample smp;
+	struct bw_wait wait;
 	bool truncated = true, ongoing;
 	uint64_t blocked;
-	int n = 0;
+	int n = 0, err;
 
 	if (size < BW_EVENT_HDR_SIZE || size < BW_EVENT_HDR_SIZE + e->stack_len) {
 		s->user_drops++;
 		return 0;
 	}
 	ongoing = e->flags & BW_EV_ONGOING;
+	/* An ongoing record's end is when the iterator saw it. */
 	if (ongoing)
-		blocked = split__ongoing(s->split, e->tid, e->first_start_ns, now,
+		blocked = split__ongoing(s->split, e->tid, e->first_start_ns, e->last_end_ns,
 					 s->interval_start);
 	else
 		blocked = split__completed(s->split, e->tid, e->first_start_ns, e->last_end_ns,
@@ -115,37 +118,44 @@ static int ingest(struct session *s, void *data, size_t size, uint64_t now)
 		if (e->flags & BW_EV_NO_STACK)
 			truncated = true;
 	}
-	bw_reason(e->syscall_nr, e->state, reason, sizeof(reason));
+	stack = agg__stack(s->agg, e->pid, s->pcs, n, truncated);
+	if (!stack) {
+		s->user_drops += e->count;
+		return 0;
+	}
+	wait = (struct bw_wait){
+		.pid = e->pid,
+		.tid = e->tid,
+		.syscall_nr = e->syscall_nr,
+		.args = { e->args[0], e->args[1], e->args[2], e->args[3] },
+		.state = e->state,
+		.owner = e->owner,
+	};
+	bw_detail_build(&wait, stack, &detail);
 	smp = (struct bw_sample){
 		.pid = e->pid,
 		.tid = e->tid,
 		.comm = e->comm,
 		.pcomm = e->pcomm,
-		.reason = reason,
+		.reason = detail.reason,
 		.blocked_ns = blocked,
 		.max_ns = e->max_ns,
 		.age_ns = ongoing ? e->total_ns : 0,
 		.count = e->count,
 		.ongoing = ongoing,
-		.pcs = s->pcs,
-		.npcs = n,
-		.truncated = truncated,
+		.stack = stack,
+		.detail = &detail,
 	};
-	if (agg__add(s->agg, &smp))
+	err = agg__add(s->agg, &smp);
+	bw_detail_clear(&detail);
+	if (err)
 		s->user_drops += e->count;
 	return 0;
 }
 
 static int on_event(void *ctx, void *data, size_t size)
 {
-	return ingest(ctx, data, size, 0);
-}
-
-static int on_blocked(void *ctx, void *data, size_t size)
-{
-	struct session *s = ctx;
-
-	return ingest(s, data, size, s->scan_now);
+	return ingest(ctx, data, size);
 }
 
 static int report(struct session *s, struct ring_buffer *rb)
@@ -156,10 +166,10 @@ static int report(struct session *s, struct ring_buffer *rb)
 
 	/* Finished blocks first, so that a block that ended just now is
 	 * not also taken for a still-blocked one. */
-	ring_buffer__consume(rb);
+	if (rb)
+		ring_buffer__consume(rb);
 	now = mono_ns();
-	s->scan_now = now;
-	err = bw_loader__scan_blocked(s->l, on_blocked, s);
+	err = bw_loader__scan_blocked(s->l, on_event, s);
 	if (err)
 		bw_err("cannot scan blocked threads: %s", strerror(-err));
 	err = bw_loader__stats(s->l, st);
@@ -168,7 +178,8 @@ static int report(struct session *s, struct ring_buffer *rb)
 		return err;
 	}
 	r.time_ns = real_ns();
-	r.interval_ns = now - s->interval_start;
+	/* --now: a snapshot, not an interval */
+	r.interval_ns = s->o->now ? 0 : now - s->interval_start;
 	r.threshold_ns = s->o->threshold_ns;
 	r.dropped[BW_DROP_RINGBUF] = st[BW_STAT_RINGBUF_FULL] - s->stats[BW_STAT_RINGBUF_FULL];
 	r.dropped[BW_DROP_STORAGE] = st[BW_STAT_STORAGE_FAIL] - s->stats[BW_STAT_STORAGE_FAIL];
@@ -284,6 +295,11 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 	}
 	for (i = 0; i < ntargets; i++)
 		syms__prepare(s->syms, t[i].pid);
+	if (o->now) {
+		/* interval_start 0: an ongoing block counts whole */
+		ret = report(s, NULL) ? BW_EXIT_FAIL : BW_EXIT_OK;
+		goto out;
+	}
 
 	err = setup_signals();
 	if (err) {

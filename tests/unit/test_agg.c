@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <stdbool.h>
 #include "agg.h"
 
 #define MS 1000000ULL
@@ -31,19 +32,106 @@ static int fake_resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_
 static const struct bw_pc stack_a[] = { { 0x1001, true }, { 0x1002, false } };
 static const struct bw_pc stack_b[] = { { 0x1003, true }, { 0x1004, false } };
 
+static struct agg *cur_agg;
+
 static struct bw_sample sample(uint32_t pid, uint32_t tid, const char *reason, uint64_t start,
 			       uint64_t len, const struct bw_pc *pcs)
 {
 	(void)start;
 	return (struct bw_sample){
 		.pid = pid, .tid = tid, .comm = "thr", .pcomm = "proc", .reason = reason,
-		.blocked_ns = len, .max_ns = len, .count = 1, .pcs = pcs, .npcs = 2,
+		.blocked_ns = len, .max_ns = len, .count = 1,
+		.stack = agg__stack(cur_agg, pid, pcs, 2, false),
 	};
+}
+
+/* An ongoing mutex wait of @tid on a lock held by @owner. */
+static int add_waiter(struct agg *a, uint32_t tid, uint32_t owner, uint64_t age)
+{
+	struct bw_detail d = { .reason = "mutex", .object = 0x1000 + tid, .owner = owner };
+	struct bw_sample s = sample(1, tid, "mutex", 0, age, stack_a);
+
+	s.ongoing = true;
+	s.age_ns = age;
+	s.detail = &d;
+	snprintf(d.text, sizeof(d.text), "mutex");
+	return agg__add(a, &s);
+}
+
+static bool cycle_has(const struct bw_cycle *c, uint32_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->entries[i]->key.tid == tid)
+			return true;
+	return false;
+}
+
+static void test_deadlocks(void **state)
+{
+	struct agg *a = cur_agg = agg__new(fake_resolve, NULL);
+	struct bw_report r = { 0 };
+	size_t i;
+
+	agg__reset(a);
+	/* ABBA: 10 <-> 11 */
+	add_waiter(a, 10, 11, 5000 * MS);
+	add_waiter(a, 11, 10, 5000 * MS);
+	/* chain 20 -> 21 -> 22, 22 blocked in read: no cycle */
+	add_waiter(a, 20, 21, 3000 * MS);
+	add_waiter(a, 21, 22, 2000 * MS);
+	{
+		struct bw_sample s = sample(1, 22, "read", 0, 1000 * MS, stack_b);
+
+		s.ongoing = true;
+		s.age_ns = 1000 * MS;
+		assert_int_equal(agg__add(a, &s), 0);
+	}
+	/* three-way cycle 30 -> 31 -> 32 -> 30, and 33 waiting into it */
+	add_waiter(a, 30, 31, 100 * MS);
+	add_waiter(a, 31, 32, 100 * MS);
+	add_waiter(a, 32, 30, 100 * MS);
+	add_waiter(a, 33, 30, 100 * MS);
+	/* owner not blocked (running, or gone) */
+	add_waiter(a, 40, 999999, 100 * MS);
+
+	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(r.ndeadlocks, 2);
+	for (i = 0; i < r.ndeadlocks; i++) {
+		const struct bw_cycle *c = &r.deadlocks[i];
+
+		if (c->n == 2) {
+			assert_true(cycle_has(c, 10) && cycle_has(c, 11));
+		} else {
+			assert_int_equal(c->n, 3);
+			assert_true(cycle_has(c, 30) && cycle_has(c, 31) && cycle_has(c, 32));
+			assert_false(cycle_has(c, 33));
+		}
+		/* each waits for the next one's lock */
+		assert_int_equal(c->entries[0]->owner, c->entries[1]->key.tid);
+	}
+	for (i = 0; i < r.procs[0]->nthreads; i++) {
+		const struct bw_entry *e = r.procs[0]->threads[i];
+
+		if (e->key.tid == 20) {
+			assert_non_null(e->owner_entry);
+			assert_int_equal(e->owner_entry->key.tid, 21);
+			assert_int_equal(e->owner_entry->owner_entry->key.tid, 22);
+			assert_null(e->owner_entry->owner_entry->owner_entry);
+		}
+		if (e->key.tid == 40) {
+			assert_int_equal(e->owner, 999999);
+			assert_null(e->owner_entry);
+			assert_string_equal(e->owner_comm, "?");
+		}
+	}
+	agg__free(a);
 }
 
 static void test_merge_and_split(void **state)
 {
-	struct agg *a = agg__new(fake_resolve, NULL);
+	struct agg *a = cur_agg = agg__new(fake_resolve, NULL);
 	struct bw_report r = { 0 };
 	struct bw_sample s;
 
@@ -78,7 +166,7 @@ static void test_merge_and_split(void **state)
 
 static void test_ongoing_and_cap(void **state)
 {
-	struct agg *a = agg__new(fake_resolve, NULL);
+	struct agg *a = cur_agg = agg__new(fake_resolve, NULL);
 	struct bw_report r = { .interval_ns = 1000 * MS };
 	struct bw_sample s;
 
@@ -124,7 +212,7 @@ static void test_ongoing_and_cap(void **state)
 
 static void test_sort_and_top(void **state)
 {
-	struct agg *a = agg__new(fake_resolve, NULL);
+	struct agg *a = cur_agg = agg__new(fake_resolve, NULL);
 	struct bw_report r = { 0 };
 	struct bw_sample s;
 
@@ -154,6 +242,7 @@ int main(void)
 		cmocka_unit_test(test_merge_and_split),
 		cmocka_unit_test(test_ongoing_and_cap),
 		cmocka_unit_test(test_sort_and_top),
+		cmocka_unit_test(test_deadlocks),
 	};
 
 	return cmocka_run_group_tests_name("agg", tests, NULL, NULL);

@@ -38,8 +38,11 @@ static void test_reasons(void **state)
 	assert_string_equal(reason(SYS_recvfrom, S), "read");
 	assert_string_equal(reason(SYS_nanosleep, S), "sleep");
 	assert_string_equal(reason(SYS_clock_nanosleep, S), "sleep");
-	assert_string_equal(reason(SYS_wait4, S), "other:wait4");
-	assert_string_equal(reason(SYS_accept4, S), "other:accept4");
+	assert_string_equal(reason(SYS_wait4, S), "wait");
+	assert_string_equal(reason(SYS_pause, S), "other:pause");
+	assert_string_equal(reason(SYS_sendto, S), "write");
+	assert_string_equal(reason(SYS_connect, S), "connect");
+	assert_string_equal(reason(SYS_accept4, S), "accept");
 	assert_string_equal(reason(-1, S), "other:none");
 	assert_string_equal(reason(9999, S), "other:syscall_9999");
 }

@@ -36,10 +36,11 @@ static struct agg *make(struct bw_report *r)
 	struct agg *a = agg__new(resolve, NULL);
 	struct bw_sample s = {
 		.pid = 100, .tid = 101, .comm = "worker", .pcomm = "svc", .reason = "futex",
-		.blocked_ns = 1500 * MS, .max_ns = 1500 * MS, .count = 1, .pcs = pcs, .npcs = 3,
+		.blocked_ns = 1500 * MS, .max_ns = 1500 * MS, .count = 1,
 	};
 
 	agg__reset(a);
+	s.stack = agg__stack(a, 100, pcs, 3, false);
 	assert_int_equal(agg__add(a, &s), 0);
 	memset(r, 0, sizeof(*r));
 	r->time_ns = 1700000000123456789ULL;

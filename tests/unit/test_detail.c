@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* Wait details: futex kinds from stacks, fd naming from /proc (checked
+ * on this test process's own fds and memory). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include "agg.h"
+#include "blockwatch_types.h"
+#include "detail.h"
+#include "fdinfo.h"
+
+static struct bw_stack *mkstack(const char *const *names, uint32_t n)
+{
+	struct bw_stack *st = calloc(1, sizeof(*st));
+	uint32_t i;
+
+	st->nframes = n;
+	st->frames = calloc(n, sizeof(*st->frames));
+	for (i = 0; i < n; i++)
+		st->frames[i].symbol = names[i] ? strdup(names[i]) : NULL;
+	return st;
+}
+
+static void freestack(struct bw_stack *st)
+{
+	uint32_t i;
+
+	for (i = 0; i < st->nframes; i++)
+		bw_frame_clear(&st->frames[i]);
+	free(st->frames);
+	free(st);
+}
+
+static void test_futex_kinds(void **state)
+{
+	static const char *mutex[] = { "__lll_lock_wait", "__pthread_mutex_lock", "worker" };
+	static const char *condvar[] = { "__futex_abstimed_wait_common", NULL,
+					 "___pthread_cond_wait", "worker" };
+	static const char *internal[] = { "__lll_lock_wait_private", "_IO_flockfile", "main" };
+	static const char *join[] = { "__futex_abstimed_wait_common", "__pthread_clockjoin_ex" };
+	static const char *sem[] = { "do_futex_wait", "__new_sem_wait_slow64", "sem_wait" };
+	static const char *none[] = { "syscall", "my_futex_wait", "main" };
+	struct bw_stack *st;
+
+	st = mkstack(mutex, 3);
+	assert_string_equal(bw_futex_kind(st), "mutex");
+	freestack(st);
+	st = mkstack(condvar, 4);
+	assert_string_equal(bw_futex_kind(st), "condvar");
+	freestack(st);
+	st = mkstack(internal, 3);
+	assert_string_equal(bw_futex_kind(st), "lock");
+	freestack(st);
+	st = mkstack(join, 2);
+	assert_string_equal(bw_futex_kind(st), "join");
+	freestack(st);
+	st = mkstack(sem, 3);
+	assert_string_equal(bw_futex_kind(st), "semaphore");
+	freestack(st);
+	st = mkstack(none, 3);
+	assert_null(bw_futex_kind(st));
+	freestack(st);
+	assert_null(bw_futex_kind(NULL));
+}
+
+static void test_futex_detail(void **state)
+{
+	static const char *mutex[] = { "__lll_lock_wait", "pthread_mutex_lock" };
+	static const char *other[] = { "syscall", "main" };
+	struct bw_stack *st = mkstack(mutex, 2);
+	struct bw_wait w = {
+		.pid = getpid(), .tid = 10, .syscall_nr = SYS_futex,
+		.args = { 0x5000, 128 /* FUTEX_WAIT_PRIVATE */, 2 }, .state = 1, .owner = 11,
+	};
+	struct bw_detail d;
+	char op[32];
+
+	bw_futex_op_name(128, op, sizeof(op));
+	assert_string_equal(op, "FUTEX_WAIT_PRIVATE");
+	bw_futex_op_name(6, op, sizeof(op));
+	assert_string_equal(op, "FUTEX_LOCK_PI");
+
+	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_string_equal(d.reason, "mutex");
+	assert_int_equal(d.owner, 11);
+	assert_int_equal(d.object, 0x5000);
+	assert_non_null(strstr(json_object_to_json_string_ext(d.json, JSON_C_TO_STRING_PLAIN), "\"kind\":\"mutex\""));
+	bw_detail_clear(&d);
+	freestack(st);
+
+	/* Not a mutex by its stack: the +8 word means nothing, no owner. */
+	st = mkstack(other, 2);
+	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_string_equal(d.reason, "futex");
+	assert_int_equal(d.owner, 0);
+	bw_detail_clear(&d);
+
+	/* A PI futex: the owner is in the word, whatever the stack. */
+	w.args[1] = 6 | 128;
+	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_string_equal(d.reason, "futex");
+	assert_int_equal(d.owner, 11);
+	assert_non_null(strstr(d.text, "pi_lock"));
+	bw_detail_clear(&d);
+
+	/* Its own tid as owner (recursive or stale): not reported. */
+	w.owner = 10;
+	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(d.owner, 0);
+	bw_detail_clear(&d);
+	freestack(st);
+}
+
+static void test_addr_format(void **state)
+{
+	char b[80], line[256];
+
+	assert_int_equal(sock_addr_format("0100007F:1F90", b, sizeof(b)), 0);
+	assert_string_equal(b, "127.0.0.1:8080");
+	assert_int_equal(sock_addr_format("00000000000000000000000001000000:0050", b, sizeof(b)), 0);
+	assert_string_equal(b, "[::1]:80");
+	assert_int_not_equal(sock_addr_format("zz", b, sizeof(b)), 0);
+	snprintf(line, sizeof(line), "   0: 0100007F:1F90 0100007F:9C40 01 00000000:00000000 "
+		 "00:00000000 00000000     0        0 4242 1 0000000000000000 20 4 30 10 -1");
+	assert_int_equal(sock_inet_line(line, 4242, b, sizeof(b)), 0);
+	assert_string_equal(b, "127.0.0.1:8080 -> 127.0.0.1:40000");
+	assert_int_not_equal(sock_inet_line(line, 4243, b, sizeof(b)), 0);
+	line[35] = 'A'; /* state 0x0A: listening */
+	assert_int_equal(sock_inet_line(line, 4242, b, sizeof(b)), 0);
+	assert_string_equal(b, "127.0.0.1:8080 (listening)");
+}
+
+static void test_own_fds(void **state)
+{
+	int p[2], sv[2], ep, fds[8], n;
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct pollfd pfd[2];
+	struct bw_wait w = { .pid = getpid(), .tid = getpid(), .state = 1 };
+	struct bw_detail d;
+	char b[256];
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ep = epoll_create1(0);
+	assert_true(ep >= 0);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev), 0);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+
+	assert_int_equal(fd_describe(getpid(), p[0], b, sizeof(b)), 0);
+	assert_int_equal(strncmp(b, "pipe:[", 6), 0);
+	assert_int_equal(fd_describe(getpid(), sv[0], b, sizeof(b)), 0);
+	assert_int_equal(strncmp(b, "socket:[", 8), 0);
+	assert_non_null(strstr(b, " unix "));
+	assert_true(fd_describe(getpid(), 12345, b, sizeof(b)) < 0);
+
+	n = epoll_fds(getpid(), ep, fds, 8);
+	assert_int_equal(n, 2);
+
+	w.syscall_nr = SYS_read;
+	w.args[0] = p[0];
+	assert_int_equal(bw_detail_build(&w, NULL, &d), 0);
+	assert_string_equal(d.reason, "read");
+	assert_int_equal(d.object, p[0]);
+	assert_non_null(strstr(d.text, "pipe:["));
+	bw_detail_clear(&d);
+
+	w.syscall_nr = SYS_epoll_wait;
+	w.args[0] = ep;
+	assert_int_equal(bw_detail_build(&w, NULL, &d), 0);
+	assert_string_equal(d.reason, "epoll");
+	assert_non_null(strstr(json_object_to_json_string_ext(d.json, JSON_C_TO_STRING_PLAIN), "socket:["));
+	assert_non_null(strstr(json_object_to_json_string_ext(d.json, JSON_C_TO_STRING_PLAIN), "pipe:["));
+	bw_detail_clear(&d);
+
+	/* poll: the pollfd array is read from the process's memory */
+	pfd[0].fd = sv[1];
+	pfd[1].fd = p[0];
+	w.syscall_nr = SYS_poll;
+	w.args[0] = (uintptr_t)pfd;
+	w.args[1] = 2;
+	assert_int_equal(bw_detail_build(&w, NULL, &d), 0);
+	assert_string_equal(d.reason, "poll");
+	assert_non_null(strstr(d.text, "socket:["));
+	assert_non_null(strstr(d.text, "pipe:["));
+	bw_detail_clear(&d);
+
+	close(ep);
+	close(p[0]);
+	close(p[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_futex_kinds),
+		cmocka_unit_test(test_futex_detail),
+		cmocka_unit_test(test_addr_format),
+		cmocka_unit_test(test_own_fds),
+	};
+
+	return cmocka_run_group_tests_name("detail", tests, NULL, NULL);
+}

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_FDINFO_H
+#define BW_FDINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* What fd @fd of @pid is: "pipe:[123]", "/var/log/x", "socket:[456] tcp
+ * 127.0.0.1:80 -> 127.0.0.1:5000", "socket:[789] unix /run/x.sock".
+ * Reads /proc only (no ptrace). Returns 0, or -errno (fd gone). */
+int fd_describe(pid_t pid, int fd, char *buf, size_t len);
+/* The fds registered in epoll instance @epfd of @pid (its fdinfo). */
+int epoll_fds(pid_t pid, int epfd, int *fds, int max);
+
+/* Parsing helpers, exposed for tests. */
+/* "0100007F:1F90" (IPv4) or 32 hex digits + port (IPv6) -> "127.0.0.1:8080" */
+int sock_addr_format(const char *hex, char *buf, size_t len);
+/* A /proc/net/{tcp,udp}[6] line for inode @ino -> "local -> remote". */
+int sock_inet_line(const char *line, unsigned long ino, char *buf, size_t len);
+
+#endif
