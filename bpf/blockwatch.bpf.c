@@ -92,9 +92,9 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, BW_STAT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct bw_stats);
 } stats SEC(".maps");
 
 /* Threads with a slow block waiting for their return to user space.
@@ -109,14 +109,22 @@ struct {
 	__type(value, struct bw_event);
 } scratch SEC(".maps");
 
-/* Atomic although per-CPU: rseq_update runs preemptible, and the
- * sched_switch of its preemption lands on the same counter. */
+static __always_inline struct bw_stats *stats_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+/* Atomic although per-CPU: emit() also runs in rseq_update, which is
+ * preemptible, and a sched_switch on the same CPU can land in between.
+ * Counters only sched_switch touches are bumped plainly (stats_get). */
 static __always_inline void stat_add(__u32 idx, __u64 v)
 {
-	__u64 *c = bpf_map_lookup_elem(&stats, &idx);
+	struct bw_stats *st = stats_get();
 
-	if (c)
-		__sync_fetch_and_add(c, v);
+	if (st && idx < BW_STAT_MAX)
+		__sync_fetch_and_add(&st->v[idx], v);
 }
 
 static __always_inline struct task_state *state_get(struct task_struct *task, __u32 tid,
@@ -261,9 +269,29 @@ static __always_inline __u32 futex_owner(__s64 nr, const __u64 *args)
 	return 0;
 }
 
-static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u64 now)
+/*
+ * sched_switch runs for every context switch of the machine: every
+ * helper call counts. tp_btf hands out BTF pointers that are read with
+ * plain loads; raw_tp only addresses, read with bpf_probe_read_kernel.
+ * @btf is a constant at every call site, so each program keeps one.
+ */
+#define TREAD(btf, task, field) ((btf) ? (task)->field : BPF_CORE_READ(task, field))
+
+static __always_inline unsigned int task_state_of(struct task_struct *task, bool btf)
 {
-	struct task_struct *cur = bpf_get_current_task_btf();
+	struct task_struct___pre514 *old = (void *)task;
+
+	if (!btf)
+		return get_task_state(task);
+	if (bpf_core_field_exists(old->state))
+		return old->state;
+	return task->__state;
+}
+
+static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u64 now,
+				       bool btf)
+{
+	struct task_struct *cur;
 	struct task_state *s;
 	struct pt_regs *regs;
 	unsigned int state;
@@ -271,19 +299,20 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 
 	if (preempt)
 		return; /* run-queue delay, not blocking */
-	state = get_task_state(prev);
+	state = task_state_of(prev, btf);
 	if (state == BW_TASK_RUNNING || (state & TASK_DEAD_BITS))
 		return;
-	if (BPF_CORE_READ(prev, flags) & PF_KTHREAD)
+	if (TREAD(btf, prev, flags) & PF_KTHREAD)
 		return;
-	tgid = BPF_CORE_READ(prev, tgid);
+	tgid = TREAD(btf, prev, tgid);
 	if (tgid == self_tgid)
 		return;
 	if (filter_tgid && !bpf_map_lookup_elem(&targets, &tgid))
 		return;
-	tid = BPF_CORE_READ(prev, pid);
+	tid = TREAD(btf, prev, pid);
 	/* sched_switch runs on prev's stack: current is prev, and the
 	 * current task pointer is a BTF one in every program type. */
+	cur = btf ? prev : bpf_get_current_task_btf();
 	s = state_get(cur, tid, true);
 	if (!s) {
 		stat_add(BW_STAT_STORAGE_FAIL, 1);
@@ -302,14 +331,14 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 	s->owner = futex_owner(s->syscall_nr, s->args);
 }
 
-static __always_inline void switch_in(struct task_struct *next, struct pt_regs *next_regs,
-				      __u64 now)
+static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
 {
 	struct task_state *s;
+	struct bw_stats *st;
 	__u64 delta;
 	__u32 tid;
 
-	tid = BPF_CORE_READ(next, pid);
+	tid = TREAD(btf, next, pid);
 	if (!tid)
 		return; /* idle */
 	s = state_get(next, tid, false);
@@ -317,15 +346,20 @@ static __always_inline void switch_in(struct task_struct *next, struct pt_regs *
 		return;
 	delta = now - s->start_ns;
 	s->start_ns = 0;
+	st = stats_get();
 	if (delta < threshold_ns) {
-		stat_add(BW_STAT_SHORT_COUNT, 1);
-		stat_add(BW_STAT_SHORT_NS, delta);
+		if (st) {
+			st->v[BW_STAT_SHORT_COUNT]++;
+			st->v[BW_STAT_SHORT_NS] += delta;
+		}
 		if (!s->count)
 			state_done(s, tid);
 		return;
 	}
-	stat_add(BW_STAT_SLOW_COUNT, 1);
-	stat_add(BW_STAT_SLOW_NS, delta);
+	if (st) {
+		st->v[BW_STAT_SLOW_COUNT]++;
+		st->v[BW_STAT_SLOW_NS] += delta;
+	}
 	if (!s->count) {
 		s->first_start_ns = now - delta;
 		s->total_ns = 0;
@@ -336,10 +370,10 @@ static __always_inline void switch_in(struct task_struct *next, struct pt_regs *
 	if (delta > s->max_ns)
 		s->max_ns = delta;
 	s->last_end_ns = now;
-	if (!has_rseq(next) && (!use_sys_exit || s->syscall_nr < 0)) {
+	if (!has_rseq(next, btf) && (!use_sys_exit || s->syscall_nr < 0)) {
 		/* Nothing will run in its context before it is back in user
 		 * space, and its memory is not mapped here: registers only. */
-		emit(s, next, next_regs, false);
+		emit(s, next, btf ? (struct pt_regs *)bpf_task_pt_regs(next) : NULL, false);
 		state_done(s, tid);
 		return;
 	}
@@ -352,8 +386,8 @@ int BPF_PROG(bw_switch_btf, bool preempt, struct task_struct *prev, struct task_
 {
 	__u64 now = bpf_ktime_get_ns();
 
-	switch_out(prev, preempt, now);
-	switch_in(next, (struct pt_regs *)bpf_task_pt_regs(next), now);
+	switch_out(prev, preempt, now, true);
+	switch_in(next, now, true);
 	return 0;
 }
 
@@ -362,8 +396,8 @@ int BPF_PROG(bw_switch_raw, bool preempt, struct task_struct *prev, struct task_
 {
 	__u64 now = bpf_ktime_get_ns();
 
-	switch_out(prev, preempt, now);
-	switch_in(next, NULL, now);
+	switch_out(prev, preempt, now, false);
+	switch_in(next, now, false);
 	return 0;
 }
 

@@ -42,6 +42,11 @@ enum bw_stat {
 	BW_STAT_MAX,
 };
 
+/* The per-CPU counters: one value, so one map lookup per program. */
+struct bw_stats {
+	__u64 v[BW_STAT_MAX];
+};
+
 /* bw_event.flags */
 #define BW_EV_NO_STACK	(1u << 0) /* no user stack could be copied */
 #define BW_EV_TRUNCATED (1u << 1) /* stack copy ended at a fault */

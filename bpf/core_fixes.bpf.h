@@ -21,11 +21,11 @@ static __always_inline unsigned int get_task_state(void *task)
 }
 
 /* task_struct::rseq exists only with CONFIG_RSEQ (Linux 4.18+). */
-static __always_inline bool has_rseq(struct task_struct *task)
+static __always_inline bool has_rseq(struct task_struct *task, bool btf)
 {
 	if (!bpf_core_field_exists(task->rseq))
 		return false;
-	return BPF_CORE_READ(task, rseq) != NULL;
+	return (btf ? (void *)task->rseq : (void *)BPF_CORE_READ(task, rseq)) != NULL;
 }
 
 #endif /* BW_CORE_FIXES_BPF_H */

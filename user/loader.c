@@ -230,23 +230,23 @@ out:
 int bw_loader__stats(const struct bw_loader *l, uint64_t out[BW_STAT_MAX])
 {
 	int fd = bpf_map__fd(l->skel->maps.stats);
-	uint64_t *vals;
-	__u32 key;
-	int cpu;
+	struct bw_stats *vals;
+	__u32 key = 0;
+	int cpu, i;
 
 	vals = calloc(l->ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (key = 0; key < BW_STAT_MAX; key++) {
-		out[key] = 0;
-		if (bpf_map_lookup_elem(fd, &key, vals)) {
-			int err = -errno;
+	if (bpf_map_lookup_elem(fd, &key, vals)) {
+		int err = -errno;
 
-			free(vals);
-			return err;
-		}
+		free(vals);
+		return err;
+	}
+	for (i = 0; i < BW_STAT_MAX; i++) {
+		out[i] = 0;
 		for (cpu = 0; cpu < l->ncpus; cpu++)
-			out[key] += vals[cpu];
+			out[i] += vals[cpu].v[i];
 	}
 	free(vals);
 	return 0;
