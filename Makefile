@@ -113,8 +113,9 @@ demo: deps
 	$(Q)tools/demo.sh $(OUTPUT)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/blockers
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch tools/bench/bench.sh
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers tools/bench/now.sh
 
 install: $(OUTPUT)/blockwatch
 	install -D -m 0755 $(OUTPUT)/blockwatch $(DESTDIR)$(PREFIX)/sbin/blockwatch
