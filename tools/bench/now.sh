@@ -23,7 +23,10 @@ die() { echo "bench-now: error: $*" >&2; exit 1; }
 TMP=$(mktemp -d)
 WL=
 cleanup() {
-    [[ -n $WL ]] && kill "$WL" 2>/dev/null && wait "$WL" 2>/dev/null
+    if [[ -n $WL ]]; then
+        kill "$WL" 2>/dev/null || true
+        wait "$WL" 2>/dev/null || true
+    fi
     rm -rf "$TMP"
 }
 trap cleanup EXIT
