@@ -26,7 +26,7 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -fno-stack-protector -target bpf \
 CFLAGS ?= -O2 -g
 HOST_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-DBW_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LDLIBS := -lbpf -ldw -lelf -ljson-c -lz
+LDLIBS := -lbpf -ldw -lelf -ljson-c -lz -lstdc++
 
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))

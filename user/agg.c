@@ -120,21 +120,28 @@ const struct bw_stack *agg__stack(struct agg *a, uint32_t pid, const struct bw_p
 			return found;
 		}
 	}
-	st->frames = calloc(n ? n : 1, sizeof(*st->frames));
-	if (!st->frames) {
-		free(st);
-		return NULL;
-	}
-	st->nframes = n;
 	st->truncated = truncated;
 	for (i = 0; i < n; i++) {
-		if (a->resolve(a->ctx, pid, &pcs[i], &st->frames[i])) {
-			stack_free(st);
-			return NULL;
+		struct bw_frame tmp[BW_MAX_INLINE], *grown;
+		int got = a->resolve(a->ctx, pid, &pcs[i], tmp, BW_MAX_INLINE);
+
+		if (got < 0)
+			goto fail;
+		grown = realloc(st->frames, (st->nframes + got) * sizeof(*grown));
+		if (!grown) {
+			while (got--)
+				bw_frame_clear(&tmp[got]);
+			goto fail;
 		}
+		st->frames = grown;
+		memcpy(st->frames + st->nframes, tmp, got * sizeof(*tmp));
+		st->nframes += got;
 	}
 	HASH_ADD_KEYPTR(hh, a->stacks, st->key, st->keylen, st);
 	return st;
+fail:
+	stack_free(st);
+	return NULL;
 }
 
 static struct bw_proc *proc_get(struct agg *a, const struct bw_sample *s)

@@ -100,7 +100,10 @@ struct bw_cycle {
 	const struct bw_entry **entries; /* each waits for the next's lock */
 };
 
-typedef int (*bw_resolve_fn)(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f);
+/* Resolve @pc into up to @max frames (inlined calls first); returns the
+ * count (>= 1) or a negative errno. */
+typedef int (*bw_resolve_fn)(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *out,
+			     int max);
 
 struct agg;
 

@@ -28,6 +28,12 @@ static json_object *stack_json(const struct bw_stack *st)
 		json_object_object_add(o, "symbol", str_or_null(f->symbol));
 		json_object_object_add(o, "module", str_or_null(f->module));
 		json_object_object_add(o, "offset", u64(f->offset));
+		if (f->file) {
+			json_object_object_add(o, "file", json_object_new_string(f->file));
+			json_object_object_add(o, "line", u64(f->line));
+		}
+		if (f->inlined)
+			json_object_object_add(o, "inline", json_object_new_boolean(true));
 		json_object_array_add(arr, o);
 	}
 	return arr;

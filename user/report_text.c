@@ -62,13 +62,20 @@ static const char *base_name(const char *path)
 
 static void print_frame(FILE *out, const struct bw_frame *f)
 {
-	if (f->symbol)
-		fprintf(out, "        %s+0x%" PRIx64 " (%s)\n", f->symbol, f->symoff,
+	if (f->symbol && f->inlined)
+		fprintf(out, "        %s (%s)", f->symbol, f->module ? base_name(f->module) : "?");
+	else if (f->symbol)
+		fprintf(out, "        %s+0x%" PRIx64 " (%s)", f->symbol, f->symoff,
 			f->module ? base_name(f->module) : "?");
 	else if (f->module)
-		fprintf(out, "        %s+0x%" PRIx64 "\n", base_name(f->module), f->offset);
+		fprintf(out, "        %s+0x%" PRIx64, base_name(f->module), f->offset);
 	else
-		fprintf(out, "        0x%" PRIx64 "\n", f->addr);
+		fprintf(out, "        0x%" PRIx64, f->addr);
+	if (f->file)
+		fprintf(out, " %s:%u", base_name(f->file), f->line);
+	if (f->inlined)
+		fprintf(out, " [inline]");
+	fputc('\n', out);
 }
 
 static void print_header(FILE *out, const struct bw_report *r)

@@ -74,9 +74,9 @@ static uint64_t real_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static int resolve_cb(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f)
+static int resolve_cb(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *out, int max)
 {
-	return syms__resolve(ctx, pid, pc, f);
+	return syms__resolve(ctx, pid, pc, out, max);
 }
 
 /* Unwind, name and aggregate one record: a finished block from the

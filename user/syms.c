@@ -7,10 +7,15 @@
  * stack memory from the snapshot the BPF side copied.
  */
 #include <elfutils/libdwfl.h>
+#include <dirent.h>
 #include <dwarf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
+#include <limits.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +25,19 @@
 #include "log.h"
 #include "syms.h"
 
+struct jit_sym {
+	uint64_t start;
+	uint64_t size;
+	char *name;
+};
+
 struct proc {
 	pid_t pid;
 	Dwfl *dwfl;
 	bool attached;
+	bool jit_loaded;
+	size_t njit;
+	struct jit_sym *jit; /* /tmp/perf-PID.map, sorted by start */
 	uint64_t built_ns;
 	const struct bw_snapshot *cur; /* snapshot being unwound */
 	bool cur_short;		       /* a read fell outside the copy */
@@ -35,9 +49,97 @@ struct syms {
 };
 
 static char *debuginfo_path;
+/* The process whose modules libdwfl may open right now: its find_elf
+ * callback has no other way to know (ELF files are opened lazily). */
+static pid_t cur_pid;
+
+void syms__set_debuginfo_path(const char *path)
+{
+	free(debuginfo_path);
+	debuginfo_path = path ? strdup(path) : NULL;
+}
+
+/* The mapping of @modname in /proc/PID/map_files, which reaches the
+ * mapped file even once it is deleted or replaced on disk. */
+static int open_map_file(pid_t pid, const char *modname)
+{
+	char dir[64], path[PATH_MAX], target[PATH_MAX];
+	unsigned long best = ULONG_MAX;
+	struct dirent *de;
+	int fd = -1;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/map_files", pid);
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		unsigned long start;
+		ssize_t n;
+
+		if (sscanf(de->d_name, "%lx-", &start) != 1 || start >= best)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = 0;
+		if (strcmp(target, modname))
+			continue;
+		best = start; /* the lowest mapping holds the ELF header */
+	}
+	closedir(d);
+	if (best != ULONG_MAX) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%lx-", best);
+		d = opendir(dir);
+		while (d && (de = readdir(d))) {
+			if (strncmp(de->d_name, name, strlen(name)))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+			break;
+		}
+		if (d)
+			closedir(d);
+	}
+	return fd;
+}
+
+/*
+ * Files as the process sees them: through /proc/PID/root, so binaries
+ * in containers (another mount namespace) are found, and through
+ * /proc/PID/map_files when the file was deleted or replaced. Anything
+ * else (the vdso, read from memory) goes to libdwfl's own callback.
+ */
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	const char *deleted = strstr(modname, " (deleted)");
+	char path[PATH_MAX];
+	struct stat st;
+	int fd = -1;
+
+	if (modname[0] == '/' && cur_pid > 0) {
+		if (!deleted) {
+			snprintf(path, sizeof(path), "/proc/%d/root%s", cur_pid, modname);
+			if (!stat(path, &st) && S_ISREG(st.st_mode))
+				fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
+		if (fd < 0)
+			fd = open_map_file(cur_pid, modname);
+		if (fd >= 0) {
+			*file_name = strdup(modname);
+			*elfp = NULL;
+			return fd;
+		}
+	}
+	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
 
 static const Dwfl_Callbacks proc_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
+	.find_elf = find_elf,
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
@@ -106,13 +208,91 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = cb_set_initial_registers,
 };
 
+static void jit_free(struct proc *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->njit; i++)
+		free(p->jit[i].name);
+	free(p->jit);
+	p->jit = NULL;
+	p->njit = 0;
+	p->jit_loaded = false;
+}
+
 static void proc_free(struct proc *p)
 {
 	if (!p)
 		return;
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
+	jit_free(p);
 	free(p);
+}
+
+static int cmp_jit(const void *a, const void *b)
+{
+	const struct jit_sym *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* JIT compilers (V8, the JVM with perf-map-agent, LuaJIT...) write
+ * "START SIZE name" lines to /tmp/perf-PID.map, PID as the process
+ * knows itself; read through its root for containers. */
+static void jit_load(struct proc *p)
+{
+	char path[PATH_MAX], line[1024];
+	FILE *f;
+
+	p->jit_loaded = true;
+	snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", p->pid, p->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, size;
+		struct jit_sym *grown;
+		int off = 0;
+
+		if (sscanf(line, "%llx %llx %n", &start, &size, &off) < 2 || !off)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		grown = realloc(p->jit, (p->njit + 1) * sizeof(*grown));
+		if (!grown)
+			break;
+		p->jit = grown;
+		p->jit[p->njit].start = start;
+		p->jit[p->njit].size = size;
+		p->jit[p->njit].name = strdup(line + off);
+		if (p->jit[p->njit].name)
+			p->njit++;
+	}
+	fclose(f);
+	qsort(p->jit, p->njit, sizeof(*p->jit), cmp_jit);
+}
+
+static int resolve_jit(struct proc *p, uint64_t addr, struct bw_frame *f)
+{
+	size_t lo = 0, hi;
+
+	if (!p->jit_loaded)
+		jit_load(p);
+	hi = p->njit;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (p->jit[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || addr >= p->jit[lo - 1].start + p->jit[lo - 1].size)
+		return 0;
+	f->symbol = strdup(p->jit[lo - 1].name);
+	f->module = strdup("[jit]");
+	f->symoff = addr - p->jit[lo - 1].start;
+	return f->symbol && f->module ? 0 : -ENOMEM;
 }
 
 static int proc_build(struct proc *p)
@@ -121,6 +301,8 @@ static int proc_build(struct proc *p)
 
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
+	jit_free(p);
+	cur_pid = p->pid;
 	p->attached = false;
 	p->built_ns = now_ns();
 	p->dwfl = dwfl_begin(&proc_callbacks);
@@ -256,6 +438,7 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
 	}
 	p->cur = snap;
 	p->cur_short = false;
+	cur_pid = p->pid;
 	err = dwfl_getthread_frames(p->dwfl, snap->tid, frame_cb, &w);
 	p->cur = NULL;
 	if (w.n == 0) {
@@ -291,54 +474,182 @@ static uint64_t file_offset(Elf *elf, GElf_Addr rel)
 	return rel;
 }
 
-int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_frame *f)
+/* __cxa_demangle from libstdc++ (perf and eu-stack use the same): C++
+ * names, and Rust's legacy mangling, which is Itanium-shaped with a
+ * trailing "::h<16 hex>" hash that rustc-demangle drops too. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+char *bw_demangle(const char *name)
+{
+	char *d;
+	size_t n;
+	int status;
+
+	if (strncmp(name, "_Z", 2))
+		return strdup(name);
+	d = __cxa_demangle(name, NULL, NULL, &status);
+	if (!d || status) {
+		free(d);
+		return strdup(name);
+	}
+	n = strlen(d);
+	if (n > 19 && !strncmp(d + n - 19, "::h", 3) &&
+	    strspn(d + n - 16, "0123456789abcdef") == 16)
+		d[n - 19] = 0;
+	return d;
+}
+
+/* The bare name of an ELF symbol: no symbol version, no glibc-internal
+ * "__GI_" alias prefix, demangled. */
+static char *clean_name(const char *name)
+{
+	char *bare, *d;
+
+	if (!strncmp(name, "__GI_", 5))
+		name += 5;
+	bare = strndup(name, strcspn(name, "@"));
+	if (!bare)
+		return NULL;
+	d = bw_demangle(bare);
+	free(bare);
+	return d;
+}
+
+static char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (!name)
+		name = dwarf_diename(die);
+	return name ? bw_demangle(name) : NULL;
+}
+
+static int set_str(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -ENOMEM : 0;
+}
+
+/*
+ * Inlined calls become frames of their own, innermost first, as
+ * eu-stack -i shows them: each gets the function's name from its
+ * DW_TAG_inlined_subroutine and the line it is at; the next one out
+ * is at the inlined call's DW_AT_call_file:DW_AT_call_line.
+ */
+static int inline_frames(Dwfl_Module *mod, Dwarf_Addr lookup, const struct bw_frame *tmpl,
+			 struct bw_frame *out, int max, const char **file, int *line)
+{
+	Dwarf_Die *cudie, *scopes = NULL;
+	Dwarf_Files *files = NULL;
+	Dwarf_Addr bias;
+	int n, i, nf = 0;
+
+	cudie = dwfl_module_addrdie(mod, lookup, &bias);
+	if (!cudie)
+		return 0;
+	n = dwarf_getscopes(cudie, lookup - bias, &scopes);
+	if (n <= 0)
+		return 0;
+	if (dwarf_getsrcfiles(cudie, &files, NULL))
+		files = NULL;
+	for (i = 0; i < n && nf < max - 1; i++) {
+		Dwarf_Die *scope = &scopes[i];
+		Dwarf_Attribute attr;
+		Dwarf_Word val;
+		struct bw_frame *f;
+
+		if (dwarf_tag(scope) == DW_TAG_subprogram)
+			break;
+		if (dwarf_tag(scope) != DW_TAG_inlined_subroutine)
+			continue;
+		f = &out[nf++];
+		*f = *tmpl;
+		f->inlined = true;
+		f->symbol = die_name(scope);
+		f->module = tmpl->module ? strdup(tmpl->module) : NULL;
+		f->file = *file ? strdup(*file) : NULL;
+		f->line = *line;
+		if (!files)
+			continue;
+		if (!dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &val))
+			*file = dwarf_filesrc(files, val, NULL, NULL);
+		if (!dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &val))
+			*line = val;
+	}
+	free(scopes);
+	return nf;
+}
+
+int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_frame *out,
+		  int max)
 {
 	/* A return address points after the call: look up the call. */
 	Dwarf_Addr lookup = pc->activation ? pc->pc : pc->pc - 1;
-	const char *modname, *name;
+	struct bw_frame base = { .addr = pc->pc };
+	const char *modname, *name, *file = NULL;
+	int line = 0, n = 0, err;
 	Dwfl_Module *mod;
+	Dwfl_Line *dl;
 	struct proc *p;
 	Dwarf_Addr bias;
 	GElf_Off off;
 	GElf_Sym sym;
 	Elf *elf;
 
-	memset(f, 0, sizeof(*f));
-	f->addr = pc->pc;
+	if (max <= 0)
+		return 0;
+	memset(out, 0, sizeof(*out));
+	out[0].addr = pc->pc;
 	p = proc_get(s, pid);
 	if (!p || !p->dwfl)
-		return 0;
+		return 1;
+	cur_pid = pid;
 	mod = dwfl_addrmodule(p->dwfl, lookup);
 	if (!mod)
-		return 0;
+		return resolve_jit(p, lookup, &out[0]) ? -ENOMEM : 1;
 	modname = dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	if (modname && !strncmp(modname, "[vdso", 5))
 		modname = "[vdso]";
-	f->module = strdup(modname ? modname : "[unknown]");
-	if (!f->module)
+	if (set_str(&base.module, modname ? modname : "[unknown]"))
 		return -ENOMEM;
 	elf = dwfl_module_getelf(mod, &bias);
 	if (elf)
-		f->offset = file_offset(elf, pc->pc - bias);
+		base.offset = file_offset(elf, pc->pc - bias);
+	dl = dwfl_module_getsrc(mod, lookup);
+	if (dl)
+		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+
+	n = inline_frames(mod, lookup, &base, out, max, &file, &line);
+
+	out[n] = base;
+	base.module = NULL;
 	name = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
 	/* Only a symbol whose extent covers the pc names it: never the
 	 * nearest preceding (exported) one. */
 	if (name && sym.st_size && off < sym.st_size) {
-		/* .symtab names carry symbol versions, and glibc's hidden
-		 * internal aliases a "__GI_" prefix: keep the bare name. */
-		if (!strncmp(name, "__GI_", 5))
-			name += 5;
-		f->symbol = strndup(name, strcspn(name, "@"));
-		if (!f->symbol)
-			return -ENOMEM;
-		f->symoff = off + (pc->pc - lookup);
+		out[n].symbol = clean_name(name);
+		out[n].symoff = off + (pc->pc - lookup);
 	}
-	return 0;
+	err = set_str(&out[n].file, file);
+	out[n].line = line;
+	if (err || (name && !out[n].symbol)) {
+		int i;
+
+		for (i = 0; i <= n; i++)
+			bw_frame_clear(&out[i]);
+		return -ENOMEM;
+	}
+	return n + 1;
 }
 
 void bw_frame_clear(struct bw_frame *f)
 {
 	free(f->symbol);
 	free(f->module);
+	free(f->file);
 	memset(f, 0, sizeof(*f));
 }

@@ -33,7 +33,13 @@ struct bw_frame {
 	uint64_t symoff;   /* addr - symbol start */
 	char *symbol;	   /* bare name, NULL when no symbol covers addr */
 	char *module;	   /* path of the mapped file, NULL if unmapped */
+	char *file;	   /* source file, NULL without line info */
+	uint32_t line;
+	bool inlined;	   /* an inlined call: shares addr with the next frame */
 };
+
+/* Frames one pc can expand to (inlined calls + the function). */
+#define BW_MAX_INLINE 16
 
 struct syms *syms__new(void);
 void syms__free(struct syms *s);
@@ -48,10 +54,17 @@ void syms__prune(struct syms *s);
  * stack (or frames) before reaching the outermost frame. */
 int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *pcs,
 		 int max, bool *truncated);
-/* Resolve one pc of @pid; strings in @f are malloc'ed (free with
- * bw_frame_clear). Never guesses: a pc with no covering symbol gets
- * symbol == NULL. */
-int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_frame *f);
+/* Resolve one pc of @pid into up to @max frames: its inlined calls,
+ * innermost first, then the function itself; returns how many (>= 1)
+ * or -ENOMEM. Strings are malloc'ed (free with bw_frame_clear). Never
+ * guesses: a pc no symbol covers gets symbol == NULL. */
+int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_frame *out,
+		  int max);
+/* Use these separate debug info directories (libdwfl's
+ * debuginfo_path syntax) instead of the default /usr/lib/debug. */
+void syms__set_debuginfo_path(const char *path);
+/* "_ZN3foo3barEv" -> "foo::bar()"; other names are copied. */
+char *bw_demangle(const char *name);
 void bw_frame_clear(struct bw_frame *f);
 
 #endif

@@ -15,7 +15,7 @@
 static int resolves;
 
 /* Names frame pc 0x1000+k "fn_k" in module "/bin/fake". */
-static int fake_resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f)
+static int fake_resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f, int max)
 {
 	char name[32];
 
@@ -26,7 +26,7 @@ static int fake_resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_
 	snprintf(name, sizeof(name), "fn_%llx", (unsigned long long)(pc->pc - 0x1000));
 	f->symbol = strdup(name);
 	f->module = strdup("/bin/fake");
-	return 0;
+	return 1;
 }
 
 static const struct bw_pc stack_a[] = { { 0x1001, true }, { 0x1002, false } };

@@ -13,7 +13,7 @@
 
 #define MS 1000000ULL
 
-static int resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f)
+static int resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *f, int max)
 {
 	memset(f, 0, sizeof(*f));
 	f->addr = pc->pc;
@@ -25,8 +25,24 @@ static int resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame
 	} else if (pc->pc == 0x7f0000001234) {
 		f->module = strdup("/lib/libc.so.6");
 		f->offset = 0x1234;
+	} else {
+		return 1;
 	}
-	return 0;
+	if (pc->pc == 0x401000 && max >= 2) {
+		/* worker_"quoted" inlined a helper at svc.c:42 */
+		f[1] = f[0];
+		f[1].symbol = strdup(f[0].symbol);
+		f[1].module = strdup(f[0].module);
+		f[1].file = strdup("/src/svc.c");
+		f[1].line = 42;
+		free(f[0].symbol);
+		f[0].symbol = strdup("helper");
+		f[0].inlined = true;
+		f[0].file = strdup("/src/helper.h");
+		f[0].line = 7;
+		return 2;
+	}
+	return 1;
 }
 
 static const struct bw_pc pcs[] = { { 0x401000, true }, { 0x7f0000001234, false }, { 0x42, false } };
@@ -97,8 +113,20 @@ static void test_json(void **state)
 	assert_true(json_object_object_get_ex(th, "blocked_ns", &v));
 	assert_int_equal(json_object_get_uint64(v), 1500 * MS);
 	assert_true(json_object_object_get_ex(th, "stack", &stack));
-	assert_int_equal(json_object_array_length(stack), 3);
+	assert_int_equal(json_object_array_length(stack), 4);
 	f = json_object_array_get_idx(stack, 0);
+	assert_true(json_object_object_get_ex(f, "symbol", &v));
+	assert_string_equal(json_object_get_string(v), "helper");
+	assert_true(json_object_object_get_ex(f, "inline", &v));
+	assert_true(json_object_get_boolean(v));
+	assert_true(json_object_object_get_ex(f, "file", &v));
+	assert_string_equal(json_object_get_string(v), "/src/helper.h");
+	assert_true(json_object_object_get_ex(f, "line", &v));
+	assert_int_equal(json_object_get_int(v), 7);
+	stack = json_object_get(stack);
+	json_object_array_del_idx(stack, 0, 1);
+	f = json_object_array_get_idx(stack, 0);
+	assert_false(json_object_object_get_ex(f, "inline", &v));
 	assert_true(json_object_object_get_ex(f, "symbol", &v));
 	assert_string_equal(json_object_get_string(v), "worker_\"quoted\"");
 	assert_true(json_object_object_get_ex(f, "offset", &v));
@@ -111,6 +139,7 @@ static void test_json(void **state)
 	f = json_object_array_get_idx(stack, 2);
 	assert_true(json_object_object_get_ex(f, "module", &v));
 	assert_null(v);
+	json_object_put(stack);
 	json_object_put(root);
 	free(out);
 	agg__free(a);
@@ -128,12 +157,13 @@ static void test_text(void **state)
 	assert_non_null(strstr(out, "101  worker"));
 	assert_non_null(strstr(out, "futex"));
 	assert_non_null(strstr(out, "1.50s"));
-	assert_non_null(strstr(out, "worker_\"quoted\"+0x10 (svc)"));
+	assert_non_null(strstr(out, "helper (svc) helper.h:7 [inline]"));
+	assert_non_null(strstr(out, "worker_\"quoted\"+0x10 (svc) svc.c:42\n"));
 	assert_non_null(strstr(out, "libc.so.6+0x1234"));
 	assert_non_null(strstr(out, "0x42"));
 	free(out);
 	out = render(0, &r, 1);
-	assert_non_null(strstr(out, "... 2 more frames"));
+	assert_non_null(strstr(out, "... 3 more frames"));
 	assert_null(strstr(out, "libc.so.6+0x1234"));
 	free(out);
 	agg__free(a);

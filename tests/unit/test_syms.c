@@ -75,7 +75,7 @@ static void check_fixture(const char *name)
 
 	/* function entry, as the interrupted pc */
 	pc = (struct bw_pc){ fx.leaf, true };
-	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f), 0);
+	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f, 1), 1);
 	assert_string_equal(f.symbol, "fixture_leaf");
 	assert_int_equal(f.symoff, 0);
 	assert_string_equal(f.module, fx.path);
@@ -85,7 +85,7 @@ static void check_fixture(const char *name)
 
 	/* a static (non-exported) function, inside it */
 	pc = (struct bw_pc){ fx.stat + 2, true };
-	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f), 0);
+	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f, 1), 1);
 	assert_string_equal(f.symbol, "fixture_static");
 	assert_int_equal(f.symoff, 2);
 	bw_frame_clear(&f);
@@ -93,13 +93,13 @@ static void check_fixture(const char *name)
 	/* A return address equal to the next function's start belongs to
 	 * the call before it: looked up at pc - 1. */
 	pc = (struct bw_pc){ fx.stat, false };
-	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f), 0);
+	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f, 1), 1);
 	assert_true(!f.symbol || strcmp(f.symbol, "fixture_static"));
 	bw_frame_clear(&f);
 
 	/* The ELF header: mapped, but no function covers it. */
 	pc = (struct bw_pc){ fx.base + 0x10, true };
-	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f), 0);
+	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f, 1), 1);
 	assert_null(f.symbol);
 	assert_string_equal(f.module, fx.path);
 	assert_int_equal(f.offset, 0x10);
@@ -107,7 +107,7 @@ static void check_fixture(const char *name)
 
 	/* Unmapped: neither module nor symbol. */
 	pc = (struct bw_pc){ 0x1000, true };
-	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f), 0);
+	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f, 1), 1);
 	assert_null(f.symbol);
 	assert_null(f.module);
 	assert_int_equal(f.addr, 0x1000);
@@ -138,7 +138,7 @@ static void test_gone_process(void **state)
 		_exit(0);
 	waitpid(pid, NULL, 0);
 	assert_int_not_equal(syms__prepare(s, pid), 0);
-	assert_int_equal(syms__resolve(s, pid, &pc, &f), 0);
+	assert_int_equal(syms__resolve(s, pid, &pc, &f, 1), 1);
 	assert_null(f.symbol);
 	assert_null(f.module);
 	syms__free(s);
