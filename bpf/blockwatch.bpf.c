@@ -49,6 +49,10 @@ const volatile bool filter_tgid;
 const volatile bool use_hash;
 /* sys_exit is attached: threads without rseq get stacks there. */
 const volatile bool use_sys_exit;
+/* Pages of user stack to copy, 1..BW_STACK_PAGES (--stack-size). */
+const volatile __u32 stack_pages = 5;
+/* -K: kernel stacks too (taken at switch-out: costs every sleep). */
+const volatile bool kstacks;
 
 struct task_state {
 	__u64 start_ns; /* switch-out of the block in progress, 0 if none */
@@ -61,7 +65,8 @@ struct task_state {
 	__u32 count; /* slow blocks not yet emitted */
 	__u32 state;
 	__u32 owner;
-	__u32 pad;
+	__u32 kstack_len;
+	__u64 kstack[BW_KSTACK_DEPTH];
 };
 
 struct {
@@ -101,9 +106,12 @@ struct {
  * Lets every other return on the machine exit after a single load. */
 __u32 npending;
 
-/* Scratch record for the task iterator (too big for the BPF stack). */
+/* Scratch record for the task iterator (too big for the BPF stack, and
+ * for a per-CPU value): one slot per CPU, indexed by the CPU the
+ * iterator runs on (sleepable programs run with migration disabled).
+ * Sized by userspace. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct bw_event);
@@ -183,6 +191,8 @@ static __always_inline void copy_stack(struct bw_event *e, __u64 sp)
 	e->stack_len = 0;
 #pragma unroll
 	for (i = 0; i < BW_STACK_PAGES; i++) {
+		if (i >= stack_pages)
+			break;
 		if (bpf_probe_read_user(e->stack + i * BW_PAGE_SIZE, BW_PAGE_SIZE,
 					(void *)(base + i * BW_PAGE_SIZE)))
 			break;
@@ -202,7 +212,7 @@ static __always_inline void emit(struct task_state *s, struct task_struct *task,
 {
 	struct bw_event *e;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&events, BW_EVENT_HDR_SIZE + stack_pages * BW_PAGE_SIZE, 0);
 	if (!e) {
 		stat_add(BW_STAT_RINGBUF_FULL, s->count);
 		goto out;
@@ -219,6 +229,11 @@ static __always_inline void emit(struct task_state *s, struct task_struct *task,
 	e->count = s->count;
 	e->state = s->state;
 	e->owner = s->owner;
+	e->kstack_len = 0;
+	if (kstacks && s->kstack_len <= sizeof(e->kstack)) {
+		__builtin_memcpy(e->kstack, s->kstack, sizeof(e->kstack));
+		e->kstack_len = s->kstack_len;
+	}
 	e->flags = 0;
 	e->pid = BPF_CORE_READ(task, tgid);
 	e->tid = BPF_CORE_READ(task, pid);
@@ -288,8 +303,8 @@ static __always_inline unsigned int task_state_of(struct task_struct *task, bool
 	return task->__state;
 }
 
-static __always_inline void switch_out(struct task_struct *prev, bool preempt, __u64 now,
-				       bool btf)
+static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt,
+				       __u64 now, bool btf)
 {
 	struct task_struct *cur;
 	struct task_state *s;
@@ -329,6 +344,12 @@ static __always_inline void switch_out(struct task_struct *prev, bool preempt, _
 	s->args[3] = regs->r10;
 	s->state = state;
 	s->owner = futex_owner(s->syscall_nr, s->args);
+	s->kstack_len = 0;
+	if (kstacks) {
+		long n = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
+
+		s->kstack_len = n > 0 ? n : 0;
+	}
 }
 
 static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
@@ -386,7 +407,7 @@ int BPF_PROG(bw_switch_btf, bool preempt, struct task_struct *prev, struct task_
 {
 	__u64 now = bpf_ktime_get_ns();
 
-	switch_out(prev, preempt, now, true);
+	switch_out(ctx, prev, preempt, now, true);
 	switch_in(next, now, true);
 	return 0;
 }
@@ -396,7 +417,7 @@ int BPF_PROG(bw_switch_raw, bool preempt, struct task_struct *prev, struct task_
 {
 	__u64 now = bpf_ktime_get_ns();
 
-	switch_out(prev, preempt, now, false);
+	switch_out(ctx, prev, preempt, now, false);
 	switch_in(next, now, false);
 	return 0;
 }
@@ -459,7 +480,7 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 	struct pt_regs *regs;
 	struct bw_event *e;
 	__u64 now, start, base;
-	__u32 tgid, tid, len, zero = 0;
+	__u32 tgid, tid, len, cpu = bpf_get_smp_processor_id();
 	unsigned int state;
 	int i;
 
@@ -498,7 +519,7 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 			s->start_ns = start;
 		}
 	}
-	e = bpf_map_lookup_elem(&scratch, &zero);
+	e = bpf_map_lookup_elem(&scratch, &cpu);
 	if (!e)
 		return 0;
 	e->first_start_ns = start;
@@ -545,10 +566,18 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 	e->stack_base = base;
 	len = 0;
 	for (i = 0; i < BW_STACK_PAGES; i++) {
+		if (i >= stack_pages)
+			break;
 		if (bpf_copy_from_user_task(e->stack + i * BW_PAGE_SIZE, BW_PAGE_SIZE,
 					    (void *)(base + i * BW_PAGE_SIZE), task, 0))
 			break;
 		len += BW_PAGE_SIZE;
+	}
+	e->kstack_len = 0;
+	if (kstacks) {
+		long n = bpf_get_task_stack(task, e->kstack, sizeof(e->kstack), 0);
+
+		e->kstack_len = n > 0 ? n : 0;
 	}
 	e->stack_len = len;
 	if (!len)

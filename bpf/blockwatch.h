@@ -12,11 +12,13 @@
 #define BW_PAGE_SIZE 4096
 /*
  * The user stack is copied in whole pages from the page holding the
- * stack pointer, so every copy has a constant size and offset. Five
- * pages guarantee at least 16 KiB above the stack pointer.
+ * stack pointer, so every copy has a constant size and offset: N pages
+ * hold at least (N - 1) * 4 KiB above the stack pointer. The number
+ * copied is a load-time knob (--stack-size), at most BW_STACK_PAGES.
  */
-#define BW_STACK_PAGES 5
+#define BW_STACK_PAGES 17
 #define BW_STACK_MAX (BW_STACK_PAGES * BW_PAGE_SIZE)
+#define BW_KSTACK_DEPTH 32
 #define BW_MAX_TARGETS 1024
 
 /* Registers in DWARF numbering for x86-64 (what libdwfl expects). */
@@ -67,9 +69,11 @@ struct bw_stats {
  * syscall can sleep several times (a futex woken spuriously, epoll
  * re-waiting): all its slow blocks land in one record.
  *
- * The task iterator writes the same record (BW_EV_ONGOING) for threads
- * still blocked past the threshold, with last_end_ns = now; it writes
- * only the first BW_EVENT_HDR_SIZE + stack_len bytes.
+ * Only the first BW_EVENT_HDR_SIZE + stack_len bytes are ever valid: the
+ * ring buffer record is sized for the pages copied, and the task
+ * iterator, which writes the same record (BW_EV_ONGOING) for threads
+ * still blocked past the threshold with last_end_ns = now, writes no
+ * more.
  */
 struct bw_event {
 	__u64 first_start_ns; /* CLOCK_MONOTONIC */
@@ -87,7 +91,8 @@ struct bw_event {
 	__u32 state; /* prev_state at the first slow block */
 	__u32 flags;
 	__u32 owner; /* futex waits: lock owner's tid when it went to sleep */
-	__u32 reserved;
+	__u32 kstack_len; /* bytes of kstack[] (with -K) */
+	__u64 kstack[BW_KSTACK_DEPTH];
 	char comm[BW_COMM_LEN];
 	char pcomm[BW_COMM_LEN];
 	__u8 stack[BW_STACK_MAX];

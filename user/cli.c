@@ -24,6 +24,12 @@ static const char usage_text[] =
 "  -o, --output FILE       write reports to FILE instead of stdout\n"
 "      --top N             only the N processes with the most blocked time\n"
 "      --frames N          stack frames shown per entry in text (default 8)\n"
+"  -K, --kernel-stacks     kernel stacks too, below the user stacks (costs a\n"
+"                          stack walk at every sleep of a traced thread)\n"
+"      --stack-size SIZE   user stack bytes copied per block (default 16K,\n"
+"                          4K to 64K); deeper stacks are marked truncated\n"
+"      --debuginfo-path P  where separate debug files are looked up (libdwfl\n"
+"                          syntax; default /usr/lib/debug)\n"
 "      --btf FILE          kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --ringbuf-size SIZE ring buffer size, e.g. 16M (default 16M)\n"
 "      --force-raw-tp      use raw_tp/sched_switch instead of tp_btf\n"
@@ -45,6 +51,8 @@ enum {
 	OPT_RINGBUF,
 	OPT_RAW_TP,
 	OPT_SYSCALL_EXIT,
+	OPT_STACK_SIZE,
+	OPT_DEBUGINFO,
 };
 
 static const struct option long_opts[] = {
@@ -61,6 +69,9 @@ static const struct option long_opts[] = {
 	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
 	{ "force-raw-tp", no_argument, NULL, OPT_RAW_TP },
 	{ "syscall-exit", no_argument, NULL, OPT_SYSCALL_EXIT },
+	{ "kernel-stacks", no_argument, NULL, 'K' },
+	{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
+	{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -191,10 +202,11 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 	o->interval_ns = 5000000000ULL;
 	o->frames = 8;
 	o->ringbuf_size = 16ULL << 20;
+	o->stack_size = 16 * 1024;
 	opterr = 0;
 	optind = 1;
 
-	while ((c = getopt_long(argc, argv, ":p:t:i:d:nf:o:vhV", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:t:i:d:nf:o:KvhV", long_opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			free(o->pids);
@@ -254,6 +266,17 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 			break;
 		case OPT_SYSCALL_EXIT:
 			o->syscall_exit = true;
+			break;
+		case 'K':
+			o->kernel_stacks = true;
+			break;
+		case OPT_STACK_SIZE:
+			if (bw_parse_size(optarg, &o->stack_size) || o->stack_size < 4096 ||
+			    o->stack_size > 65536)
+				return bad("stack size (4K to 64K)", optarg);
+			break;
+		case OPT_DEBUGINFO:
+			o->debuginfo_path = optarg;
 			break;
 		case 'v':
 			o->verbose = true;

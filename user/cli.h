@@ -23,6 +23,9 @@ struct bw_opts {
 	bool force_raw_tp;
 	bool syscall_exit; /* also hook sys_exit, for threads without rseq */
 	bool now;	   /* one snapshot of the threads blocked now, then exit */
+	bool kernel_stacks;
+	uint64_t stack_size;	    /* user stack bytes copied above sp */
+	const char *debuginfo_path; /* NULL: libdwfl's default */
 	bool verbose;
 };
 

@@ -91,6 +91,12 @@ static int try_load(struct bw_loader *l, const struct bw_opts *o, bool raw_tp,
 	skel->rodata->filter_tgid = o->npids > 0;
 	skel->rodata->use_hash = raw_tp;
 	skel->rodata->use_sys_exit = o->syscall_exit;
+	skel->rodata->kstacks = o->kernel_stacks;
+	/* whole pages from the one holding sp: one more than the bytes */
+	skel->rodata->stack_pages = (o->stack_size + BW_PAGE_SIZE - 1) / BW_PAGE_SIZE + 1;
+	if (skel->rodata->stack_pages > BW_STACK_PAGES)
+		skel->rodata->stack_pages = BW_STACK_PAGES;
+	bpf_map__set_max_entries(skel->maps.scratch, l->ncpus);
 	/* --now only reads the task iterator: nothing else is attached,
 	 * so the machine pays for nothing but the one pass. */
 	bpf_program__set_autoload(skel->progs.bw_switch_btf, !raw_tp && !o->now);

@@ -8,6 +8,7 @@
 #include "loader.h"
 #include "log.h"
 #include "session.h"
+#include "syms.h"
 #include "targets.h"
 
 int main(int argc, char **argv)
@@ -22,6 +23,8 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? BW_EXIT_OK : BW_EXIT_USAGE;
 	bw_verbose = opts.verbose;
+	if (opts.debuginfo_path)
+		syms__set_debuginfo_path(opts.debuginfo_path);
 
 	if (!bw_have_privileges()) {
 		bw_err("permission denied: run as root (or with CAP_BPF and CAP_PERFMON)");

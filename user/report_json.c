@@ -34,6 +34,8 @@ static json_object *stack_json(const struct bw_stack *st)
 		}
 		if (f->inlined)
 			json_object_object_add(o, "inline", json_object_new_boolean(true));
+		if (f->kernel)
+			json_object_object_add(o, "kernel", json_object_new_boolean(true));
 		json_object_array_add(arr, o);
 	}
 	return arr;

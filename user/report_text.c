@@ -62,6 +62,15 @@ static const char *base_name(const char *path)
 
 static void print_frame(FILE *out, const struct bw_frame *f)
 {
+	if (f->kernel) {
+		if (f->symbol)
+			fprintf(out, "        [k] %s+0x%" PRIx64 "%s%s\n", f->symbol, f->symoff,
+				strcmp(f->module, "[kernel]") ? " " : "",
+				strcmp(f->module, "[kernel]") ? f->module : "");
+		else
+			fprintf(out, "        [k] 0x%" PRIx64 "\n", f->addr);
+		return;
+	}
 	if (f->symbol && f->inlined)
 		fprintf(out, "        %s (%s)", f->symbol, f->module ? base_name(f->module) : "?");
 	else if (f->symbol)

@@ -42,7 +42,7 @@ struct session {
 	uint64_t last_report;
 	uint64_t stats[BW_STAT_MAX];
 	uint64_t user_drops;
-	struct bw_pc pcs[BW_MAX_FRAMES];
+	struct bw_pc pcs[BW_MAX_FRAMES + BW_KSTACK_DEPTH];
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -117,6 +117,18 @@ static int ingest(struct session *s, void *data, size_t size)
 		n = syms__unwind(s->syms, &snap, s->pcs, BW_MAX_FRAMES, &truncated);
 		if (e->flags & BW_EV_NO_STACK)
 			truncated = true;
+	}
+	if (e->kstack_len && e->kstack_len <= sizeof(e->kstack)) {
+		uint32_t k = 0, nk = e->kstack_len / 8;
+
+		/* A stack taken at switch-out starts in blockwatch's own
+		 * program and the tracepoint glue: not the thread's. */
+		while (k < nk && syms__is_bpf_frame(s->syms, e->kstack[k]))
+			k++;
+		/* The kernel stack goes below the user stack: the same list,
+		 * kernel frames marked. */
+		for (; k < nk && n < BW_MAX_FRAMES + BW_KSTACK_DEPTH; k++)
+			s->pcs[n++] = (struct bw_pc){ .pc = e->kstack[k], .kernel = true };
 	}
 	stack = agg__stack(s->agg, e->pid, s->pcs, n, truncated);
 	if (!stack) {

@@ -44,8 +44,17 @@ struct proc {
 	UT_hash_handle hh;
 };
 
+struct ksym {
+	uint64_t addr;
+	char *name;
+	char *module; /* NULL: vmlinux */
+};
+
 struct syms {
 	struct proc *procs;
+	bool ksyms_loaded;
+	size_t nksyms;
+	struct ksym *ksyms; /* /proc/kallsyms text symbols, sorted */
 };
 
 static char *debuginfo_path;
@@ -346,12 +355,115 @@ struct syms *syms__new(void)
 	return calloc(1, sizeof(struct syms));
 }
 
+static int cmp_ksym(const void *a, const void *b)
+{
+	const struct ksym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Kernel text symbols from /proc/kallsyms (root sees real addresses). */
+static void ksyms_load(struct syms *s)
+{
+	char line[512];
+	FILE *f;
+
+	s->ksyms_loaded = true;
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char name[256], mod[128] = "", type;
+		unsigned long long addr;
+		struct ksym *grown;
+		int n;
+
+		n = sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type, name, mod);
+		if (n < 3 || !addr || (type != 't' && type != 'T' && type != 'w' && type != 'W'))
+			continue;
+		if (!(s->nksyms & (s->nksyms - 1)) || !s->ksyms) {
+			grown = realloc(s->ksyms, (s->nksyms ? s->nksyms * 2 : 1024) * sizeof(*grown));
+			if (!grown)
+				break;
+			s->ksyms = grown;
+		}
+		s->ksyms[s->nksyms].addr = addr;
+		s->ksyms[s->nksyms].name = strdup(name);
+		s->ksyms[s->nksyms].module = n == 4 ? strdup(mod) : NULL;
+		s->nksyms++;
+	}
+	fclose(f);
+	qsort(s->ksyms, s->nksyms, sizeof(*s->ksyms), cmp_ksym);
+}
+
+static int resolve_kernel(struct syms *s, const struct bw_pc *pc, struct bw_frame *f)
+{
+	uint64_t lookup = pc->activation ? pc->pc : pc->pc - 1;
+	size_t lo = 0, hi;
+	const struct ksym *k;
+
+	memset(f, 0, sizeof(*f));
+	f->addr = pc->pc;
+	f->kernel = true;
+	if (!s->ksyms_loaded)
+		ksyms_load(s);
+	hi = s->nksyms;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->ksyms[mid].addr <= lookup)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo) {
+		f->module = strdup("[kernel]");
+		return f->module ? 1 : -ENOMEM;
+	}
+	/* kallsyms has no sizes: the nearest preceding text symbol is
+	 * what the kernel's own stack dumps print too. */
+	k = &s->ksyms[lo - 1];
+	f->symbol = k->name ? strdup(k->name) : NULL;
+	f->symoff = pc->pc - k->addr;
+	if (k->module) {
+		f->module = malloc(strlen(k->module) + 3);
+		if (f->module)
+			sprintf(f->module, "[%s]", k->module);
+	} else {
+		f->module = strdup("[kernel]");
+	}
+	return f->module ? 1 : -ENOMEM;
+}
+
+bool syms__is_bpf_frame(struct syms *s, uint64_t addr)
+{
+	struct bw_pc pc = { .pc = addr, .kernel = true };
+	struct bw_frame f;
+	bool bpf;
+
+	if (resolve_kernel(s, &pc, &f) < 0)
+		return false;
+	bpf = (f.module && !strcmp(f.module, "[bpf]")) ||
+	      (f.symbol && (!strncmp(f.symbol, "bpf_trace_run", 13) ||
+			    !strncmp(f.symbol, "__bpf_trace_", 12) ||
+			    !strncmp(f.symbol, "__traceiter_", 12) ||
+			    !strncmp(f.symbol, "bpf_prog_", 9)));
+	bw_frame_clear(&f);
+	return bpf;
+}
+
 void syms__free(struct syms *s)
 {
 	struct proc *p, *tmp;
+	size_t i;
 
 	if (!s)
 		return;
+	for (i = 0; i < s->nksyms; i++) {
+		free(s->ksyms[i].name);
+		free(s->ksyms[i].module);
+	}
+	free(s->ksyms);
 	HASH_ITER(hh, s->procs, p, tmp) {
 		HASH_DEL(s->procs, p);
 		proc_free(p);
@@ -525,7 +637,7 @@ static char *die_name(Dwarf_Die *die)
 		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
 	if (!name)
 		name = dwarf_diename(die);
-	return name ? bw_demangle(name) : NULL;
+	return name ? clean_name(name) : NULL;
 }
 
 static int set_str(char **dst, const char *src)
@@ -602,6 +714,8 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 
 	if (max <= 0)
 		return 0;
+	if (pc->kernel)
+		return resolve_kernel(s, pc, out);
 	memset(out, 0, sizeof(*out));
 	out[0].addr = pc->pc;
 	p = proc_get(s, pid);

@@ -25,6 +25,7 @@ struct bw_snapshot {
 struct bw_pc {
 	uint64_t pc;
 	bool activation; /* the interrupted pc itself, not a return address */
+	bool kernel;	 /* a kernel address (-K) */
 };
 
 struct bw_frame {
@@ -36,6 +37,7 @@ struct bw_frame {
 	char *file;	   /* source file, NULL without line info */
 	uint32_t line;
 	bool inlined;	   /* an inlined call: shares addr with the next frame */
+	bool kernel;	   /* from the kernel stack (-K) */
 };
 
 /* Frames one pc can expand to (inlined calls + the function). */
@@ -60,6 +62,9 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
  * guesses: a pc no symbol covers gets symbol == NULL. */
 int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_frame *out,
 		  int max);
+/* A kernel address in a BPF program or the tracepoint code that runs
+ * it (bpf_trace_run*, __bpf_trace_*, __traceiter_*). */
+bool syms__is_bpf_frame(struct syms *s, uint64_t addr);
 /* Use these separate debug info directories (libdwfl's
  * debuginfo_path syntax) instead of the default /usr/lib/debug. */
 void syms__set_debuginfo_path(const char *path);
