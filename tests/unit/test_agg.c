@@ -29,8 +29,8 @@ static int fake_resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_
 	return 1;
 }
 
-static const struct bw_pc stack_a[] = { { 0x1001, true }, { 0x1002, false } };
-static const struct bw_pc stack_b[] = { { 0x1003, true }, { 0x1004, false } };
+static const struct bw_pc stack_a[] = { { .pc = 0x1001, .activation = true }, { .pc = 0x1002, .activation = false } };
+static const struct bw_pc stack_b[] = { { .pc = 0x1003, .activation = true }, { .pc = 0x1004, .activation = false } };
 
 static struct agg *cur_agg;
 

@@ -45,7 +45,7 @@ static int resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame
 	return 1;
 }
 
-static const struct bw_pc pcs[] = { { 0x401000, true }, { 0x7f0000001234, false }, { 0x42, false } };
+static const struct bw_pc pcs[] = { { .pc = 0x401000, .activation = true }, { .pc = 0x7f0000001234, .activation = false }, { .pc = 0x42, .activation = false } };
 
 static struct agg *make(struct bw_report *r)
 {

@@ -74,7 +74,7 @@ static void check_fixture(const char *name)
 	assert_int_equal(syms__prepare(s, fx.pid), 0);
 
 	/* function entry, as the interrupted pc */
-	pc = (struct bw_pc){ fx.leaf, true };
+	pc = (struct bw_pc){ .pc = fx.leaf, .activation = true };
 	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f, 1), 1);
 	assert_string_equal(f.symbol, "fixture_leaf");
 	assert_int_equal(f.symoff, 0);
@@ -84,7 +84,7 @@ static void check_fixture(const char *name)
 	bw_frame_clear(&f);
 
 	/* a static (non-exported) function, inside it */
-	pc = (struct bw_pc){ fx.stat + 2, true };
+	pc = (struct bw_pc){ .pc = fx.stat + 2, .activation = true };
 	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f, 1), 1);
 	assert_string_equal(f.symbol, "fixture_static");
 	assert_int_equal(f.symoff, 2);
@@ -92,13 +92,13 @@ static void check_fixture(const char *name)
 
 	/* A return address equal to the next function's start belongs to
 	 * the call before it: looked up at pc - 1. */
-	pc = (struct bw_pc){ fx.stat, false };
+	pc = (struct bw_pc){ .pc = fx.stat, .activation = false };
 	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f, 1), 1);
 	assert_true(!f.symbol || strcmp(f.symbol, "fixture_static"));
 	bw_frame_clear(&f);
 
 	/* The ELF header: mapped, but no function covers it. */
-	pc = (struct bw_pc){ fx.base + 0x10, true };
+	pc = (struct bw_pc){ .pc = fx.base + 0x10, .activation = true };
 	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f, 1), 1);
 	assert_null(f.symbol);
 	assert_string_equal(f.module, fx.path);
@@ -106,7 +106,7 @@ static void check_fixture(const char *name)
 	bw_frame_clear(&f);
 
 	/* Unmapped: neither module nor symbol. */
-	pc = (struct bw_pc){ 0x1000, true };
+	pc = (struct bw_pc){ .pc = 0x1000, .activation = true };
 	assert_int_equal(syms__resolve(s, fx.pid, &pc, &f, 1), 1);
 	assert_null(f.symbol);
 	assert_null(f.module);
@@ -131,7 +131,7 @@ static void test_gone_process(void **state)
 {
 	struct syms *s = syms__new();
 	struct bw_frame f;
-	struct bw_pc pc = { 0x401000, true };
+	struct bw_pc pc = { .pc = 0x401000, .activation = true };
 	pid_t pid = fork();
 
 	if (pid == 0)
