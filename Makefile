@@ -34,7 +34,8 @@ MAIN_OBJ := $(OUTPUT)/user/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.c))
-FIXTURES := $(OUTPUT)/tests/fixture_fp $(OUTPUT)/tests/fixture_nofp
+FIXTURES := $(OUTPUT)/tests/fixture_fp $(OUTPUT)/tests/fixture_nofp \
+	$(OUTPUT)/tests/snapshot_fp $(OUTPUT)/tests/snapshot_nofp
 
 .DELETE_ON_ERROR:
 .PHONY: all deps test unit e2e demo bench install clean
@@ -94,6 +95,13 @@ $(OUTPUT)/tests/fixture_fp: tests/fixtures/fixture.c | $(OUTPUT)/tests
 $(OUTPUT)/tests/fixture_nofp: tests/fixtures/fixture.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -fomit-frame-pointer -pthread $< -o $@
+
+$(OUTPUT)/tests/snapshot_fp: tests/fixtures/snapshot.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer $< -o $@
+$(OUTPUT)/tests/snapshot_nofp: tests/fixtures/snapshot.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fomit-frame-pointer $< -o $@
 
 unit: $(UNIT_BINS) $(FIXTURES)
 	$(Q)set -e; for t in $(UNIT_BINS); do \

@@ -519,8 +519,7 @@ static int frame_cb(Dwfl_Frame *frame, void *arg)
 		return DWARF_CB_ABORT;
 	if (w->n >= w->max)
 		return DWARF_CB_ABORT;
-	w->pcs[w->n].pc = pc;
-	w->pcs[w->n].activation = activation;
+	w->pcs[w->n] = (struct bw_pc){ .pc = pc, .activation = activation };
 	w->n++;
 	return DWARF_CB_OK;
 }
@@ -544,8 +543,7 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
 		proc_build(p);
 	}
 	if (!p || !p->dwfl || !p->attached) {
-		pcs[0].pc = ip;
-		pcs[0].activation = true;
+		pcs[0] = (struct bw_pc){ .pc = ip, .activation = true };
 		return 1;
 	}
 	p->cur = snap;
@@ -554,8 +552,7 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
 	err = dwfl_getthread_frames(p->dwfl, snap->tid, frame_cb, &w);
 	p->cur = NULL;
 	if (w.n == 0) {
-		pcs[0].pc = ip;
-		pcs[0].activation = true;
+		pcs[0] = (struct bw_pc){ .pc = ip, .activation = true };
 		return 1;
 	}
 	/* Ends cleanly (0) at the outermost frame, whose CFI marks the
