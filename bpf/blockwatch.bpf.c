@@ -463,6 +463,30 @@ int BPF_PROG(bw_exit)
 }
 
 /*
+ * When a thread we did not see fall asleep last ran. se.exec_start is on
+ * its runqueue's clock_task, which leaves out the time the CPU spent in
+ * interrupts and, in a VM, stolen by the host: 80-135 ms behind
+ * bpf_ktime_get_ns on these machines, growing with uptime. Adding the
+ * runqueue's clock - clock_task puts it back on the scheduler clock,
+ * measured within 1 ms of the switch-out time seen by sched_switch.
+ * (cfs_rq->rq exists with CONFIG_FAIR_GROUP_SCHED.)
+ */
+static __always_inline __u64 sleep_start(struct task_struct *task)
+{
+	__u64 start = BPF_CORE_READ(task, se.exec_start);
+	struct cfs_rq *cfs_rq;
+	struct rq *rq;
+
+	if (!start || !bpf_core_field_exists(struct cfs_rq, rq))
+		return start;
+	cfs_rq = BPF_CORE_READ(task, se.cfs_rq);
+	rq = BPF_CORE_READ(cfs_rq, rq);
+	if (!rq)
+		return start;
+	return start + BPF_CORE_READ(rq, clock) - BPF_CORE_READ(rq, clock_task);
+}
+
+/*
  * Still-blocked threads: every report, userspace runs this iterator once.
  * For each thread off-CPU past the threshold it writes a record with the
  * block's age, reason, registers and user stack, copied with
@@ -476,7 +500,7 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 {
 	struct seq_file *seq = ctx->meta->seq;
 	struct task_struct *task = ctx->task;
-	struct task_state *s;
+	struct task_state *s, *adopted;
 	struct pt_regs *regs;
 	struct bw_event *e;
 	__u64 now, start, base;
@@ -499,14 +523,13 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 	if (s && s->start_ns) {
 		start = s->start_ns;
 	} else {
-		/* sched_clock; the same time base as bpf_ktime_get_ns here
-		 * within a few ms over tens of seconds (DESIGN.md). */
-		start = BPF_CORE_READ(task, se.exec_start);
+		start = sleep_start(task);
 		if (!start || start > now)
 			return 0;
 	}
 	if (now - start < threshold_ns)
 		return 0;
+	adopted = NULL;
 	if (!s || !s->start_ns) {
 		s = state_get(task, tid, true);
 		if (s && !s->start_ns && !s->count && get_task_state(task) != BW_TASK_RUNNING) {
@@ -516,7 +539,10 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 			s->args[2] = regs->dx;
 			s->args[3] = regs->r10;
 			s->state = state;
+			s->owner = 0;
+			s->kstack_len = 0;
 			s->start_ns = start;
+			adopted = s;
 		}
 	}
 	e = bpf_map_lookup_elem(&scratch, &cpu);
@@ -557,6 +583,9 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 				e->owner = v & FUTEX_TID_MASK;
 		}
 	}
+	/* A block we take over keeps its owner for when it ends. */
+	if (adopted)
+		adopted->owner = e->owner;
 	e->pid = tgid;
 	e->tid = tid;
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);

@@ -213,8 +213,10 @@ int agg__add(struct agg *a, const struct bw_sample *s)
 		e->max_ns = max;
 	if (s->age_ns > e->age_ns)
 		e->age_ns = s->age_ns;
-	if (s->detail && s->detail->owner)
+	if (s->detail && s->detail->owner) {
 		e->owner = s->detail->owner;
+		snprintf(e->owner_comm, sizeof(e->owner_comm), "%s", s->detail->owner_comm);
+	}
 	p->blocked_ns += s->blocked_ns;
 	return 0;
 }
@@ -259,23 +261,6 @@ static struct bw_entry *find_blocked(struct bw_entry **by_tid, size_t n, uint32_
 
 	hit = bsearch(&kp, by_tid, n, sizeof(*by_tid), cmp_tid);
 	return hit ? *hit : NULL;
-}
-
-static void owner_comm(uint32_t pid, uint32_t tid, char *buf, size_t len)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", pid, tid);
-	buf[0] = 0;
-	f = fopen(path, "re");
-	if (f) {
-		if (fgets(buf, len, f))
-			buf[strcspn(buf, "\n")] = 0;
-		fclose(f);
-	}
-	if (!buf[0])
-		snprintf(buf, len, "?");
 }
 
 static size_t index_of(struct bw_entry **by_tid, size_t n, const struct bw_entry *e)
@@ -327,8 +312,6 @@ static int link_owners(struct agg *a)
 	if (!by_tid)
 		return -ENOMEM;
 	HASH_ITER(hh, a->entries, e, tmp) {
-		if (e->owner)
-			owner_comm(e->key.pid, e->owner, e->owner_comm, sizeof(e->owner_comm));
 		if (e->key.ongoing)
 			by_tid[n++] = e;
 	}

@@ -16,6 +16,7 @@
 #define FUTEX_LOCK_PI 6
 #define FUTEX_LOCK_PI2 13
 #define MAX_FDS 64
+#define COND_G_SIGNALS 40 /* offsetof(pthread_cond_t, __data.__g_signals) */
 
 void bw_futex_op_name(uint64_t op, char *buf, size_t len)
 {
@@ -67,6 +68,24 @@ const char *bw_futex_kind(const struct bw_stack *st)
 				return kinds[k].kind;
 	}
 	return lll ? "lock" : NULL;
+}
+
+/* Its comm, or "?" once it is gone. */
+static void thread_comm(pid_t pid, uint32_t tid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%u/comm", pid, tid);
+	buf[0] = 0;
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(buf, len, f))
+			buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "?");
 }
 
 static int read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
@@ -123,6 +142,13 @@ static void futex_detail(const struct bw_wait *w, const struct bw_stack *st, str
 	d->object = w->args[0];
 	d->json = json_object_new_object();
 	json_object_object_add(d->json, "kind", json_object_new_string(kind ? kind : "futex"));
+	if (kind && !strcmp(kind, "condvar")) {
+		/* glibc (2.25+) waits on __g_signals[0] or [1], at offsets 40
+		 * and 44 of pthread_cond_t, alternately: name the condvar. */
+		d->object = (w->args[0] & ~7ULL) - COND_G_SIGNALS;
+		snprintf(addr, sizeof(addr), "%#llx", (unsigned long long)d->object);
+		json_object_object_add(d->json, "condvar", json_object_new_string(addr));
+	}
 	if (kind && !strcmp(kind, "waitv")) {
 		snprintf(d->text, sizeof(d->text), "futex_waitv");
 		return;
@@ -135,8 +161,10 @@ static void futex_detail(const struct bw_wait *w, const struct bw_stack *st, str
 	/* An owner only where the word's layout is known: a pthread
 	 * mutex, or a PI futex. */
 	if (w->owner && (uint32_t)w->owner != (uint32_t)w->tid &&
-	    ((kind && !strcmp(kind, "mutex")) || cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2))
+	    ((kind && !strcmp(kind, "mutex")) || cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2)) {
 		d->owner = w->owner;
+		thread_comm(w->pid, d->owner, d->owner_comm, sizeof(d->owner_comm));
+	}
 }
 
 static void poll_detail(const struct bw_wait *w, const char *name, struct bw_detail *d)

@@ -23,6 +23,7 @@ struct bw_detail {
 	char reason[BW_REASON_LEN];
 	uint64_t object;  /* futex address, fd or epoll fd: tells waits apart */
 	uint32_t owner;	  /* tid of the lock holder, 0 when none or unknown */
+	char owner_comm[16]; /* read while the holder most likely lives */
 	json_object *json; /* the JSON "detail" object, NULL when none */
 	char text[256];	  /* the same for people */
 };

@@ -39,9 +39,10 @@ struct session {
 	struct split *split;
 	FILE *out;
 	uint64_t interval_start;
-	uint64_t last_report;
 	uint64_t stats[BW_STAT_MAX];
 	uint64_t user_drops;
+	uint64_t scan_at; /* CLOCK_MONOTONIC of the report being made */
+	uint64_t start;	  /* when tracing began */
 	struct bw_pc pcs[BW_MAX_FRAMES + BW_KSTACK_DEPTH];
 };
 
@@ -90,7 +91,7 @@ static int ingest(struct session *s, void *data, size_t size)
 	struct bw_sample smp;
 	struct bw_wait wait;
 	bool truncated = true, ongoing;
-	uint64_t blocked;
+	uint64_t blocked, at, age = 0;
 	int n = 0, err;
 
 	if (size < BW_EVENT_HDR_SIZE || size < BW_EVENT_HDR_SIZE + e->stack_len) {
@@ -98,11 +99,19 @@ static int ingest(struct session *s, void *data, size_t size)
 		return 0;
 	}
 	ongoing = e->flags & BW_EV_ONGOING;
-	/* An ongoing record's end is when the iterator saw it. */
-	if (ongoing)
-		blocked = split__ongoing(s->split, e->tid, e->first_start_ns, e->last_end_ns,
+	/* Still-blocked threads are all counted up to the report's own
+	 * time: the iterator reaches the last of them well after it, and
+	 * the part past it belongs to the next report. */
+	if (ongoing) {
+		at = s->scan_at > e->first_start_ns ? s->scan_at : e->last_end_ns;
+		age = at - e->first_start_ns;
+		/* Past the threshold by the time the iterator got to it, but
+		 * not yet at the report's time: the next report's. */
+		if (age < s->o->threshold_ns)
+			return 0;
+		blocked = split__ongoing(s->split, e->tid, e->first_start_ns, at,
 					 s->interval_start);
-	else
+	} else
 		blocked = split__completed(s->split, e->tid, e->first_start_ns, e->last_end_ns,
 					   e->total_ns);
 	if (!(e->flags & BW_EV_NO_REGS)) {
@@ -152,7 +161,7 @@ static int ingest(struct session *s, void *data, size_t size)
 		.reason = detail.reason,
 		.blocked_ns = blocked,
 		.max_ns = e->max_ns,
-		.age_ns = ongoing ? e->total_ns : 0,
+		.age_ns = age,
 		.count = e->count,
 		.ongoing = ongoing,
 		.stack = stack,
@@ -181,7 +190,10 @@ static int report(struct session *s, struct ring_buffer *rb)
 	if (rb)
 		ring_buffer__consume(rb);
 	now = mono_ns();
+	r.time_ns = real_ns();
+	s->scan_at = now;
 	err = bw_loader__scan_blocked(s->l, on_event, s);
+	s->scan_at = 0;
 	if (err)
 		bw_err("cannot scan blocked threads: %s", strerror(-err));
 	err = bw_loader__stats(s->l, st);
@@ -189,7 +201,6 @@ static int report(struct session *s, struct ring_buffer *rb)
 		bw_err("cannot read counters: %s", strerror(-err));
 		return err;
 	}
-	r.time_ns = real_ns();
 	/* --now: a snapshot, not an interval */
 	r.interval_ns = s->o->now ? 0 : now - s->interval_start;
 	r.threshold_ns = s->o->threshold_ns;
@@ -221,7 +232,6 @@ static int report(struct session *s, struct ring_buffer *rb)
 	 * ended: its record came, or was counted as dropped. */
 	split__expire(s->split, s->interval_start);
 	s->interval_start = now;
-	s->last_report = now;
 	syms__prune(s->syms);
 	return 0;
 }
@@ -342,7 +352,7 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 			goto out;
 		}
 	}
-	s->interval_start = mono_ns();
+	s->interval_start = s->start = mono_ns();
 	print_ready(o, t, ntargets, bw_loader__mode(l));
 
 	while (!stop) {
@@ -366,6 +376,12 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 			case EV_TICK:
 				r = read(tick, &junk, sizeof(junk));
 				(void)r;
+				/* The last tick of -d is the final report's. */
+				if (o->duration_ns &&
+				    mono_ns() - s->start + 1000000 >= o->duration_ns) {
+					stop = true;
+					break;
+				}
 				if (report(s, rb))
 					goto out;
 				break;
@@ -386,9 +402,8 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 			}
 		}
 	}
-	if (mono_ns() - s->last_report > 10000000ULL || !s->last_report)
-		if (report(s, rb))
-			goto out;
+	if (report(s, rb))
+		goto out;
 	if (stop_signal)
 		bw_dbg("got %s, detaching", strsignal(stop_signal));
 	ret = BW_EXIT_OK;

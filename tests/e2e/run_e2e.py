@@ -5,9 +5,13 @@ Usage: run_e2e.py [-v] [-l] [PATTERN...]   (as root)
 
 Runs build/blockwatch (env BLOCKWATCH) against build/tests/blockers (env
 BLOCKERS), whose worker threads block for a known time in a known
-function, and checks what blockwatch reports and how it exits. PATTERNs
-select tests whose name contains one of them; -l lists the tests; -v
-prints blockwatch's stderr for every test, not only failing ones.
+function, and build/tests/stuck (env STUCK; default: next to BLOCKERS),
+whose threads stay blocked (deadlocks, lock chains, one thread per wait
+kind), and checks what blockwatch reports and how it exits. What a
+still-blocked thread waits on is checked against what the harness reads
+in /proc (its syscall and arguments, fds, epoll and poll sets, /proc/net).
+PATTERNs select tests whose name contains one of them; -l lists the
+tests; -v prints blockwatch's stderr for every test, not only failing ones.
 
 Output: one line per test, "ok - NAME", "not ok - NAME: reason" or
 "skip - NAME: reason" (diagnostics follow as "#" lines), then
@@ -23,6 +27,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -41,8 +47,11 @@ def _binary(env, default):
 
 BLOCKWATCH = _binary("BLOCKWATCH", "build/blockwatch")
 BLOCKERS = _binary("BLOCKERS", "build/tests/blockers")
+STUCK = os.path.abspath(os.environ.get("STUCK")
+                        or os.path.join(os.path.dirname(BLOCKERS), "stuck"))
 
 VERBOSE = False
+DEFERRED = []               # failures that let the test go on: see main()
 RUN_BUDGET_S = 170          # the whole run must stay under 3 minutes
 START_TIMEOUT_S = 30        # blockwatch: until "blockwatch: tracing"
 READY_TIMEOUT_S = 10        # workload: until "ready PID TID"
@@ -51,13 +60,16 @@ TOLERANCE = 0.10            # ground truth: see tests/workloads/blockers.c
 MS = 1000 * 1000
 
 EXPECTED_REASON = {
-    "mutex": "futex",
-    "condvar": "futex",
+    "mutex": "mutex",
+    "condvar": "condvar",
     "epoll": "epoll",
     "pipe": "read",
     "sleep": "sleep",
 }
-REASONS = {"futex", "epoll", "poll", "read", "sleep", "io"}
+REASONS = {"mutex", "condvar", "futex", "epoll", "poll", "read", "accept",
+           "write", "connect", "wait", "sleep", "io", "stopped"}
+FUTEX_REASONS = {"mutex", "condvar", "futex"}
+FD_REASONS = {"read", "accept", "write", "connect"}
 RFC3339 = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
@@ -230,6 +242,18 @@ class Ctx:
                        f"({describe_rc(w.wait(1))})", w.tail())
         return w, int(m.group(1)), int(m.group(2))
 
+    def stuck(self, mode):
+        """Starts tests/workloads/stuck.c in mode; returns (proc, pid, tids,
+        (since, until)): the wall-clock span in which its threads blocked."""
+        since = time.time()
+        w = self.spawn([STUCK, mode], "stuck", stdin=True)
+        m = w.wait_line("out", r"^ready (\d+)((?: \d+)+)$", READY_TIMEOUT_S)
+        if not m:
+            raise Fail(f"stuck {mode} did not print 'ready' "
+                       f"({describe_rc(w.wait(1))})", w.tail())
+        return (w, int(m.group(1)), [int(x) for x in m.group(2).split()],
+                (since, time.time()))
+
     def go(self, w, timeout):
         w.send("go\n")
         if not w.wait_line("out", r"^done$", timeout):
@@ -331,14 +355,82 @@ def check_report(r, where):
                 bad(f"tid {t['tid']}: 'ongoing' is not a boolean")
             if t.get("ongoing") and not _is_int(t.get("age_ns")):
                 bad(f"tid {t['tid']}: ongoing entry without age_ns")
+            # blocked_ns is the part of the block inside the interval
+            if t.get("ongoing") and t["age_ns"] + 5 * MS < t["blocked_ns"]:
+                bad(f"tid {t['tid']}: age_ns {t['age_ns']} < blocked_ns "
+                    f"{t['blocked_ns']}")
+            problem = detail_problem(t) or owner_problem(t)
+            if problem:
+                bad(f"pid {proc['pid']} tid {t['tid']}: {problem}")
             # a thread can have a finished block and a still-running one
-            # with the same stack: two entries, told apart by 'ongoing'
+            # with the same stack: two entries, told apart by 'ongoing';
+            # or blocks on different objects (detail) with the same stack
             key = (t["tid"], reason, t.get("ongoing"),
-                   tuple(str(f["addr"]) for f in stack))
+                   tuple(str(f["addr"]) for f in stack),
+                   json.dumps(t.get("detail"), sort_keys=True))
             if key in keys:
                 bad(f"pid {proc['pid']}: two entries for tid {t['tid']} "
-                    f"with the same reason and stack")
+                    f"with the same reason, object and stack")
             keys.add(key)
+    cycles = r.get("deadlocks")
+    if not isinstance(cycles, list) or not all(
+            isinstance(c, list) and c and all(_is_int(x) for x in c)
+            for c in cycles):
+        bad(f"deadlocks {cycles!r} is not a list of lists of TIDs")
+    sets = [frozenset(c) for c in cycles]
+    if len(set(sets)) != len(sets):
+        bad(f"a deadlock cycle listed twice: {cycles}")
+
+
+def _fd_obj(o):
+    return (isinstance(o, dict) and _is_int(o.get("fd"))
+            and isinstance(o.get("target"), str))
+
+
+def detail_problem(t):
+    """What is wrong with the shape of an entry's detail, or None."""
+    if "detail" not in t:
+        return "no 'detail' (an object or null)"
+    d = t["detail"]
+    if d is None:
+        return None
+    if not isinstance(d, dict):
+        return f"detail {d!r} is neither an object nor null"
+    reason = t["reason"]
+    if reason in FUTEX_REASONS:
+        if not (isinstance(d.get("kind"), str)
+                and isinstance(d.get("futex"), str)
+                and re.fullmatch(r"0x[0-9a-f]+", d["futex"])
+                and isinstance(d.get("op"), str)):
+            return f"bad futex detail {d!r}"
+    elif reason == "epoll":
+        if not (_is_int(d.get("epfd")) and isinstance(d.get("fds"), list)
+                and all(_fd_obj(o) for o in d["fds"])):
+            return f"bad epoll detail {d!r}"
+    elif reason == "poll":
+        if not (isinstance(d.get("fds"), list)
+                and all(_fd_obj(o) for o in d["fds"])):
+            return f"bad poll detail {d!r}"
+    elif reason in FD_REASONS:
+        if not _fd_obj(d):
+            return f"bad {reason} detail {d!r}"
+    return None
+
+
+def owner_problem(t):
+    owner = t.get("lock_owner")
+    if owner is None:
+        if t.get("lock_owner_blocked_ns") is not None:
+            return "lock_owner_blocked_ns without lock_owner"
+        return None
+    if not _is_int(owner) or owner <= 0:
+        return f"bad lock_owner {owner!r}"
+    if not isinstance(t.get("lock_owner_comm"), str):
+        return f"bad lock_owner_comm {t.get('lock_owner_comm')!r}"
+    ob = t.get("lock_owner_blocked_ns")
+    if ob is not None and (not _is_int(ob) or ob < 0):
+        return f"bad lock_owner_blocked_ns {ob!r}"
+    return None
 
 
 def parse_reports(text, where="stdout", expect_threshold=None):
@@ -404,6 +496,314 @@ def bpf_prog_names():
                                                             b"[]")}
 
 
+# ------------------------------------------------- ground truth from /proc
+
+# x86-64 syscall numbers of the waits that have a detail
+SYS_FUTEX = 202
+SYS_EPOLL = {232, 281, 441}          # epoll_wait, epoll_pwait, epoll_pwait2
+SYS_POLL = {7, 271}                  # poll, ppoll
+SYS_SELECT = {23, 270}               # select, pselect6
+SYS_FD = {0, 1, 17, 18, 19, 20, 42, 43, 44, 45, 46, 47, 288, 295, 296, 299,
+          307}                       # read ... accept4, preadv ... sendmmsg
+FUTEX_OPS = {0: "FUTEX_WAIT", 6: "FUTEX_LOCK_PI", 9: "FUTEX_WAIT_BITSET",
+             11: "FUTEX_WAIT_REQUEUE_PI", 13: "FUTEX_LOCK_PI2"}
+
+
+def task_syscall(pid, tid):
+    """(nr, [arg0..arg5]) of a thread asleep in a syscall, else None."""
+    with open(f"/proc/{pid}/task/{tid}/syscall", encoding="ascii") as f:
+        fields = f.read().split()
+    if len(fields) < 7 or not fields[0].lstrip("-").isdigit() \
+            or int(fields[0]) < 0:
+        return None
+    return int(fields[0]), [int(x, 16) for x in fields[1:7]]
+
+
+def read_mem(pid, addr, size):
+    with open(f"/proc/{pid}/mem", "rb", buffering=0) as f:
+        f.seek(addr)
+        return f.read(size)
+
+
+def epoll_set(pid, epfd):
+    with open(f"/proc/{pid}/fdinfo/{epfd}", encoding="ascii") as f:
+        return {int(m.group(1)) for m in
+                re.finditer(r"^tfd:\s*(\d+)", f.read(), re.M)}
+
+
+def poll_set(pid, addr, n):
+    data = read_mem(pid, addr, 8 * n)
+    return {fd for fd, _, _ in struct.iter_unpack("ihh", data) if fd >= 0}
+
+
+def select_set(pid, nfds, sets):
+    fds = set()
+    for addr in sets:
+        if addr:
+            bits = int.from_bytes(read_mem(pid, addr, (nfds + 63) // 64 * 8),
+                                  "little")
+            fds |= {fd for fd in range(nfds) if bits >> fd & 1}
+    return fds
+
+
+def _ipv4(hexaddr):
+    ip, port = hexaddr.split(":")
+    host = socket.inet_ntoa(struct.pack("<I", int(ip, 16)))
+    return f"{host}:{int(port, 16)}"
+
+
+def fd_target(pid, fd):
+    """(expected target of fd, exact?) from /proc: the fd's link, and for
+    sockets the family and the addresses."""
+    link = os.readlink(f"/proc/{pid}/fd/{fd}")
+    m = re.fullmatch(r"socket:\[(\d+)\]", link)
+    if not m:
+        return link, True
+    ino = m.group(1)
+    with open(f"/proc/{pid}/net/unix", encoding="ascii") as f:
+        if any(len(x.split()) > 6 and x.split()[6] == ino for x in f):
+            return f"{link} unix", False      # then the path or "(unnamed)"
+    with open(f"/proc/{pid}/net/tcp", encoding="ascii") as f:
+        for x in f:
+            fields = x.split()
+            if len(fields) > 9 and fields[9] == ino:
+                local = _ipv4(fields[1])
+                if fields[3] == "0A":         # listening: no peer
+                    return f"{link} tcp {local}", False
+                return f"{link} tcp {local} -> {_ipv4(fields[2])}", True
+    return link, False
+
+
+def target_problem(pid, fd, target):
+    try:
+        want, exact = fd_target(pid, fd)
+    except OSError as e:
+        return f"fd {fd}: cannot read /proc: {e}"
+    if exact and target != want:
+        return f"fd {fd}: target {target!r}, expected {want!r}"
+    if not exact and target != want and not target.startswith(want + " "):
+        return f"fd {fd}: target {target!r}, expected {want!r} + ' ...'"
+    return None
+
+
+def fds_problem(pid, d, want):
+    got = [o["fd"] for o in d["fds"]]
+    if sorted(got) != sorted(want):
+        return f"fds {sorted(got)}, expected {sorted(want)}"
+    for o in d["fds"]:
+        problem = target_problem(pid, o["fd"], o["target"])
+        if problem:
+            return problem
+    return None
+
+
+def detail_truth_problem(pid, tid, t):
+    """Checks an ongoing entry's detail against what /proc says the
+    thread waits on (the process must still be there); None if right."""
+    try:
+        sc = task_syscall(pid, tid)
+    except OSError as e:
+        return f"cannot read /proc/{pid}/task/{tid}/syscall: {e}"
+    if sc is None:
+        return "/proc shows the thread outside a syscall"
+    nr, a = sc
+    d = t.get("detail")
+    waits = (SYS_EPOLL | SYS_POLL | SYS_SELECT | SYS_FD | {SYS_FUTEX})
+    if nr in waits and not d:
+        return f"no detail for syscall {nr}"
+    if nr == SYS_FUTEX:
+        if int(d["futex"], 16) != a[0]:
+            return f"detail.futex {d['futex']}, expected {a[0]:#x}"
+        base = FUTEX_OPS.get(a[1] & 0x7f)
+        word = re.match(r"[A-Z0-9_]*", d["op"]).group(0)
+        private = bool(a[1] & 0x80)
+        if base and (word.replace("_PRIVATE", "") != base
+                     or ("_PRIVATE" in word) != private):
+            return (f"detail.op {d['op']!r} for op {a[1]:#x}, expected "
+                    f"{base}{'_PRIVATE' if private else ''}")
+        return None
+    try:
+        if nr in SYS_EPOLL:
+            if d.get("epfd") != a[0]:
+                return f"detail.epfd {d.get('epfd')!r}, expected {a[0]}"
+            return fds_problem(pid, d, epoll_set(pid, a[0]))
+        if nr in SYS_POLL:
+            return fds_problem(pid, d, poll_set(pid, a[0], a[1]))
+        if nr in SYS_SELECT:
+            return fds_problem(pid, d, select_set(pid, a[0], a[1:4]))
+        if nr in SYS_FD:
+            if d.get("fd") != a[0]:
+                return f"detail.fd {d.get('fd')!r}, expected {a[0]}"
+            return target_problem(pid, a[0], d["target"])
+    except OSError as e:
+        return f"cannot read /proc for pid {pid}: {e}"
+    return None
+
+
+def report_epoch(r):
+    return datetime.datetime.strptime(
+        r["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc).timestamp()
+
+
+def age_problem(r, t, span):
+    """An ongoing entry's age must put the start of its block inside span
+    (wall clock: workload started .. printed ready), +-50 ms + 2%."""
+    since, until = span
+    when = report_epoch(r)
+    lo, hi = (when - until) * 1e9, (when - since) * 1e9
+    slack = 50 * MS + 0.02 * hi
+    if not lo - slack <= t["age_ns"] <= hi + slack:
+        off = t["age_ns"] - (hi if t["age_ns"] > hi else lo)
+        return (f"age_ns {t['age_ns']} outside the truth "
+                f"[{lo:.0f}, {hi:.0f}] ns (by {off / MS:+.1f} ms)")
+    return None
+
+
+def ongoing_by_tid(r, pid):
+    """{tid: entry} of the ongoing entries of pid in report r."""
+    out = {}
+    for _, _, t in entries([r], pid=pid):
+        if t.get("ongoing"):
+            if t["tid"] in out:
+                raise Fail(f"two ongoing entries for tid {t['tid']}",
+                           show_entries(entries([r], pid=pid)))
+            out[t["tid"]] = t
+    return out
+
+
+def show_waits(r, pid):
+    lines = []
+    for _, proc, t in entries([r], pid=pid):
+        lines.append(
+            f"  tid {t['tid']} ({t['comm']}) {t['reason']} ongoing="
+            f"{t.get('ongoing')} age={t.get('age_ns')} blocked="
+            f"{t['blocked_ns']} detail={json.dumps(t.get('detail'))} "
+            f"owner={t.get('lock_owner')} ({t.get('lock_owner_comm')}) "
+            f"owner_blocked={t.get('lock_owner_blocked_ns')} stack: "
+            + " <- ".join(str(x) for x in symbols(t)))
+    return [f"report at {r['time']}: deadlocks {r.get('deadlocks')}"] + (
+        lines or ["  (no entries)"])
+
+
+def is_mutex_lock(sym):
+    # pthread_mutex_lock, __pthread_mutex_lock, and for PI mutexes (a tail
+    # call away) __pthread_mutex_lock_full
+    return bool(sym) and re.fullmatch(r"_*pthread_mutex_lock(_full)?", sym)
+
+
+def check_lock_wait(r, pid, t, owner, owner_comm, func, owner_entry):
+    """An ongoing entry of a thread in pthread_mutex_lock() in func,
+    waiting for owner's lock; owner_entry: the owner's own ongoing entry
+    if it is blocked too."""
+    def bad(what):
+        raise Fail(f"tid {t['tid']} ({t['comm']}): {what}", show_waits(r, pid))
+    if t["reason"] != "mutex":
+        bad(f"reason {t['reason']!r}, expected 'mutex'")
+    if t.get("lock_owner") != owner:
+        bad(f"lock_owner {t.get('lock_owner')!r}, expected {owner}")
+    if t.get("lock_owner_comm") != owner_comm:
+        bad(f"lock_owner_comm {t.get('lock_owner_comm')!r}, expected "
+            f"{owner_comm!r}")
+    if func not in symbols(t):
+        bad(f"{func} not in the stack")
+    if not any(is_mutex_lock(x) for x in symbols(t)):
+        bad("no pthread_mutex_lock in the stack")
+    if (t.get("detail") or {}).get("kind") != "mutex":
+        bad("detail.kind is not 'mutex'")
+    problem = detail_truth_problem(pid, t["tid"], t)
+    if problem:
+        bad(problem)
+    ob = t.get("lock_owner_blocked_ns")
+    if owner_entry is None:
+        if ob is not None:
+            bad(f"lock_owner_blocked_ns {ob} for an owner not blocked")
+    elif ob is None:
+        bad(f"no lock_owner_blocked_ns, though owner {owner} is blocked")
+    elif abs(ob - owner_entry["age_ns"]) > 50 * MS:
+        bad(f"lock_owner_blocked_ns {ob}, but the owner's own age_ns is "
+            f"{owner_entry['age_ns']}")
+
+
+def check_ages(r, pid, tids, span):
+    """Ongoing entries of tids: age within the truth. A wrong age fails
+    the test only once it has run to its end (DEFERRED), so that it hides
+    none of the other checks."""
+    ong = ongoing_by_tid(r, pid)
+    for tid in tids:
+        problem = age_problem(r, ong[tid], span)
+        if problem:
+            DEFERRED.append(Fail(f"tid {tid} ({ong[tid]['comm']}): {problem}",
+                                 show_waits(r, pid)))
+            return
+
+
+def check_snapshot(reports):
+    """--now: one report, interval 0, every entry ongoing with
+    blocked_ns == age_ns >= threshold."""
+    if len(reports) != 1:
+        raise Fail(f"{len(reports)} reports from --now, expected 1")
+    r = reports[0]
+    if r["interval_ns"] != 0:
+        raise Fail(f"--now: interval_ns {r['interval_ns']}, expected 0")
+    for i, proc, t in entries(reports):
+        if not t.get("ongoing") or t["blocked_ns"] != t["age_ns"] \
+                or t["age_ns"] < r["threshold_ns"]:
+            raise Fail("--now entry not ongoing, or blocked_ns != age_ns, "
+                       "or age below the threshold",
+                       [show_entry(i, proc, t),
+                        f"  ongoing={t.get('ongoing')} age_ns="
+                        f"{t.get('age_ns')}"])
+    return r
+
+
+def now_report(ctx, *args, timeout=3):
+    """Runs blockwatch --now -f json ARGS: exit 0 within timeout s of its
+    start, one report."""
+    bw = ctx.blockwatch("--now", "-f", "json", *args)
+    ctx.finish(bw, timeout=timeout)
+    took = time.monotonic() - bw.started
+    if took > timeout:
+        raise Fail(f"--now took {took:.2f} s, more than {timeout} s")
+    return check_snapshot(parse_reports(bw.stdout_text()))
+
+
+def now_text(ctx, *args, timeout=3):
+    bw = ctx.blockwatch("--now", *args)
+    ctx.finish(bw, timeout=timeout)
+    out = bw.stdout_text()
+    return out, ["text output:"] + ["  " + x for x in out.splitlines()[:60]]
+
+
+def wait_reports(bw, n, timeout):
+    """Waits until bw has printed n lines on stdout."""
+    deadline = time.monotonic() + timeout
+    while len([x for x in bw.out if x.strip()]) < n:
+        if time.monotonic() > deadline or not bw.running():
+            raise Fail(f"fewer than {n} reports within {timeout} s "
+                       f"({describe_rc(bw.wait(0))})", bw.tail())
+        time.sleep(0.05)
+    return "\n".join(bw.out[:n])
+
+
+def forever_end(ctx, w):
+    """'go' to stuck forever: it must report no signal, no EINTR and no
+    wake-up of its blocked threads, then exit 0."""
+    w.send("go\n")
+    m = w.wait_line("out", r"^signals (\d+) eintr (\d+)$", 10)
+    m2 = w.wait_line("out", r"^wakeups (\d+)$", 1)
+    if not m or not m2 or not w.wait_line("out", r"^done$", 1):
+        raise Fail(f"workload did not finish ({describe_rc(w.wait(1))})",
+                   w.tail() + ["stdout:", w.stdout_text()])
+    rc = w.wait(EXIT_TIMEOUT_S)
+    if rc != 0:
+        raise Fail(f"workload: {describe_rc(rc)}", w.tail())
+    if m.group(1) != "0" or m.group(2) != "0":
+        raise Fail(f"the target saw signals or EINTR: {m.group(0)!r}")
+    if m2.group(1) != "0":
+        raise Fail(f"the blocked threads were woken: {m2.group(0)!r}")
+
+
 # ---------------------------------------------------------------- tests
 
 def check_worker(reports, pid, tid, mode, blocks, ms, details):
@@ -433,6 +833,29 @@ def check_worker(reports, pid, tid, mode, blocks, ms, details):
         raise Fail(f"max_ns {t['max_ns']}, expected {ms} ms +-10%", details)
     if func not in symbols(t):
         raise Fail(f"{func} not in the stack", details)
+    details.append(f"detail {t.get('detail')!r} lock_owner "
+                   f"{t.get('lock_owner')!r} ({t.get('lock_owner_comm')!r})")
+    if mode == "mutex":
+        # main (tid == pid) holds the mutex through each block
+        if t.get("lock_owner") != pid:
+            raise Fail(f"lock_owner {t.get('lock_owner')!r}, expected the "
+                       f"main thread {pid}", details)
+        if t.get("lock_owner_comm") != "blockers":
+            raise Fail(f"lock_owner_comm {t.get('lock_owner_comm')!r}, "
+                       "expected 'blockers'", details)
+    elif t.get("lock_owner") is not None:
+        raise Fail(f"lock_owner on a {mode} wait", details)
+    # The process has exited when the report is made: a detail from /proc
+    # may be missing (null), but what there is must be right.
+    d = t.get("detail")
+    if d and mode in ("mutex", "condvar") and d.get("kind") != mode:
+        raise Fail(f"detail.kind {d.get('kind')!r}, expected {mode!r}",
+                   details)
+    if d and mode == "pipe" and not d["target"].startswith("pipe:["):
+        raise Fail("detail.target is not a pipe", details)
+    if d and mode == "epoll" and not any(
+            o["target"].startswith("socket:[") for o in d["fds"]):
+        raise Fail("no socket among the epoll set's fds", details)
 
 
 def exited_line(bw, pid):
@@ -826,6 +1249,285 @@ def t_overflow(ctx):
                    f"{nthreads * repeat} blocks", details)
 
 
+def check_abba(reports, pid, t1, t2, span):
+    """Both ABBA threads blocked in pthread_mutex_lock, each on the
+    other's lock, and the cycle listed in every report that has both."""
+    listed = 0
+    for r in reports:
+        cycles = [set(c) for c in r["deadlocks"]]
+        if any(c != {t1, t2} for c in cycles):
+            raise Fail(f"a deadlock other than {{{t1}, {t2}}}",
+                       show_waits(r, pid))
+        ong = ongoing_by_tid(r, pid)
+        if t1 not in ong or t2 not in ong:
+            continue
+        if {t1, t2} not in cycles:
+            raise Fail("report shows both ABBA threads blocked but no "
+                       "deadlock", show_waits(r, pid))
+        listed += 1
+        check_lock_wait(r, pid, ong[t1], t2, "bw-abba-2", "bw_abba_1",
+                        ong[t2])
+        check_lock_wait(r, pid, ong[t2], t1, "bw-abba-1", "bw_abba_2",
+                        ong[t1])
+        check_ages(r, pid, (t1, t2), span)
+    if not listed:
+        raise Fail("no report with both ABBA threads still blocked",
+                   [x for r in reports for x in show_waits(r, pid)])
+
+
+def t_deadlock(ctx):
+    w, pid, (t1, t2), span = ctx.stuck("deadlock")
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "1s", "-d", "2500ms",
+                        "-f", "json")
+    ctx.tracing(bw)
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    if len(reports) < 2:
+        raise Fail(f"{len(reports)} reports for -i 1s -d 2500ms")
+    check_abba(reports, pid, t1, t2, span)
+    if not w.running():
+        raise Fail(f"workload gone: {describe_rc(w.wait(0))}", w.tail())
+
+
+def t_deadlock_now(ctx):
+    w, pid, (t1, t2), span = ctx.stuck("deadlock")
+    time.sleep(0.2)  # past the threshold
+    r = now_report(ctx, "-p", pid)
+    check_abba([r], pid, t1, t2, span)
+    out, details = now_text(ctx, "-p", pid)
+    lines = out.splitlines()
+    dl = [i for i, x in enumerate(lines) if x.startswith("DEADLOCK:")]
+    if len(dl) != 1:
+        raise Fail(f"{len(dl)} lines starting with 'DEADLOCK:', expected 1",
+                   details)
+    if not all(re.search(rf"\b{t}\b", lines[dl[0]]) for t in (t1, t2)):
+        raise Fail("the DEADLOCK line does not name both TIDs", details)
+    first_pid = next((i for i, x in enumerate(lines)
+                      if x.startswith(f"PID {pid} ")), None)
+    if first_pid is None or dl[0] > first_pid:
+        raise Fail("DEADLOCK line not above the process list", details)
+    for t, o, c in ((t1, t2, "bw-abba-2"), (t2, t1, "bw-abba-1")):
+        if f"waiting for lock held by TID {o} ({c}), blocked itself for" \
+                not in out:
+            raise Fail(f"no 'waiting for lock held by TID {o} ({c}), blocked "
+                       "itself for' line", details)
+    if not w.running():
+        raise Fail(f"workload gone: {describe_rc(w.wait(0))}", w.tail())
+
+
+def check_chain(r, pid, tids, span):
+    """T1 waits for T2's lock, T2 for T3's, T3 reads a pipe; no cycle."""
+    t1, t2, t3 = tids
+    if any(set(c) & set(tids) for c in r["deadlocks"]):
+        raise Fail("deadlock reported for a lock chain", show_waits(r, pid))
+    ong = ongoing_by_tid(r, pid)
+    missing = [t for t in tids if t not in ong]
+    if missing:
+        raise Fail(f"no ongoing entry for {missing}", show_waits(r, pid))
+    check_lock_wait(r, pid, ong[t1], t2, "bw-chain-2", "bw_chain_1", ong[t2])
+    check_lock_wait(r, pid, ong[t2], t3, "bw-chain-3", "bw_chain_2", ong[t3])
+    e3 = ong[t3]
+    problem = None
+    if e3["reason"] != "read":
+        problem = f"reason {e3['reason']!r}, expected 'read'"
+    elif not (e3.get("detail") or {}).get("target", "").startswith("pipe:["):
+        problem = "detail.target is not a pipe"
+    elif e3.get("lock_owner") is not None:
+        problem = "lock_owner on a pipe read"
+    elif "bw_chain_3" not in symbols(e3):
+        problem = "bw_chain_3 not in the stack"
+    problem = problem or detail_truth_problem(pid, t3, e3)
+    if problem:
+        raise Fail(f"tid {t3} (bw-chain-3): {problem}", show_waits(r, pid))
+    check_ages(r, pid, tids, span)
+
+
+def check_unwound(reports, pid, tids, since, woken):
+    """After the chain unwound: one finished entry per thread, with the
+    owner it slept on; its parts in all reports add up to the block's
+    time since `since` (monotonic: its start, or tracing's if later)."""
+    t1, t2, t3 = tids
+    for tid, owner in ((t1, t2), (t2, t3), (t3, None)):
+        mine = list(entries(reports, pid=pid, tid=tid))
+        done = [t for _, _, t in mine if not t.get("ongoing")]
+        details = ["entries:"] + show_entries(mine) + [
+            f"  lock_owner: {[t.get('lock_owner') for _, _, t in mine]}"]
+        if len(done) != 1 or done[0]["count"] != 1:
+            raise Fail(f"tid {tid}: {len(done)} finished entries, expected "
+                       "one with count 1", details)
+        if done[0].get("lock_owner") != owner:
+            raise Fail(f"tid {tid}: finished entry's lock_owner "
+                       f"{done[0].get('lock_owner')!r}, expected {owner}",
+                       details)
+        total = sum(t["blocked_ns"] for _, _, t in mine)
+        truth = (woken - since) * 1e9
+        if abs(total - truth) > 0.05 * truth + 100 * MS:
+            raise Fail(f"tid {tid}: blocked_ns adds up to {total}, expected "
+                       f"~{truth:.0f} (+-5% +-100 ms)", details)
+
+
+def t_chain(ctx):
+    """A lock chain formed while blockwatch traces (system-wide, since the
+    workload does not exist yet): blocks seen from their start."""
+    bw = ctx.blockwatch("-t", "100ms", "-i", "1s", "-f", "json")
+    ctx.tracing(bw)
+    w, pid, tids, span = ctx.stuck("chain")
+    ready = time.monotonic()
+    t1, t2, t3 = tids
+    n = len(bw.out)
+    wait_reports(bw, n + 2, 10)
+    standing = parse_reports("\n".join(bw.out[n:n + 2]),
+                             expect_threshold=100 * MS)
+    for r in standing:
+        check_chain(r, pid, tids, span)
+    out, details = now_text(ctx, "-p", pid)
+    for t, o, c in ((t1, t2, "bw-chain-2"), (t2, t3, "bw-chain-3")):
+        if f"waiting for lock held by TID {o} ({c}), blocked itself for" \
+                not in out:
+            raise Fail(f"text: no 'waiting for lock held by TID {o} ({c}), "
+                       "blocked itself for'", details)
+    if "DEADLOCK" in out:
+        raise Fail("text: DEADLOCK for a lock chain", details)
+    woken = time.monotonic()
+    ctx.go(w, 10)  # the chain unwinds
+    time.sleep(0.2)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw)
+    check_unwound(parse_reports(bw.stdout_text(), expect_threshold=100 * MS),
+                  pid, tids, ready, woken)
+
+
+def t_chain_pi(ctx):
+    """A PI lock chain formed before blockwatch starts: --now, then traced
+    while it unwinds (blocks adopted from the snapshot)."""
+    w, pid, tids, span = ctx.stuck("chain-pi")
+    time.sleep(0.2)
+    r = now_report(ctx, "-p", pid)
+    check_chain(r, pid, tids, span)
+    ong = ongoing_by_tid(r, pid)
+    for t in tids[:2]:
+        op = ong[t]["detail"]["op"]
+        if not op.startswith("FUTEX_LOCK_PI"):
+            raise Fail(f"tid {t}: detail.op {op!r}, expected FUTEX_LOCK_PI*",
+                       show_waits(r, pid))
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "1s", "-f", "json")
+    t0 = ctx.tracing(bw)
+    wait_reports(bw, 1, 10)
+    woken = time.monotonic()
+    ctx.go(w, 10)
+    ctx.finish(bw)
+    check_unwound(parse_reports(bw.stdout_text(), expect_threshold=100 * MS),
+                  pid, tids, t0, woken)
+
+
+FOREVER = [  # stuck forever: (comm, reason, function), in "ready" order
+    ("bw-epoll-sock", "epoll", "bw_forever_epoll"),
+    ("bw-pipe-forever", "read", "bw_forever_pipe"),
+    ("bw-poll", "poll", "bw_forever_poll"),
+    ("bw-select", "poll", "bw_forever_select"),
+    ("bw-accept", "accept", "bw_forever_accept"),
+    ("bw-recv", "read", "bw_forever_recv"),
+    ("bw-write", "write", "bw_forever_write"),
+    ("bw-connect", "connect", "bw_forever_connect"),
+    ("bw-sem", "futex", "bw_forever_sem"),
+    ("bw-wait", "wait", "bw_forever_wait"),
+]
+
+
+def check_forever(r, pid, tids, span, which):
+    """The ongoing entries of the stuck-forever threads named in which:
+    reason, function, age, and the detail against /proc."""
+    ong = ongoing_by_tid(r, pid)
+    for tid, (comm, reason, func) in zip(tids, FOREVER):
+        if comm not in which:
+            continue
+        t = ong.get(tid)
+        problem = None
+        if t is None:
+            problem = "no ongoing entry"
+        elif t["comm"] != comm:
+            problem = f"comm {t['comm']!r}"
+        elif t["reason"] != reason:
+            problem = f"reason {t['reason']!r}, expected {reason!r}"
+        elif func not in symbols(t):
+            problem = f"{func} not in the stack"
+        elif t.get("lock_owner") is not None:
+            problem = "lock_owner on a wait that is not a lock"
+        problem = problem or detail_truth_problem(pid, tid, t)
+        if problem:
+            raise Fail(f"tid {tid} ({comm}): {problem}", show_waits(r, pid))
+    check_ages(r, pid, [tid for tid, (comm, _, _) in zip(tids, FOREVER)
+                        if comm in which], span)
+
+
+def t_epoll_detail(ctx):
+    w, pid, tids, span = ctx.stuck("forever")
+    which = ("bw-epoll-sock", "bw-pipe-forever")
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "1s", "-d", "2s",
+                        "-f", "json")
+    ctx.tracing(bw)
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    if len(reports) < 2:
+        raise Fail(f"{len(reports)} reports for -i 1s -d 2s")
+    for r in reports + [now_report(ctx, "-p", pid)]:
+        check_forever(r, pid, tids, span, which)
+        ong = ongoing_by_tid(r, pid)
+        if not any(o["target"].startswith("socket:[")
+                   for o in ong[tids[0]]["detail"]["fds"]):
+            raise Fail("no socket in the epoll entry's fds",
+                       show_waits(r, pid))
+        if not ong[tids[1]]["detail"]["target"].startswith("pipe:["):
+            raise Fail("the pipe reader's target is not a pipe",
+                       show_waits(r, pid))
+    forever_end(ctx, w)
+
+
+def t_wait_kinds(ctx):
+    """Every wait kind of stuck forever, with --now, against /proc."""
+    w, pid, tids, span = ctx.stuck("forever")
+    time.sleep(0.2)
+    r = now_report(ctx, "-p", pid)
+    check_forever(r, pid, tids, span, [c for c, _, _ in FOREVER])
+    main = ongoing_by_tid(r, pid).get(pid)  # main reads its stdin pipe
+    if not main or main["reason"] != "read" or detail_truth_problem(
+            pid, pid, main):
+        raise Fail("main thread: not a read of its stdin pipe",
+                   show_waits(r, pid))
+    forever_end(ctx, w)
+
+
+def t_now_system_wide(ctx):
+    w, pid, tids, span = ctx.stuck("chain")
+    time.sleep(0.2)
+    r = now_report(ctx, timeout=10)
+    bw_pids = [p.pid for p in ctx.procs if p.name == "blockwatch"]
+    own = [e for p in bw_pids for e in entries([r], pid=p)]
+    if own:
+        raise Fail("blockwatch reports itself", show_entries(own))
+    check_chain(r, pid, tids, span)
+    ctx.go(w, 10)
+
+
+def t_now_many(ctx):
+    n = 500
+    w, pid, _ = ctx.workload("many", n, 2500, 1)
+    w.send("go\n")
+    time.sleep(0.6)  # all asleep, 2 s of sleep left
+    r = now_report(ctx, "-p", pid)
+    mine = {t["tid"]: t for _, _, t in entries([r], pid=pid)
+            if t["comm"] == "bw-many"}
+    bad = [t for t in mine.values() if t["reason"] != "sleep"
+           or "bw_block_sleep" not in symbols(t)]
+    if len(mine) != n or bad:
+        raise Fail(f"{len(mine)} bw-many threads in the snapshot, expected "
+                   f"{n}; {len(bad)} not asleep in bw_block_sleep",
+                   show_entries((0, {"pid": pid, "comm": "blockers"}, t)
+                                for t in bad[:5]))
+    if not w.wait_line("out", r"^done$", 10):
+        raise Fail("workload did not finish", w.tail())
+
+
 TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
          for mode in EXPECTED_REASON] + [
     ("block-mutex-raw-tp", lambda c: t_mode(c, "mutex", ["--force-raw-tp"])),
@@ -856,6 +1558,16 @@ TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
     ("sigterm", lambda c: t_signal(c, signal.SIGTERM)),
     ("duration", t_duration),
     ("ringbuf-overflow", t_overflow),
+    ("deadlock-abba", t_deadlock),
+    ("deadlock-now", t_deadlock_now),
+    ("chain", t_chain),
+    ("chain-pi-now", t_chain_pi),
+    ("epoll-socket-detail", t_epoll_detail),
+    ("wait-kinds-now", t_wait_kinds),
+    ("now-no-target", t_now_system_wide),
+    ("now-many-threads", t_now_many),
+    ("now-error-no-such-pid",
+     lambda c: t_error(c, ["--now", "-p", "999999999"], 3)),
 ]
 
 
@@ -878,7 +1590,7 @@ def main(argv):
     if os.geteuid() != 0:
         pre = ("skip", "needs root")
     else:
-        missing = [b for b in (BLOCKWATCH, BLOCKERS)
+        missing = [b for b in (BLOCKWATCH, BLOCKERS, STUCK)
                    if not os.access(b, os.X_OK)]
         if missing:
             pre = ("not ok", f"not built: {', '.join(missing)}")
@@ -899,8 +1611,14 @@ def main(argv):
             continue
         ctx = Ctx()
         t0 = time.monotonic()
+        DEFERRED.clear()
         try:
             fn(ctx)
+            if DEFERRED:
+                if len(DEFERRED) > 1:
+                    DEFERRED[0].details.append(
+                        f"... and {len(DEFERRED) - 1} more such failures")
+                raise DEFERRED[0]
         except Fail as e:
             print(f"not ok - {name}: {e.reason}")
             for line in e.details:

@@ -55,6 +55,7 @@ static int add_waiter(struct agg *a, uint32_t tid, uint32_t owner, uint64_t age)
 	s.age_ns = age;
 	s.detail = &d;
 	snprintf(d.text, sizeof(d.text), "mutex");
+	snprintf(d.owner_comm, sizeof(d.owner_comm), "%s", owner == 999999 ? "?" : "holder");
 	return agg__add(a, &s);
 }
 
@@ -118,6 +119,8 @@ static void test_deadlocks(void **state)
 			assert_non_null(e->owner_entry);
 			assert_int_equal(e->owner_entry->key.tid, 21);
 			assert_int_equal(e->owner_entry->owner_entry->key.tid, 22);
+			/* a blocked holder's comm comes from its own entry */
+			assert_string_equal(e->owner_comm, "thr");
 			assert_null(e->owner_entry->owner_entry->owner_entry);
 		}
 		if (e->key.tid == 40) {
