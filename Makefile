@@ -33,7 +33,9 @@ USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 MAIN_OBJ := $(OUTPUT)/user/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.c))
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.c)) \
+	$(patsubst tests/workloads/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.cpp)) \
+	$(if $(wildcard tests/workloads/stacks.c),$(OUTPUT)/tests/stacks_fp $(OUTPUT)/tests/stacks_nofp)
 FIXTURES := $(OUTPUT)/tests/fixture_fp $(OUTPUT)/tests/fixture_nofp \
 	$(OUTPUT)/tests/snapshot_fp $(OUTPUT)/tests/snapshot_nofp
 
@@ -87,6 +89,19 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS) | $(OUTPUT)/tests
 $(OUTPUT)/tests/%: tests/workloads/%.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
+
+$(OUTPUT)/tests/%: tests/workloads/%.cpp | $(OUTPUT)/tests
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -O2 -g -Wall -Wextra -Werror -pthread $< -o $@
+
+# The stack-quality workload, with and without frame pointers (-O2: the
+# compiler inlines what it likes; always_inline helpers are inlined).
+$(OUTPUT)/tests/stacks_fp: tests/workloads/stacks.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -D_GNU_SOURCE -pthread $< -o $@
+$(OUTPUT)/tests/stacks_nofp: tests/workloads/stacks.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fomit-frame-pointer -D_GNU_SOURCE -pthread $< -o $@
 
 # Symbolization fixtures: the same program with and without frame pointers.
 $(OUTPUT)/tests/fixture_fp: tests/fixtures/fixture.c | $(OUTPUT)/tests

@@ -157,7 +157,11 @@ static void futex_detail(const struct bw_wait *w, const struct bw_stack *st, str
 	bw_futex_op_name(w->args[1], op, sizeof(op));
 	json_object_object_add(d->json, "futex", json_object_new_string(addr));
 	json_object_object_add(d->json, "op", json_object_new_string(op));
-	snprintf(d->text, sizeof(d->text), "%s %s %s", kind ? kind : "futex", addr, op);
+	if (kind && !strcmp(kind, "condvar"))
+		snprintf(d->text, sizeof(d->text), "condvar %#llx (futex %s %s)",
+			 (unsigned long long)d->object, addr, op);
+	else
+		snprintf(d->text, sizeof(d->text), "%s %s %s", kind ? kind : "futex", addr, op);
 	/* An owner only where the word's layout is known: a pthread
 	 * mutex, or a PI futex. */
 	if (w->owner && (uint32_t)w->owner != (uint32_t)w->tid &&
