@@ -158,6 +158,17 @@ static __always_inline void state_done(struct task_state *s, __u32 tid)
 		bpf_map_delete_elem(&tstate_hash, &tid);
 }
 
+/* The syscall a thread sleeps in, and its first arguments (x86-64
+ * order: di, si, dx, r10). orig_ax is -1 outside a syscall. */
+static __always_inline void read_syscall(struct pt_regs *r, __s64 *nr, __u64 *args)
+{
+	*nr = (__s64)r->orig_ax;
+	args[0] = r->di;
+	args[1] = r->si;
+	args[2] = r->dx;
+	args[3] = r->r10;
+}
+
 static __always_inline void fill_regs(struct bw_event *e, struct pt_regs *r)
 {
 	e->regs[BW_REG_RAX] = r->ax;
@@ -337,11 +348,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	if (s->count)
 		return; /* same syscall sleeping again: keep its reason */
 	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
-	s->syscall_nr = (__s64)regs->orig_ax;
-	s->args[0] = regs->di;
-	s->args[1] = regs->si;
-	s->args[2] = regs->dx;
-	s->args[3] = regs->r10;
+	read_syscall(regs, &s->syscall_nr, s->args);
 	s->state = state;
 	s->owner = futex_owner(s->syscall_nr, s->args);
 	s->kstack_len = 0;
@@ -533,11 +540,7 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 	if (!s || !s->start_ns) {
 		s = state_get(task, tid, true);
 		if (s && !s->start_ns && !s->count && get_task_state(task) != BW_TASK_RUNNING) {
-			s->syscall_nr = (__s64)regs->orig_ax;
-			s->args[0] = regs->di;
-			s->args[1] = regs->si;
-			s->args[2] = regs->dx;
-			s->args[3] = regs->r10;
+			read_syscall(regs, &s->syscall_nr, s->args);
 			s->state = state;
 			s->owner = 0;
 			s->kstack_len = 0;
@@ -563,11 +566,7 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 		e->args[3] = s->args[3];
 		e->state = s->state;
 	} else {
-		e->syscall_nr = (__s64)regs->orig_ax;
-		e->args[0] = regs->di;
-		e->args[1] = regs->si;
-		e->args[2] = regs->dx;
-		e->args[3] = regs->r10;
+		read_syscall(regs, &e->syscall_nr, e->args);
 		e->state = state;
 	}
 	/* Still waiting: the owner now, which may not be the one it went
