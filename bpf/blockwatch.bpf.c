@@ -594,7 +594,9 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 	e->stack_base = base;
 	len = 0;
 	for (i = 0; i < BW_STACK_PAGES; i++) {
-		if (i >= stack_pages)
+		/* One object's output must fit the iterator's 32 KiB
+		 * seq_file buffer, or read() fails with E2BIG. */
+		if (i >= stack_pages || i >= BW_ITER_STACK_PAGES)
 			break;
 		if (bpf_copy_from_user_task(e->stack + i * BW_PAGE_SIZE, BW_PAGE_SIZE,
 					    (void *)(base + i * BW_PAGE_SIZE), task, 0))

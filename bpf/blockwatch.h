@@ -19,6 +19,9 @@
 #define BW_STACK_PAGES 17
 #define BW_STACK_MAX (BW_STACK_PAGES * BW_PAGE_SIZE)
 #define BW_KSTACK_DEPTH 32
+/* Still-blocked threads: at most 7 pages (24 KiB above sp), so that a
+ * record fits the task iterator's 8-page seq_file buffer. */
+#define BW_ITER_STACK_PAGES 7
 #define BW_MAX_TARGETS 1024
 
 /* Registers in DWARF numbering for x86-64 (what libdwfl expects). */

@@ -652,7 +652,7 @@ static int set_str(char **dst, const char *src)
 static int inline_frames(Dwfl_Module *mod, Dwarf_Addr lookup, const struct bw_frame *tmpl,
 			 struct bw_frame *out, int max, const char **file, int *line)
 {
-	Dwarf_Die *cudie, *scopes = NULL;
+	Dwarf_Die *cudie, *scopes = NULL, *chain = NULL;
 	Dwarf_Files *files = NULL;
 	Dwarf_Addr bias;
 	int n, i, nf = 0;
@@ -660,20 +660,29 @@ static int inline_frames(Dwfl_Module *mod, Dwarf_Addr lookup, const struct bw_fr
 	cudie = dwfl_module_addrdie(mod, lookup, &bias);
 	if (!cudie)
 		return 0;
+	/* dwarf_getscopes continues from the innermost inlined instance
+	 * into its abstract definition; the physical nesting of inlined
+	 * calls is what dwarf_getscopes_die of the innermost scope gives
+	 * (eu-stack does the same). */
 	n = dwarf_getscopes(cudie, lookup - bias, &scopes);
+	if (n <= 0)
+		return 0;
+	n = dwarf_getscopes_die(&scopes[0], &chain);
+	free(scopes);
 	if (n <= 0)
 		return 0;
 	if (dwarf_getsrcfiles(cudie, &files, NULL))
 		files = NULL;
 	for (i = 0; i < n && nf < max - 1; i++) {
-		Dwarf_Die *scope = &scopes[i];
+		Dwarf_Die *scope = &chain[i];
 		Dwarf_Attribute attr;
 		Dwarf_Word val;
 		struct bw_frame *f;
+		int tag = dwarf_tag(scope);
 
-		if (dwarf_tag(scope) == DW_TAG_subprogram)
+		if (tag == DW_TAG_subprogram)
 			break;
-		if (dwarf_tag(scope) != DW_TAG_inlined_subroutine)
+		if (tag != DW_TAG_inlined_subroutine)
 			continue;
 		f = &out[nf++];
 		*f = *tmpl;
@@ -689,7 +698,7 @@ static int inline_frames(Dwfl_Module *mod, Dwarf_Addr lookup, const struct bw_fr
 		if (!dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &val))
 			*line = val;
 	}
-	free(scopes);
+	free(chain);
 	return nf;
 }
 
