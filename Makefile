@@ -33,7 +33,9 @@ USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 MAIN_OBJ := $(OUTPUT)/user/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.c)) \
+# stacks.c is built twice, with and without frame pointers (below).
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,\
+		$(filter-out tests/workloads/stacks.c,$(wildcard tests/workloads/*.c))) \
 	$(patsubst tests/workloads/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.cpp)) \
 	$(if $(wildcard tests/workloads/stacks.c),$(OUTPUT)/tests/stacks_fp $(OUTPUT)/tests/stacks_nofp)
 FIXTURES := $(OUTPUT)/tests/fixture_fp $(OUTPUT)/tests/fixture_nofp \
