@@ -33,6 +33,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define PF_KTHREAD 0x00200000
+#define PF_IO_WORKER 0x00000010 /* io_uring workers: no user context */
 #define TASK_DEAD_BITS 0x0080
 #define NR_FUTEX 202 /* x86-64 */
 #define FUTEX_CMD_MASK 0x7f
@@ -328,7 +329,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	state = task_state_of(prev, btf);
 	if (state == BW_TASK_RUNNING || (state & TASK_DEAD_BITS))
 		return;
-	if (TREAD(btf, prev, flags) & PF_KTHREAD)
+	if (TREAD(btf, prev, flags) & (PF_KTHREAD | PF_IO_WORKER))
 		return;
 	tgid = TREAD(btf, prev, tgid);
 	if (tgid == self_tgid)
@@ -463,10 +464,64 @@ int BPF_PROG(bw_sys_exit)
 }
 
 /* A thread killed before it got back to user space: keep its blocks. */
+static __always_inline bool traced(__u32 tgid)
+{
+	return tgid != self_tgid && (!filter_tgid || bpf_map_lookup_elem(&targets, &tgid));
+}
+
+/* Tell userspace that @tgid's mappings changed or that it is gone, so
+ * that it rereads or forgets them (in order with the records before). */
+static __always_inline void emit_marker(__u32 tgid, __u32 flag)
+{
+	struct bw_event *e = bpf_ringbuf_reserve(&events, BW_EVENT_HDR_SIZE, 0);
+
+	if (!e)
+		return; /* userspace prunes dead processes each report anyway */
+	__builtin_memset(e, 0, BW_EVENT_HDR_SIZE);
+	e->pid = tgid;
+	e->tid = tgid;
+	e->flags = flag;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* A thread killed before it got back to user space: keep its blocks.
+ * The last thread of a process: its cached mappings can go. */
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(bw_exit)
 {
-	return on_resume();
+	struct task_struct *cur = bpf_get_current_task_btf();
+	__u32 tgid = cur->tgid;
+
+	on_resume();
+	/* signal->live is decremented before this tracepoint */
+	if (!BPF_CORE_READ(cur, signal, live.counter) && traced(tgid))
+		emit_marker(tgid, BW_EV_GONE);
+	return 0;
+}
+
+/*
+ * exec replaced the mappings: userspace must reread them. A block still
+ * pending from before (a slow read of the binary inside execve) cannot
+ * have its old stack any more: keep its time, without a stack. rseq is
+ * reset by exec, so nothing else would flush it.
+ */
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(bw_exec)
+{
+	struct task_struct *cur = bpf_get_current_task_btf();
+	struct task_state *s;
+	__u32 tid = cur->pid;
+
+	if (!traced(cur->tgid))
+		return 0;
+	s = state_get(cur, tid, false);
+	if (s && s->count) {
+		__sync_fetch_and_add(&npending, -1);
+		emit(s, cur, NULL, false);
+		state_done(s, tid);
+	}
+	emit_marker(cur->tgid, BW_EV_EXEC);
+	return 0;
 }
 
 /*
@@ -515,7 +570,7 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 	unsigned int state;
 	int i;
 
-	if (!task || (task->flags & PF_KTHREAD))
+	if (!task || (task->flags & (PF_KTHREAD | PF_IO_WORKER)))
 		return 0;
 	tgid = task->tgid;
 	tid = task->pid;
@@ -539,13 +594,17 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 	adopted = NULL;
 	if (!s || !s->start_ns) {
 		s = state_get(task, tid, true);
-		if (s && !s->start_ns && !s->count && get_task_state(task) != BW_TASK_RUNNING) {
+		if (s && !s->count && !__sync_val_compare_and_swap(&s->start_ns, 0, start)) {
 			read_syscall(regs, &s->syscall_nr, s->args);
 			s->state = state;
 			s->owner = 0;
 			s->kstack_len = 0;
-			s->start_ns = start;
-			adopted = s;
+			/* Woke up meanwhile: its switch-in may have come before
+			 * start_ns was set; take the adoption back. */
+			if (get_task_state(task) == BW_TASK_RUNNING)
+				__sync_val_compare_and_swap(&s->start_ns, start, 0);
+			else
+				adopted = s;
 		}
 	}
 	e = bpf_map_lookup_elem(&scratch, &cpu);
@@ -582,9 +641,13 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 				e->owner = v & FUTEX_TID_MASK;
 		}
 	}
-	/* A block we take over keeps its owner for when it ends. */
-	if (adopted)
-		adopted->owner = e->owner;
+	/* A block we take over keeps its owner for when it ends. Looked up
+	 * again: the copies above may sleep, and a hash element be reused. */
+	if (adopted) {
+		adopted = state_get(task, tid, false);
+		if (adopted && adopted->start_ns == start)
+			adopted->owner = e->owner;
+	}
 	e->pid = tgid;
 	e->tid = tid;
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);

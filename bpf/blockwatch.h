@@ -57,6 +57,10 @@ struct bw_stats {
 #define BW_EV_TRUNCATED (1u << 1) /* stack copy ended at a fault */
 #define BW_EV_NO_REGS	(1u << 2) /* registers unknown */
 #define BW_EV_ONGOING	(1u << 3) /* still blocked: from the task iterator */
+/* Markers, BW_EVENT_HDR_SIZE long, no block in them: the process's
+ * mappings changed (exec) or it is gone (its last thread exited). */
+#define BW_EV_EXEC	(1u << 4)
+#define BW_EV_GONE	(1u << 5)
 
 /* sched_switch prev_state bits we care about (include/linux/sched.h). */
 #define BW_TASK_RUNNING		0x0000

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #define FUTEX_CMD_MASK 0x7f
 #define FUTEX_PRIVATE 128
 #define FUTEX_WAIT 0
+#define FUTEX_WAIT_BITSET 9
 #define FUTEX_LOCK_PI 6
 #define FUTEX_LOCK_PI2 13
 #define MAX_FDS 64
@@ -68,6 +70,66 @@ const char *bw_futex_kind(const struct bw_stack *st)
 				return kinds[k].kind;
 	}
 	return lll ? "lock" : NULL;
+}
+
+/*
+ * glibc stores tids as the process sees them: inside a container (a pid
+ * namespace) they are not the host's. A thread's NSpid line lists its
+ * tid in each namespace, the host's first and the process's own last.
+ */
+static bool nspid_last(pid_t pid, const char *task, long *host, long *inner)
+{
+	char path[96], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/status", pid, task);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p, *end;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		*host = strtol(line + 6, &end, 10);
+		for (p = end, *inner = *host;; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			*inner = v;
+		}
+		found = true;
+	}
+	fclose(f);
+	return found;
+}
+
+uint32_t host_tid(pid_t pid, uint32_t tid)
+{
+	char self[16];
+	long host, inner;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(self, sizeof(self), "%d", pid);
+	if (!nspid_last(pid, self, &host, &inner) || host == inner)
+		return tid; /* same namespace as ours */
+	snprintf(self, sizeof(self), "/proc/%d/task", pid);
+	d = opendir(self);
+	if (!d)
+		return tid;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (nspid_last(pid, de->d_name, &host, &inner) && inner == (long)tid) {
+			closedir(d);
+			return (uint32_t)host;
+		}
+	}
+	closedir(d);
+	return tid;
 }
 
 /* Its comm, or "?" once it is gone. */
@@ -142,7 +204,9 @@ static void futex_detail(const struct bw_wait *w, const struct bw_stack *st, str
 	d->object = w->args[0];
 	d->json = json_object_new_object();
 	json_object_object_add(d->json, "kind", json_object_new_string(kind ? kind : "futex"));
-	if (kind && !strcmp(kind, "condvar")) {
+	/* Only the wait for a signal (FUTEX_WAIT_BITSET on __g_signals) says
+	 * where the pthread_cond_t is; its other futex words sit elsewhere. */
+	if (kind && !strcmp(kind, "condvar") && cmd == FUTEX_WAIT_BITSET) {
 		/* glibc (2.25+) waits on __g_signals[0] or [1], at offsets 40
 		 * and 44 of pthread_cond_t, alternately: name the condvar. */
 		d->object = (w->args[0] & ~7ULL) - COND_G_SIGNALS;
@@ -164,9 +228,11 @@ static void futex_detail(const struct bw_wait *w, const struct bw_stack *st, str
 		snprintf(d->text, sizeof(d->text), "%s %s %s", kind ? kind : "futex", addr, op);
 	/* An owner only where the word's layout is known: a pthread
 	 * mutex, or a PI futex. */
-	if (w->owner && (uint32_t)w->owner != (uint32_t)w->tid &&
+	/* Its own tid is kept: a thread relocking a default mutex it holds
+	 * waits for itself, a deadlock of one. */
+	if (w->owner &&
 	    ((kind && !strcmp(kind, "mutex")) || cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2)) {
-		d->owner = w->owner;
+		d->owner = host_tid(w->pid, w->owner);
 		thread_comm(w->pid, d->owner, d->owner_comm, sizeof(d->owner_comm));
 	}
 }
@@ -230,10 +296,49 @@ static bool fd_syscall(const char *name)
 	return false;
 }
 
+/*
+ * A timed wait interrupted by a stop (SIGSTOP, ptrace, the freezer)
+ * goes on in restart_syscall, with the user registers of the original
+ * call: the innermost user function names that call again.
+ */
+static int64_t restarted_syscall(const struct bw_stack *st)
+{
+	static const struct {
+		const char *in;
+		const char *syscall;
+	} calls[] = {
+		{ "nanosleep", "clock_nanosleep" }, { "futex", "futex" },
+		{ "lll_lock", "futex" },	    { "pthread_", "futex" },
+		{ "sem_", "futex" },		    { "ppoll", "ppoll" },
+		{ "poll", "poll" },		    { "select", "pselect6" },
+		{ "epoll", "epoll_wait" },
+	};
+	uint32_t i;
+	size_t k;
+
+	for (i = 0; st && i < st->nframes && i < 4; i++) {
+		const char *name = st->frames[i].symbol;
+
+		if (!name || st->frames[i].kernel)
+			continue;
+		for (k = 0; k < sizeof(calls) / sizeof(calls[0]); k++)
+			if (strstr(name, calls[k].in))
+				return bw_syscall_nr(calls[k].syscall);
+	}
+	return -1;
+}
+
 int bw_detail_build(const struct bw_wait *w, const struct bw_stack *st, struct bw_detail *d)
 {
 	const char *name = bw_syscall_name(w->syscall_nr);
+	struct bw_wait restarted;
 
+	if (name && !strcmp(name, "restart_syscall") && restarted_syscall(st) >= 0) {
+		restarted = *w;
+		restarted.syscall_nr = restarted_syscall(st);
+		w = &restarted;
+		name = bw_syscall_name(w->syscall_nr);
+	}
 	memset(d, 0, sizeof(*d));
 	bw_reason(w->syscall_nr, w->state, d->reason, sizeof(d->reason));
 	if (!name) {

@@ -35,6 +35,9 @@ struct bw_detail {
 int bw_detail_build(const struct bw_wait *w, const struct bw_stack *st, struct bw_detail *d);
 void bw_detail_clear(struct bw_detail *d);
 
+/* A tid as glibc stored it in @pid's memory -> the host's tid (they
+ * differ inside a pid namespace). */
+uint32_t host_tid(pid_t pid, uint32_t tid);
 /* "FUTEX_WAIT_PRIVATE", "FUTEX_LOCK_PI"... */
 void bw_futex_op_name(uint64_t op, char *buf, size_t len);
 /* Kind of futex wait from the stack's symbols: "mutex", "condvar",

@@ -15,6 +15,16 @@ const char *bw_syscall_name(int64_t nr)
 	return syscall_names[nr];
 }
 
+int64_t bw_syscall_nr(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(syscall_names) / sizeof(syscall_names[0]); i++)
+		if (syscall_names[i] && !strcmp(syscall_names[i], name))
+			return i;
+	return -1;
+}
+
 static const struct {
 	const char *syscall;
 	const char *reason;

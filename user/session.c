@@ -98,6 +98,12 @@ static int ingest(struct session *s, void *data, size_t size)
 		s->user_drops++;
 		return 0;
 	}
+	if (e->flags & (BW_EV_EXEC | BW_EV_GONE)) {
+		/* New mappings (exec) or none (exit): what is cached goes;
+		 * every record before this one was already symbolized. */
+		syms__forget(s->syms, e->pid);
+		return 0;
+	}
 	ongoing = e->flags & BW_EV_ONGOING;
 	/* Still-blocked threads are all counted up to the report's own
 	 * time: the iterator reaches the last of them well after it, and

@@ -113,12 +113,57 @@ static void test_futex_detail(void **state)
 	assert_non_null(strstr(d.text, "pi_lock"));
 	bw_detail_clear(&d);
 
-	/* Its own tid as owner (recursive or stale): not reported. */
+	/* Its own tid as owner: waiting for itself, kept (a deadlock). */
 	w.owner = 10;
 	assert_int_equal(bw_detail_build(&w, st, &d), 0);
-	assert_int_equal(d.owner, 0);
+	assert_int_equal(d.owner, 10);
 	bw_detail_clear(&d);
 	freestack(st);
+}
+
+static void test_condvar_and_restart(void **state)
+{
+	static const char *cond[] = { "__futex_abstimed_wait_common", "pthread_cond_wait" };
+	static const char *sleeper[] = { "clock_nanosleep", "__nanosleep", "main" };
+	struct bw_stack *st = mkstack(cond, 2);
+	struct bw_wait w = {
+		.pid = getpid(), .tid = 10, .syscall_nr = SYS_futex,
+		.args = { 0x502c, 9 | 128 /* FUTEX_WAIT_BITSET_PRIVATE */, 0 }, .state = 1,
+	};
+	struct bw_detail d;
+
+	/* __g_signals[1] at +44 of a condvar at 0x5000 */
+	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_string_equal(d.reason, "condvar");
+	assert_int_equal(d.object, 0x5000);
+	bw_detail_clear(&d);
+	w.args[0] = 0x5028; /* __g_signals[0] */
+	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(d.object, 0x5000);
+	bw_detail_clear(&d);
+	/* other condvar futex words: no condvar address made up */
+	w.args[1] = 128;
+	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_string_equal(d.reason, "condvar");
+	assert_int_equal(d.object, 0x5028);
+	bw_detail_clear(&d);
+	freestack(st);
+
+	/* After SIGSTOP/SIGCONT a sleep goes on in restart_syscall. */
+	st = mkstack(sleeper, 3);
+	w.syscall_nr = SYS_restart_syscall;
+	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_string_equal(d.reason, "sleep");
+	bw_detail_clear(&d);
+	freestack(st);
+	st = mkstack(cond, 2);
+	w.args[1] = 9 | 128;
+	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_string_equal(d.reason, "condvar");
+	bw_detail_clear(&d);
+	freestack(st);
+	assert_int_equal(bw_syscall_nr("futex"), SYS_futex);
+	assert_int_equal(bw_syscall_nr("no_such_call"), -1);
 }
 
 static void test_addr_format(void **state)
@@ -206,6 +251,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_futex_kinds),
 		cmocka_unit_test(test_futex_detail),
+		cmocka_unit_test(test_condvar_and_restart),
 		cmocka_unit_test(test_addr_format),
 		cmocka_unit_test(test_own_fds),
 	};
