@@ -85,6 +85,7 @@ struct bw_report {
 	uint64_t interval_ns;
 	uint64_t threshold_ns;
 	uint64_t dropped[BW_DROP_MAX];
+	uint64_t slow_count;  /* blocks at or above it, as the kernel counted */
 	uint64_t short_count; /* blocks below the threshold */
 	uint64_t short_ns;
 	size_t total_procs; /* before --top */

@@ -4,12 +4,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include "cli.h"
 #include "loader.h"
 #include "log.h"
 #include "session.h"
 #include "syms.h"
 #include "targets.h"
+
+/* One Dwfl per process keeps its ELF and debug files open: system-wide,
+ * the default 1024 fds run out. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -23,6 +36,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? BW_EXIT_OK : BW_EXIT_USAGE;
 	bw_verbose = opts.verbose;
+	raise_fd_limit();
 	if (opts.debuginfo_path)
 		syms__set_debuginfo_path(opts.debuginfo_path);
 

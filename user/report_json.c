@@ -83,6 +83,7 @@ int report_json(FILE *out, const struct bw_report *r)
 	for (i = 0; i < BW_DROP_MAX; i++)
 		json_object_object_add(drops, bw_drop_names[i], u64(r->dropped[i]));
 	json_object_object_add(root, "dropped", drops);
+	json_object_object_add(root, "above_threshold_count", u64(r->slow_count));
 	json_object_object_add(root, "below_threshold_count", u64(r->short_count));
 	json_object_object_add(root, "below_threshold_ns", u64(r->short_ns));
 	procs = json_object_new_array_ext(r->nprocs);

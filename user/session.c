@@ -42,6 +42,7 @@ struct session {
 	uint64_t stats[BW_STAT_MAX];
 	uint64_t user_drops;
 	uint64_t scan_at; /* CLOCK_MONOTONIC of the report being made */
+	int budget;	  /* records left before the loop gets control back */
 	uint64_t start;	  /* when tracing began */
 	struct bw_pc pcs[BW_MAX_FRAMES + BW_KSTACK_DEPTH];
 };
@@ -180,9 +181,25 @@ static int ingest(struct session *s, void *data, size_t size)
 	return 0;
 }
 
+/* ring_buffer__consume loops until the buffer is empty: while records
+ * come faster than they are unwound it would never return, and reports
+ * and Ctrl-C would wait. Give the loop back every RB_BUDGET records. */
+#define RB_BUDGET 64
+
 static int on_event(void *ctx, void *data, size_t size)
 {
-	return ingest(ctx, data, size);
+	struct session *s = ctx;
+
+	ingest(s, data, size);
+	if (s->budget > 0 && --s->budget == 0)
+		return -EAGAIN; /* this record is consumed; stop here */
+	return 0;
+}
+
+static void consume(struct session *s, struct ring_buffer *rb)
+{
+	s->budget = RB_BUDGET;
+	ring_buffer__consume(rb);
 }
 
 static int report(struct session *s, struct ring_buffer *rb)
@@ -193,15 +210,23 @@ static int report(struct session *s, struct ring_buffer *rb)
 
 	/* Finished blocks first, so that a block that ended just now is
 	 * not also taken for a still-blocked one. */
-	if (rb)
+	/* Everything that arrived before the report is in it. */
+	if (rb) {
+		s->budget = -1;
 		ring_buffer__consume(rb);
+	}
 	now = mono_ns();
 	r.time_ns = real_ns();
 	s->scan_at = now;
+	s->budget = -1; /* the scan must read everything */
 	err = bw_loader__scan_blocked(s->l, on_event, s);
 	s->scan_at = 0;
-	if (err)
+	if (err) {
 		bw_err("cannot scan blocked threads: %s", strerror(-err));
+		/* a snapshot with threads missing is no snapshot */
+		if (s->o->now)
+			return err;
+	}
 	err = bw_loader__stats(s->l, st);
 	if (err) {
 		bw_err("cannot read counters: %s", strerror(-err));
@@ -216,6 +241,7 @@ static int report(struct session *s, struct ring_buffer *rb)
 				   s->stats[BW_STAT_NO_STACK] - s->stats[BW_STAT_STACK_FAULT];
 	r.dropped[BW_DROP_USER] = s->user_drops;
 	r.short_count = st[BW_STAT_SHORT_COUNT] - s->stats[BW_STAT_SHORT_COUNT];
+	r.slow_count = st[BW_STAT_SLOW_COUNT] - s->stats[BW_STAT_SLOW_COUNT];
 	r.short_ns = st[BW_STAT_SHORT_NS] - s->stats[BW_STAT_SHORT_NS];
 	err = agg__report(s->agg, &r, s->o->top);
 	if (err) {
@@ -377,7 +403,7 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 
 			switch (tag) {
 			case EV_RINGBUF:
-				ring_buffer__consume(rb);
+				consume(s, rb);
 				break;
 			case EV_TICK:
 				r = read(tick, &junk, sizeof(junk));

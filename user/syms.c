@@ -35,6 +35,7 @@ struct proc {
 	pid_t pid;
 	Dwfl *dwfl;
 	bool attached;
+	bool foreign_root;
 	bool jit_loaded;
 	size_t njit;
 	struct jit_sym *jit; /* /tmp/perf-PID.map, sorted by start */
@@ -61,6 +62,9 @@ static char *debuginfo_path;
 /* The process whose modules libdwfl may open right now: its find_elf
  * callback has no other way to know (ELF files are opened lazily). */
 static pid_t cur_pid;
+/* ...and whether its root is another than ours (a container), found
+ * while it lived: once it is gone /proc cannot say. */
+static bool cur_foreign_root;
 
 void syms__set_debuginfo_path(const char *path)
 {
@@ -116,6 +120,19 @@ static int open_map_file(pid_t pid, const char *modname)
 	return fd;
 }
 
+/* Is @pid's root directory another than ours (a container)? Unknown
+ * (the process is gone) counts as ours, the common case. */
+static bool foreign_root(pid_t pid)
+{
+	struct stat ours, theirs;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	if (stat("/", &ours) || stat(path, &theirs))
+		return false;
+	return ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino;
+}
+
 /*
  * Files as the process sees them: through /proc/PID/root, so binaries
  * in containers (another mount namespace) are found, and through
@@ -143,6 +160,10 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 			*elfp = NULL;
 			return fd;
 		}
+		/* The same path in our own mount namespace is another file
+		 * when the process has a root of its own (a container). */
+		if (cur_foreign_root)
+			return -1;
 	}
 	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
@@ -152,6 +173,12 @@ static const Dwfl_Callbacks proc_callbacks = {
 	.find_debuginfo = dwfl_standard_find_debuginfo,
 	.debuginfo_path = &debuginfo_path,
 };
+
+static void set_cur(const struct proc *p)
+{
+	cur_pid = p->pid;
+	cur_foreign_root = p->foreign_root;
+}
 
 static uint64_t now_ns(void)
 {
@@ -246,6 +273,35 @@ static int cmp_jit(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+/* The pid a process knows itself by (the last of NSpid: its own pid
+ * namespace's), which is what it names its perf map after. */
+static pid_t ns_pid(pid_t pid)
+{
+	char path[64], line[256];
+	pid_t own = pid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return pid;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line + 6, *end;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		for (;; p = end) {
+			long v = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			own = v;
+		}
+	}
+	fclose(f);
+	return own;
+}
+
 /* JIT compilers (V8, the JVM with perf-map-agent, LuaJIT...) write
  * "START SIZE name" lines to /tmp/perf-PID.map, PID as the process
  * knows itself; read through its root for containers. */
@@ -255,7 +311,7 @@ static void jit_load(struct proc *p)
 	FILE *f;
 
 	p->jit_loaded = true;
-	snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", p->pid, p->pid);
+	snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", p->pid, ns_pid(p->pid));
 	f = fopen(path, "re");
 	if (!f)
 		return;
@@ -311,7 +367,8 @@ static int proc_build(struct proc *p)
 	if (p->dwfl)
 		dwfl_end(p->dwfl);
 	jit_free(p);
-	cur_pid = p->pid;
+	p->foreign_root = foreign_root(p->pid);
+	set_cur(p);
 	p->attached = false;
 	p->built_ns = now_ns();
 	p->dwfl = dwfl_begin(&proc_callbacks);
@@ -336,8 +393,14 @@ static struct proc *proc_get(struct syms *s, pid_t pid)
 	struct proc *p;
 
 	HASH_FIND_INT(s->procs, &pid, p);
-	if (p)
+	if (p) {
+		/* A failed read (out of fds, a race with exec) is retried
+		 * now and then; a process that is gone stays so. */
+		if (!p->dwfl && now_ns() - p->built_ns > 1000000000ULL &&
+		    !(kill(pid, 0) && errno == ESRCH))
+			proc_build(p);
 		return p;
+	}
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
@@ -524,6 +587,39 @@ static int frame_cb(Dwfl_Frame *frame, void *arg)
 	return DWARF_CB_OK;
 }
 
+static int walk_once(struct proc *p, const struct bw_snapshot *snap, struct walk *w)
+{
+	int err;
+
+	w->n = 0;
+	p->cur = snap;
+	p->cur_short = false;
+	set_cur(p);
+	err = dwfl_getthread_frames(p->dwfl, snap->tid, frame_cb, w);
+	p->cur = NULL;
+	return err;
+}
+
+/* A pc in no module we know and not JIT code: the mappings changed
+ * since we read them (dlopen, a new JIT region). */
+static bool walk_left_modules(struct proc *p, const struct walk *w)
+{
+	int i;
+
+	for (i = 0; i < w->n; i++) {
+		struct bw_frame f = { 0 };
+		bool jit;
+
+		if (dwfl_addrmodule(p->dwfl, w->pcs[i].pc))
+			continue;
+		jit = !resolve_jit(p, w->pcs[i].pc, &f) && f.symbol;
+		bw_frame_clear(&f);
+		if (!jit)
+			return true;
+	}
+	return false;
+}
+
 int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *pcs,
 		 int max, bool *truncated)
 {
@@ -536,21 +632,16 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
 	if (max <= 0)
 		return 0;
 	p = proc_get(s, snap->pid);
-	if (p && p->dwfl && !dwfl_addrmodule(p->dwfl, ip) && now_ns() - p->built_ns > 100000000ULL) {
-		/* A mapping newer than our view (dlopen, JIT): re-read. */
-		bw_dbg("pid %d: pc %#llx unmapped, rereading mappings", p->pid,
-		       (unsigned long long)ip);
-		proc_build(p);
-	}
 	if (!p || !p->dwfl || !p->attached) {
 		pcs[0] = (struct bw_pc){ .pc = ip, .activation = true };
 		return 1;
 	}
-	p->cur = snap;
-	p->cur_short = false;
-	cur_pid = p->pid;
-	err = dwfl_getthread_frames(p->dwfl, snap->tid, frame_cb, &w);
-	p->cur = NULL;
+	err = walk_once(p, snap, &w);
+	if ((w.n == 0 || walk_left_modules(p, &w)) && now_ns() - p->built_ns > 1000000000ULL) {
+		bw_dbg("pid %d: a pc outside the known mappings, rereading them", p->pid);
+		if (!proc_build(p) && p->attached)
+			err = walk_once(p, snap, &w);
+	}
 	if (w.n == 0) {
 		pcs[0] = (struct bw_pc){ .pc = ip, .activation = true };
 		return 1;
@@ -727,7 +818,7 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 	p = proc_get(s, pid);
 	if (!p || !p->dwfl)
 		return 1;
-	cur_pid = pid;
+	set_cur(p);
 	mod = dwfl_addrmodule(p->dwfl, lookup);
 	if (!mod)
 		return resolve_jit(p, lookup, &out[0]) ? -ENOMEM : 1;
