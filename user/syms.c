@@ -51,8 +51,27 @@ struct ksym {
 	char *module; /* NULL: vmlinux */
 };
 
+/*
+ * Symbols, lines and inlined calls of one file, shared by every process
+ * that maps it (keyed by build-id): the DWARF of libc is parsed once,
+ * not once per process (12 MB each with libc6-dbg). The per-process
+ * Dwfl only unwinds (.eh_frame) and says which file a pc is in.
+ */
+struct filesym {
+	UT_hash_handle hh;
+	Dwfl *dwfl;
+	Dwfl_Module *mod; /* NULL: the file could not be read */
+	Dwarf_Addr bias;
+	uint64_t used_ns;
+	size_t idlen;
+	unsigned char id[]; /* build-id */
+};
+
+#define MAX_FILESYMS 256
+
 struct syms {
 	struct proc *procs;
+	struct filesym *files;
 	bool ksyms_loaded;
 	size_t nksyms;
 	struct ksym *ksyms; /* /proc/kallsyms text symbols, sorted */
@@ -139,32 +158,40 @@ static bool foreign_root(pid_t pid)
  * /proc/PID/map_files when the file was deleted or replaced. Anything
  * else (the vdso, read from memory) goes to libdwfl's own callback.
  */
-static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-		    char **file_name, Elf **elfp)
+/* @modname (a path from @pid's maps) as that process sees it, or -1. */
+static int open_module(pid_t pid, const char *modname)
 {
 	const char *deleted = strstr(modname, " (deleted)");
 	char path[PATH_MAX];
 	struct stat st;
 	int fd = -1;
 
-	if (modname[0] == '/' && cur_pid > 0) {
-		if (!deleted) {
-			snprintf(path, sizeof(path), "/proc/%d/root%s", cur_pid, modname);
-			if (!stat(path, &st) && S_ISREG(st.st_mode))
-				fd = open(path, O_RDONLY | O_CLOEXEC);
-		}
-		if (fd < 0)
-			fd = open_map_file(cur_pid, modname);
-		if (fd >= 0) {
-			*file_name = strdup(modname);
-			*elfp = NULL;
-			return fd;
-		}
-		/* The same path in our own mount namespace is another file
-		 * when the process has a root of its own (a container). */
-		if (cur_foreign_root)
-			return -1;
+	if (modname[0] != '/' || pid <= 0)
+		return -1;
+	if (!deleted) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, modname);
+		if (!stat(path, &st) && S_ISREG(st.st_mode))
+			fd = open(path, O_RDONLY | O_CLOEXEC);
 	}
+	if (fd < 0)
+		fd = open_map_file(pid, modname);
+	return fd;
+}
+
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	int fd = open_module(cur_pid, modname);
+
+	if (fd >= 0) {
+		*file_name = strdup(modname);
+		*elfp = NULL;
+		return fd;
+	}
+	/* The same path in our own mount namespace is another file when
+	 * the process has a root of its own (a container). */
+	if (modname[0] == '/' && cur_foreign_root)
+		return -1;
 	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
 
@@ -515,13 +542,86 @@ bool syms__is_bpf_frame(struct syms *s, uint64_t addr)
 	return bpf;
 }
 
+static const Dwfl_Callbacks file_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.debuginfo_path = &debuginfo_path,
+};
+
+static void filesym_free(struct filesym *f)
+{
+	if (f->dwfl)
+		dwfl_end(f->dwfl);
+	free(f);
+}
+
+/* The least recently used one goes when there are too many. */
+static void filesym_evict(struct syms *s)
+{
+	struct filesym *f, *tmp, *old = NULL;
+
+	if (HASH_COUNT(s->files) < MAX_FILESYMS)
+		return;
+	HASH_ITER(hh, s->files, f, tmp)
+		if (!old || f->used_ns < old->used_ns)
+			old = f;
+	HASH_DEL(s->files, old);
+	filesym_free(old);
+}
+
+static struct filesym *filesym_get(struct syms *s, Dwfl_Module *pmod, const char *modname,
+				   pid_t pid)
+{
+	const unsigned char *id;
+	struct filesym *f;
+	GElf_Addr vaddr;
+	int len, fd;
+
+	len = dwfl_module_build_id(pmod, &id, &vaddr);
+	if (len <= 0 || modname[0] != '/')
+		return NULL;
+	HASH_FIND(hh, s->files, id, len, f);
+	if (f) {
+		f->used_ns = now_ns();
+		return f->mod ? f : NULL;
+	}
+	filesym_evict(s);
+	f = calloc(1, sizeof(*f) + len);
+	if (!f)
+		return NULL;
+	memcpy(f->id, id, len);
+	f->idlen = len;
+	f->used_ns = now_ns();
+	HASH_ADD_KEYPTR(hh, s->files, f->id, f->idlen, f);
+	fd = open_module(pid, modname);
+	if (fd < 0)
+		return NULL;
+	f->dwfl = dwfl_begin(&file_callbacks);
+	if (!f->dwfl) {
+		close(fd);
+		return NULL;
+	}
+	dwfl_report_begin(f->dwfl);
+	/* dwfl takes the fd */
+	f->mod = dwfl_report_elf(f->dwfl, modname, modname, fd, 0, false);
+	dwfl_report_end(f->dwfl, NULL, NULL);
+	if (f->mod && !dwfl_module_getelf(f->mod, &f->bias))
+		f->mod = NULL;
+	return f->mod ? f : NULL;
+}
+
 void syms__free(struct syms *s)
 {
+	struct filesym *f, *ftmp;
 	struct proc *p, *tmp;
 	size_t i;
 
 	if (!s)
 		return;
+	HASH_ITER(hh, s->files, f, ftmp) {
+		HASH_DEL(s->files, f);
+		filesym_free(f);
+	}
 	for (i = 0; i < s->nksyms; i++) {
 		free(s->ksyms[i].name);
 		free(s->ksyms[i].module);
@@ -801,6 +901,7 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 	struct bw_frame base = { .addr = pc->pc };
 	const char *modname, *name, *file = NULL;
 	int line = 0, n = 0, err;
+	struct filesym *fs;
 	Dwfl_Module *mod;
 	Dwfl_Line *dl;
 	struct proc *p;
@@ -830,6 +931,13 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 	elf = dwfl_module_getelf(mod, &bias);
 	if (elf)
 		base.offset = file_offset(elf, pc->pc - bias);
+	/* Names from the file's shared symbolizer when there is one: the
+	 * same address in the file's own terms. */
+	fs = elf && modname ? filesym_get(s, mod, modname, pid) : NULL;
+	if (fs) {
+		lookup = lookup - bias + fs->bias;
+		mod = fs->mod;
+	}
 	dl = dwfl_module_getsrc(mod, lookup);
 	if (dl)
 		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
@@ -843,7 +951,7 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 	 * nearest preceding (exported) one. */
 	if (name && sym.st_size && off < sym.st_size) {
 		out[n].symbol = clean_name(name);
-		out[n].symoff = off + (pc->pc - lookup);
+		out[n].symoff = off + (pc->activation ? 0 : 1);
 	}
 	err = set_str(&out[n].file, file);
 	out[n].line = line;
