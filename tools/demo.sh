@@ -16,3 +16,6 @@ echo
 "$out/blockwatch" -p "$demo" -i 4s -d 8s
 echo "demo: now the same as JSON (-f json), one line per report, first 600 bytes:"
 "$out/blockwatch" -p "$demo" -d 2s -f json | cut -c1-600
+echo
+echo "demo: and what is blocked right now, in one snapshot (--now), 4 frames each:"
+"$out/blockwatch" --now -p "$demo" --frames 4
