@@ -4,10 +4,13 @@
  * the process's network namespace tables (/proc/PID/net/...). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <uthash.h>
 #include "fdinfo.h"
 
 int sock_addr_format(const char *hex, char *buf, size_t len)
@@ -65,64 +68,145 @@ int sock_inet_line(const char *line, unsigned long ino, char *buf, size_t len)
 	return 0;
 }
 
-static int find_inet(pid_t pid, const char *table, unsigned long ino, char *buf, size_t len)
+/*
+ * Socket inode -> what it is, from the tables of one network namespace,
+ * read once per report: a process with many sockets on a host with many
+ * connections would otherwise scan every table once per socket.
+ */
+struct sock_desc {
+	UT_hash_handle hh;
+	unsigned long ino;
+	char desc[200];
+};
+
+struct netns {
+	UT_hash_handle hh;
+	unsigned long ns_ino;
+	bool reloaded; /* a socket newer than the tables: read once more */
+	struct sock_desc *socks;
+};
+
+static struct netns *netns_cache;
+
+static void add_sock(struct netns *ns, unsigned long ino, const char *desc)
 {
-	char path[64], line[512];
-	int ret = -ENOENT;
+	struct sock_desc *d;
+
+	HASH_FIND(hh, ns->socks, &ino, sizeof(ino), d);
+	if (d)
+		return;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return;
+	d->ino = ino;
+	snprintf(d->desc, sizeof(d->desc), "%s", desc);
+	HASH_ADD(hh, ns->socks, ino, sizeof(d->ino), d);
+}
+
+static void load_inet(struct netns *ns, pid_t pid, const char *table)
+{
+	char path[64], line[512], addr[160], desc[200];
+	unsigned long ino;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, table);
 	f = fopen(path, "re");
 	if (!f)
-		return -errno;
-	while (ret && fgets(line, sizeof(line), f))
-		ret = sock_inet_line(line, ino, buf, len);
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu", &ino) != 1 || !ino ||
+		    sock_inet_line(line, ino, addr, sizeof(addr)))
+			continue;
+		snprintf(desc, sizeof(desc), "%s %s", table, addr);
+		add_sock(ns, ino, desc);
+	}
 	fclose(f);
-	return ret;
 }
 
-static int find_unix(pid_t pid, unsigned long ino, char *buf, size_t len)
+static void load_unix(struct netns *ns, pid_t pid)
 {
-	char path[64], line[512];
-	int ret = -ENOENT;
+	char path[64], line[512], desc[200];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/net/unix", pid);
 	f = fopen(path, "re");
 	if (!f)
-		return -errno;
-	while (ret && fgets(line, sizeof(line), f)) {
+		return;
+	while (fgets(line, sizeof(line), f)) {
 		unsigned long inode;
-		char name[256] = "";
+		char name[160] = "";
 
 		/* Num RefCount Protocol Flags Type St Inode [Path] */
-		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %255s", &inode, name) < 1 ||
-		    inode != ino)
+		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %159s", &inode, name) < 1 || !inode)
 			continue;
-		snprintf(buf, len, "%s", name[0] ? name : "(unnamed)");
-		ret = 0;
+		snprintf(desc, sizeof(desc), "unix %s", name[0] ? name : "(unnamed)");
+		add_sock(ns, inode, desc);
 	}
 	fclose(f);
-	return ret;
+}
+
+static void load_tables(struct netns *ns, pid_t pid)
+{
+	static const char *const inet[] = { "tcp", "tcp6", "udp", "udp6" };
+	size_t i;
+
+	for (i = 0; i < sizeof(inet) / sizeof(inet[0]); i++)
+		load_inet(ns, pid, inet[i]);
+	load_unix(ns, pid);
+}
+
+static struct netns *netns_of(pid_t pid)
+{
+	struct netns *ns;
+	struct stat st;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	if (stat(path, &st))
+		return NULL;
+	HASH_FIND(hh, netns_cache, &st.st_ino, sizeof(unsigned long), ns);
+	if (ns)
+		return ns;
+	ns = calloc(1, sizeof(*ns));
+	if (!ns)
+		return NULL;
+	ns->ns_ino = st.st_ino;
+	load_tables(ns, pid);
+	HASH_ADD(hh, netns_cache, ns_ino, sizeof(ns->ns_ino), ns);
+	return ns;
+}
+
+void fdinfo_forget(void)
+{
+	struct sock_desc *d, *dtmp;
+	struct netns *ns, *tmp;
+
+	HASH_ITER(hh, netns_cache, ns, tmp) {
+		HASH_ITER(hh, ns->socks, d, dtmp) {
+			HASH_DEL(ns->socks, d);
+			free(d);
+		}
+		HASH_DEL(netns_cache, ns);
+		free(ns);
+	}
 }
 
 static void describe_socket(pid_t pid, unsigned long ino, char *buf, size_t len)
 {
-	static const char *const inet[] = { "tcp", "tcp6", "udp", "udp6" };
-	char addr[200];
-	size_t i;
+	struct netns *ns = netns_of(pid);
+	struct sock_desc *d = NULL;
 
-	for (i = 0; i < sizeof(inet) / sizeof(inet[0]); i++) {
-		if (!find_inet(pid, inet[i], ino, addr, sizeof(addr))) {
-			snprintf(buf, len, "socket:[%lu] %s %s", ino, inet[i], addr);
-			return;
-		}
+	if (ns)
+		HASH_FIND(hh, ns->socks, &ino, sizeof(ino), d);
+	if (ns && !d && !ns->reloaded) {
+		ns->reloaded = true;
+		load_tables(ns, pid);
+		HASH_FIND(hh, ns->socks, &ino, sizeof(ino), d);
 	}
-	if (!find_unix(pid, ino, addr, sizeof(addr))) {
-		snprintf(buf, len, "socket:[%lu] unix %s", ino, addr);
-		return;
-	}
-	snprintf(buf, len, "socket:[%lu]", ino);
+	if (d)
+		snprintf(buf, len, "socket:[%lu] %s", ino, d->desc);
+	else
+		snprintf(buf, len, "socket:[%lu]", ino);
 }
 
 int fd_describe(pid_t pid, int fd, char *buf, size_t len)

@@ -10,6 +10,9 @@
  * 127.0.0.1:80 -> 127.0.0.1:5000", "socket:[789] unix /run/x.sock".
  * Reads /proc only (no ptrace). Returns 0, or -errno (fd gone). */
 int fd_describe(pid_t pid, int fd, char *buf, size_t len);
+/* Socket tables are read once per network namespace and kept until
+ * this is called (once per report: sockets come and go). */
+void fdinfo_forget(void);
 /* The fds registered in epoll instance @epfd of @pid (its fdinfo). */
 int epoll_fds(pid_t pid, int epfd, int *fds, int max);
 

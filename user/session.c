@@ -26,6 +26,7 @@
 #include "session.h"
 #include "split.h"
 #include "detail.h"
+#include "fdinfo.h"
 #include "syms.h"
 #include "targets.h"
 
@@ -265,6 +266,7 @@ static int report(struct session *s, struct ring_buffer *rb)
 	split__expire(s->split, s->interval_start);
 	s->interval_start = now;
 	syms__prune(s->syms);
+	fdinfo_forget();
 	return 0;
 }
 
@@ -449,6 +451,7 @@ out:
 		close(deadline);
 	agg__free(s->agg);
 	split__free(s->split);
+	fdinfo_forget();
 	syms__free(s->syms);
 	free(s);
 	return ret;
