@@ -88,7 +88,7 @@ $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(HOST_CFLAGS) -Wno-unused-parameter $< $(USER_OBJS) $(LDLIBS) -lcmocka -o $@
 
-$(OUTPUT)/tests/%: tests/workloads/%.c | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/workloads/%.c tests/workloads/wl.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread $< -o $@
 
@@ -98,10 +98,10 @@ $(OUTPUT)/tests/%: tests/workloads/%.cpp | $(OUTPUT)/tests
 
 # The stack-quality workload, with and without frame pointers (-O2: the
 # compiler inlines what it likes; always_inline helpers are inlined).
-$(OUTPUT)/tests/stacks_fp: tests/workloads/stacks.c | $(OUTPUT)/tests
+$(OUTPUT)/tests/stacks_fp: tests/workloads/stacks.c tests/workloads/wl.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -D_GNU_SOURCE -pthread $< -o $@
-$(OUTPUT)/tests/stacks_nofp: tests/workloads/stacks.c | $(OUTPUT)/tests
+$(OUTPUT)/tests/stacks_nofp: tests/workloads/stacks.c tests/workloads/wl.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -fomit-frame-pointer -D_GNU_SOURCE -pthread $< -o $@
 

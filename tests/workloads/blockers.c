@@ -42,6 +42,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "wl.h"
 
 #define GAP_MS 200
 #define POLL_MS 5
@@ -89,34 +90,6 @@ static struct {
 	.sock = { -1, -1 },
 	.pipefd = { -1, -1 },
 };
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("blockers: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-		;
-}
-
-static unsigned long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned int parse_uint(const char *s, const char *what,
 			       unsigned int min, unsigned int max)

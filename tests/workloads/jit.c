@@ -34,6 +34,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "wl.h"
 
 #define BLOCK_WAIT_TIMEOUT_MS 10000
 #define SLEEP_S 3600
@@ -44,7 +45,7 @@ static char map_path[64];
 static atomic_int sleeper_tid;
 static jit_fn sleeper;
 
-static void die(const char *fmt, ...)
+static void jit_die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -106,14 +107,6 @@ static void *sleeper_thread(void *arg)
 	return NULL;
 }
 
-static unsigned long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool blocked(pid_t tid)
 {
 	char path[64], buf[256], *p;
@@ -124,7 +117,7 @@ static bool blocked(pid_t tid)
 	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
 	f = fopen(path, "r");
 	if (!f)
-		die("open '%s': %s", path, strerror(errno));
+		jit_die("open '%s': %s", path, strerror(errno));
 	if (fgets(buf, sizeof(buf), f)) {
 		p = strrchr(buf, ')');
 		ok = p && p[1] == ' ' && p[2] == 'S';
@@ -135,7 +128,7 @@ static bool blocked(pid_t tid)
 	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
 	f = fopen(path, "r");
 	if (!f)
-		die("open '%s': %s", path, strerror(errno));
+		jit_die("open '%s': %s", path, strerror(errno));
 	ok = fscanf(f, "%ld", &nr) == 1 && nr == SYS_nanosleep;
 	fclose(f);
 	return ok;
@@ -154,29 +147,29 @@ int main(void)
 	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (page == MAP_FAILED)
-		die("mmap: %s", strerror(errno));
+		jit_die("mmap: %s", strerror(errno));
 	/* not at the start of the page: a symbol lookup must use the map */
 	memcpy((char *)page + 64, code, sizeof(code));
 	if (mprotect(page, 4096, PROT_READ | PROT_EXEC))
-		die("mprotect: %s", strerror(errno));
+		jit_die("mprotect: %s", strerror(errno));
 	sleeper = (jit_fn)((char *)page + 64);
 
 	snprintf(map_path, sizeof(map_path), "/tmp/perf-%d.map", (int)getpid());
 	f = fopen(map_path, "w");
 	if (!f)
-		die("create '%s': %s", map_path, strerror(errno));
+		jit_die("create '%s': %s", map_path, strerror(errno));
 	fprintf(f, "%lx %zx jit_sleeper\n", (unsigned long)(uintptr_t)sleeper,
 		sizeof(code));
 	if (fclose(f))
-		die("write '%s': %s", map_path, strerror(errno));
+		jit_die("write '%s': %s", map_path, strerror(errno));
 
 	err = pthread_create(&thread, NULL, sleeper_thread, NULL);
 	if (err)
-		die("pthread_create: %s", strerror(err));
+		jit_die("pthread_create: %s", strerror(err));
 	deadline = now_ms() + BLOCK_WAIT_TIMEOUT_MS;
 	while (!atomic_load(&sleeper_tid) || !blocked(atomic_load(&sleeper_tid))) {
 		if (now_ms() > deadline)
-			die("the JIT sleeper did not block");
+			jit_die("the JIT sleeper did not block");
 		nanosleep(&ms1, NULL);
 	}
 	printf("ready %d %d %#lx %#zx\n", (int)getpid(),

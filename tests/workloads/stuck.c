@@ -84,6 +84,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "wl.h"
 
 #define BLOCK_WAIT_TIMEOUT_MS 10000
 #define MAX_WAITERS 10
@@ -135,34 +136,6 @@ static struct {
 	.a = PTHREAD_MUTEX_INITIALIZER,
 	.b = PTHREAD_MUTEX_INITIALIZER,
 };
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("stuck: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
-		;
-}
-
-static unsigned long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct waiter *self_waiter(const char *name)
 {
