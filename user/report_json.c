@@ -48,9 +48,13 @@ static json_object *entry_json(const struct bw_entry *e)
 	json_object_object_add(o, "tid", u64(e->key.tid));
 	json_object_object_add(o, "comm", json_object_new_string(e->comm));
 	json_object_object_add(o, "reason", json_object_new_string(e->key.reason));
-	json_object_object_add(o, "blocked_ns", u64(e->blocked_ns));
+	/* A still-blocked entry's blocked_ns is its age so far; the part
+	 * of it inside this interval (what the process total adds up) is
+	 * interval_blocked_ns, as for every entry. */
+	json_object_object_add(o, "blocked_ns", u64(e->key.ongoing ? e->age_ns : e->blocked_ns));
+	json_object_object_add(o, "interval_blocked_ns", u64(e->blocked_ns));
 	json_object_object_add(o, "count", u64(e->count));
-	json_object_object_add(o, "max_ns", u64(e->max_ns));
+	json_object_object_add(o, "max_ns", u64(e->key.ongoing ? e->age_ns : e->max_ns));
 	json_object_object_add(o, "ongoing", json_object_new_boolean(e->key.ongoing));
 	if (e->key.ongoing)
 		json_object_object_add(o, "age_ns", u64(e->age_ns));

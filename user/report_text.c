@@ -143,8 +143,15 @@ static void print_wait(FILE *out, const struct bw_entry *e)
 	char age[16];
 
 	if (e->key.ongoing) {
+		char part[16];
+
 		bw_fmt_duration(e->age_ns, age, sizeof(age));
-		fprintf(out, "           ^ STILL BLOCKED, for %s so far\n", age);
+		bw_fmt_duration(e->blocked_ns, part, sizeof(part));
+		if (e->blocked_ns + 1000000 < e->age_ns)
+			fprintf(out, "           ^ STILL BLOCKED, for %s so far (%s of it in this interval)\n",
+				age, part);
+		else
+			fprintf(out, "           ^ STILL BLOCKED, for %s so far\n", age);
 	}
 	if (e->detail_text[0])
 		fprintf(out, "           on %s\n", e->detail_text);
@@ -179,8 +186,9 @@ int report_text(FILE *out, const struct bw_report *r, unsigned int frames)
 			char blk[16], max[16];
 			uint32_t k;
 
-			bw_fmt_duration(e->blocked_ns, blk, sizeof(blk));
-			bw_fmt_duration(e->max_ns, max, sizeof(max));
+			/* still blocked: how long so far */
+			bw_fmt_duration(e->key.ongoing ? e->age_ns : e->blocked_ns, blk, sizeof(blk));
+			bw_fmt_duration(e->key.ongoing ? e->age_ns : e->max_ns, max, sizeof(max));
 			fprintf(out, "  %7u  %-16s %-22s %9s %7" PRIu64 " %9s\n", e->key.tid,
 				e->comm, e->key.reason, blk, e->count, max);
 			print_wait(out, e);

@@ -169,6 +169,49 @@ static void test_text(void **state)
 	agg__free(a);
 }
 
+static void test_ongoing_json(void **state)
+{
+	struct agg *a = agg__new(resolve, NULL);
+	struct bw_sample s = {
+		.pid = 100, .tid = 102, .comm = "stuck", .pcomm = "svc", .reason = "mutex",
+		.blocked_ns = 5000 * MS, .max_ns = 90000 * MS, .age_ns = 90000 * MS,
+		.count = 1, .ongoing = true,
+	};
+	struct bw_report r = { .interval_ns = 5000 * MS };
+	json_object *root, *v, *t;
+	char *out;
+
+	agg__reset(a);
+	s.stack = agg__stack(a, 100, pcs, 1, false);
+	assert_int_equal(agg__add(a, &s), 0);
+	assert_int_equal(agg__report(a, &r, 0), 0);
+	out = render(1, &r, 0);
+	root = json_tokener_parse(out);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "processes", &v));
+	v = json_object_array_get_idx(v, 0);
+	/* the process total adds up the interval's parts */
+	assert_true(json_object_object_get_ex(v, "blocked_ns", &t));
+	assert_int_equal(json_object_get_uint64(t), 5000 * MS);
+	assert_true(json_object_object_get_ex(v, "threads", &v));
+	v = json_object_array_get_idx(v, 0);
+	/* a still-blocked entry: blocked_ns is the age so far */
+	assert_true(json_object_object_get_ex(v, "ongoing", &t));
+	assert_true(json_object_get_boolean(t));
+	assert_true(json_object_object_get_ex(v, "blocked_ns", &t));
+	assert_int_equal(json_object_get_uint64(t), 90000 * MS);
+	assert_true(json_object_object_get_ex(v, "age_ns", &t));
+	assert_int_equal(json_object_get_uint64(t), 90000 * MS);
+	assert_true(json_object_object_get_ex(v, "interval_blocked_ns", &t));
+	assert_int_equal(json_object_get_uint64(t), 5000 * MS);
+	json_object_put(root);
+	free(out);
+	out = render(0, &r, 2);
+	assert_non_null(strstr(out, "STILL BLOCKED, for 1m30s so far (5.00s of it in this interval)"));
+	free(out);
+	agg__free(a);
+}
+
 static void test_durations(void **state)
 {
 	char b[16];
@@ -192,6 +235,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_text),
+		cmocka_unit_test(test_ongoing_json),
 		cmocka_unit_test(test_durations),
 	};
 
