@@ -30,7 +30,7 @@
 #include "syms.h"
 #include "targets.h"
 
-enum { EV_RINGBUF, EV_TICK, EV_DEADLINE, EV_SIGNAL, EV_TARGET0 };
+enum { EV_RINGBUF, EV_TICK, EV_DEADLINE, EV_SIGNAL, EV_POLL, EV_TARGET0 };
 
 struct session {
 	const struct bw_opts *o;
@@ -326,7 +326,8 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 {
 	struct session *s;
 	struct ring_buffer *rb = NULL;
-	int epfd = -1, tick = -1, deadline = -1, alive = ntargets, ret = BW_EXIT_FAIL;
+	int epfd = -1, tick = -1, deadline = -1, poll_tick = -1, polled = 0;
+	int alive = ntargets, ret = BW_EXIT_FAIL;
 	int err, i;
 	bool stop = false;
 
@@ -381,8 +382,21 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 		goto out;
 	}
 	for (i = 0; i < ntargets; i++) {
+		if (t[i].pidfd < 0) {
+			polled++;
+			continue;
+		}
 		if (epoll_add(epfd, t[i].pidfd, EV_TARGET0 + i)) {
 			bw_err("cannot watch process %d: %s", t[i].pid, strerror(errno));
+			goto out;
+		}
+	}
+	/* No pidfds (old kernel): look at the targets 5 times a second. */
+	if (polled) {
+		poll_tick = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (poll_tick < 0 || arm_timer(poll_tick, 200000000ULL, 200000000ULL) ||
+		    epoll_add(epfd, poll_tick, EV_POLL)) {
+			bw_err("cannot set up the event loop: %s", strerror(errno));
 			goto out;
 		}
 	}
@@ -423,6 +437,21 @@ int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_targe
 			case EV_SIGNAL:
 				stop = true;
 				break;
+			case EV_POLL: {
+				int k;
+
+				r = read(poll_tick, &junk, sizeof(junk));
+				(void)r;
+				for (k = 0; k < ntargets; k++) {
+					if (t[k].pidfd >= 0 || t[k].exited || !bw_target_gone(&t[k]))
+						continue;
+					t[k].exited = true;
+					bw_err("process %d (%s) exited", t[k].pid, t[k].comm);
+					if (--alive == 0)
+						stop = true;
+				}
+				break;
+			}
 			default: {
 				struct bw_target *tg = &t[tag - EV_TARGET0];
 
@@ -449,6 +478,8 @@ out:
 		close(tick);
 	if (deadline >= 0)
 		close(deadline);
+	if (poll_tick >= 0)
+		close(poll_tick);
 	agg__free(s->agg);
 	split__free(s->split);
 	fdinfo_forget();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -56,6 +57,8 @@ int bw_targets_open(pid_t *pids, int npids, struct bw_target *t)
 		pids[i] = tgid;
 		t[i].pid = tgid;
 		t[i].pidfd = syscall(SYS_pidfd_open, tgid, 0);
+		if (t[i].pidfd < 0 && errno == ENOSYS)
+			continue; /* before Linux 5.3: the session polls instead */
 		if (t[i].pidfd < 0) {
 			int err = errno;
 
@@ -80,6 +83,28 @@ void bw_targets_close(struct bw_target *t, int n)
 			close(t[i].pidfd);
 		t[i].pidfd = -1;
 	}
+}
+
+bool bw_target_gone(const struct bw_target *t)
+{
+	char path[64], line[256];
+	bool gone = true;
+	FILE *f;
+
+	if (kill(t->pid, 0) && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%d/status", t->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return true;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "State:", 6)) {
+			gone = strchr(line, 'Z') || strchr(line, 'X');
+			break;
+		}
+	}
+	fclose(f);
+	return gone;
 }
 
 bool bw_have_privileges(void)

@@ -7,7 +7,7 @@
 
 struct bw_target {
 	pid_t pid;
-	int pidfd; /* readable once the process has exited */
+	int pidfd; /* readable once the process has exited; -1: poll it */
 	bool exited;
 	char comm[16];
 };
@@ -17,6 +17,8 @@ struct bw_target {
  * allocates npids entries) and may rewrite pids[] to thread group ids. */
 int bw_targets_open(pid_t *pids, int npids, struct bw_target *t);
 void bw_targets_close(struct bw_target *t, int n);
+/* Without a pidfd: is it gone? (kill 0 says ESRCH, or it is a zombie) */
+bool bw_target_gone(const struct bw_target *t);
 
 /* Are we allowed to load BPF tracing programs? */
 bool bw_have_privileges(void);
