@@ -1159,8 +1159,11 @@ def t_text(ctx):
         raise Fail("default format looks like JSON", details)
 
 
-def t_error(ctx, args, want_rc, prefix=()):
-    bw = ctx.blockwatch(*args, prefix=prefix)
+def t_error(ctx, args, want_rc, prefix=(), binary=None):
+    if binary:
+        bw = ctx.spawn([*prefix, binary, *map(str, args)], "blockwatch")
+    else:
+        bw = ctx.blockwatch(*args, prefix=prefix)
     rc = bw.wait(EXIT_TIMEOUT_S)
     if rc is None:
         raise Fail(f"still running after {EXIT_TIMEOUT_S} s, expected exit "
@@ -1191,7 +1194,17 @@ def t_not_root(ctx):
         raise Skip("setpriv not installed")
     prefix = (setpriv, "--reuid=nobody", "--regid=nogroup",
               "--clear-groups", "--inh-caps=-all")
-    t_error(ctx, ["-d", "2s"], 4, prefix=prefix)
+    # nobody may not be able to reach the build directory (a checkout
+    # under /root): run a copy from a directory anyone can enter
+    tmp = tempfile.mkdtemp(prefix="bw-nobody-")
+    os.chmod(tmp, 0o755)
+    copy = os.path.join(tmp, "blockwatch")
+    shutil.copy2(BLOCKWATCH, copy)
+    os.chmod(copy, 0o755)
+    try:
+        t_error(ctx, ["-d", "2s"], 4, prefix=prefix, binary=copy)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def prog_ids_of(pid):
