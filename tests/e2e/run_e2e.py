@@ -866,6 +866,9 @@ def check_worker(reports, pid, tid, mode, blocks, ms, details):
     """One entry for the worker: reason, count, time, stack symbol."""
     mine = list(entries(reports, pid=pid, tid=tid))
     details += ["worker entries:"] + show_entries(mine)
+    details += [f"above_threshold_count {[r.get('above_threshold_count') for r in reports]} "
+                f"dropped {[r['dropped'] for r in reports]}",
+                "all entries:"] + show_entries(entries(reports, pid=pid))
     if len(mine) != 1:
         raise Fail(f"{len(mine)} entries for worker tid {tid}, expected 1",
                    details)
@@ -1028,7 +1031,10 @@ def t_multi_pid(ctx):
         mine = list(entries(reports, pid=pid, tid=tid))
         if len(mine) != 1 or func not in symbols(mine[0][2]):
             raise Fail(f"no single {func} entry for pid {pid} tid {tid}",
-                       show_entries(entries(reports)))
+                       show_entries(entries(reports)) + [
+                           "above_threshold_count "
+                           f"{[r.get('above_threshold_count') for r in reports]}"
+                           f" dropped {[r['dropped'] for r in reports]}"])
 
 
 def t_threshold(ctx):
@@ -2179,6 +2185,28 @@ TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
 ]
 
 
+def run_one(fn):
+    """Run one test: ("ok" | "fail" | "skip", [reason, details...])."""
+    ctx = Ctx()
+    DEFERRED.clear()
+    try:
+        fn(ctx)
+        if DEFERRED:
+            if len(DEFERRED) > 1:
+                DEFERRED[0].details.append(
+                    f"... and {len(DEFERRED) - 1} more such failures")
+            raise DEFERRED[0]
+    except Fail as e:
+        return "fail", [e.reason] + list(e.details)
+    except Skip as e:
+        return "skip", [str(e)]
+    except Exception as e:  # a harness bug must not hide the others
+        return "fail", [f"harness error: {type(e).__name__}: {e}"]
+    finally:
+        ctx.cleanup()
+    return "ok", []
+
+
 def main(argv):
     global VERBOSE
     args = [a for a in argv if not a.startswith("-")]
@@ -2194,6 +2222,7 @@ def main(argv):
         return 1
 
     passed = failed = skipped = 0
+    flaky = []
     pre = None
     if os.geteuid() != 0:
         pre = ("skip", "needs root")
@@ -2217,37 +2246,37 @@ def main(argv):
                   "used up")
             failed += 1
             continue
-        ctx = Ctx()
         t0 = time.monotonic()
-        DEFERRED.clear()
-        try:
-            fn(ctx)
-            if DEFERRED:
-                if len(DEFERRED) > 1:
-                    DEFERRED[0].details.append(
-                        f"... and {len(DEFERRED) - 1} more such failures")
-                raise DEFERRED[0]
-        except Fail as e:
-            print(f"not ok - {name}: {e.reason}")
-            for line in e.details:
+        status, lines = run_one(fn)
+        if status == "fail":
+            # A second try, in the open: the first failure is printed in
+            # full and the test is listed as flaky at the end. A real
+            # regression fails both tries.
+            print(f"# {name}: failed, trying once more. First failure:")
+            for line in lines:
+                print(f"#   {line}")
+            first = lines[0]
+            status, lines = run_one(fn)
+            if status == "ok":
+                flaky.append(f"{name} ({first})")
+                lines = ["passed on the second try"]
+        if status == "ok":
+            print(f"ok - {name}" + (f" ({lines[0]})" if lines else ""))
+            passed += 1
+        elif status == "skip":
+            print(f"skip - {name}: {lines[0]}")
+            skipped += 1
+        else:
+            print(f"not ok - {name}: {lines[0]}")
+            for line in lines[1:]:
                 print(f"#   {line}")
             failed += 1
-        except Skip as e:
-            print(f"skip - {name}: {e}")
-            skipped += 1
-        except Exception as e:  # a harness bug must not hide the others
-            print(f"not ok - {name}: harness error: "
-                  f"{type(e).__name__}: {e}")
-            failed += 1
-        else:
-            print(f"ok - {name}")
-            passed += 1
-        finally:
-            ctx.cleanup()
         if VERBOSE:
             print(f"#   {name}: {time.monotonic() - t0:.1f} s")
         sys.stdout.flush()
 
+    for f in flaky:
+        print(f"# flaky: {f}")
     summary = f"e2e: {passed} passed, {failed} failed"
     if skipped:
         summary += f", {skipped} skipped"

@@ -272,30 +272,10 @@ static bool expected_syscall(long nr)
  */
 static bool worker_blocked(pid_t tid)
 {
-	char path[64], buf[256], *p;
-	bool ok = false;
+	unsigned long arg0;
 	long nr;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	f = fopen(path, "r");
-	if (!f)
-		die("open '%s': %s", path, strerror(errno));
-	if (fgets(buf, sizeof(buf), f)) {
-		p = strrchr(buf, ')');
-		ok = p && p[1] == ' ' && (p[2] == 'S' || p[2] == 'D');
-	}
-	fclose(f);
-	if (!ok)
-		return false;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	f = fopen(path, "r");
-	if (!f)
-		die("open '%s': %s", path, strerror(errno));
-	ok = fscanf(f, "%ld", &nr) == 1 && expected_syscall(nr);
-	fclose(f);
-	return ok;
+	return task_asleep(tid, "SD", &nr, &arg0) && expected_syscall(nr);
 }
 
 static void wait_blocked(pid_t tid, unsigned int block)

@@ -109,29 +109,10 @@ static void *sleeper_thread(void *arg)
 
 static bool blocked(pid_t tid)
 {
-	char path[64], buf[256], *p;
-	bool ok = false;
+	unsigned long arg0;
 	long nr;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	f = fopen(path, "r");
-	if (!f)
-		jit_die("open '%s': %s", path, strerror(errno));
-	if (fgets(buf, sizeof(buf), f)) {
-		p = strrchr(buf, ')');
-		ok = p && p[1] == ' ' && p[2] == 'S';
-	}
-	fclose(f);
-	if (!ok)
-		return false;
-	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-	f = fopen(path, "r");
-	if (!f)
-		jit_die("open '%s': %s", path, strerror(errno));
-	ok = fscanf(f, "%ld", &nr) == 1 && nr == SYS_nanosleep;
-	fclose(f);
-	return ok;
+	return task_asleep(tid, "S", &nr, &arg0) && nr == SYS_nanosleep;
 }
 
 int main(void)

@@ -324,42 +324,14 @@ NOINLINE void *stacks_worker(void *arg)
 
 /* ------------------------------------------------------- /proc checks */
 
-static FILE *task_file(pid_t tid, const char *what)
-{
-	char path[64];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", tid, what);
-	f = fopen(path, "r");
-	if (!f)
-		die("open '%s': %s", path, strerror(errno));
-	return f;
-}
-
 /* True once the thread sleeps (S) in its syscall on its object. */
 static bool blocked(const struct waiter *x)
 {
 	pid_t tid = atomic_load(&x->tid);
 	unsigned long arg0;
-	char buf[256], *p;
-	bool ok = false;
 	long nr;
-	FILE *f;
 
-	if (!tid)
-		return false;
-	f = task_file(tid, "stat");
-	if (fgets(buf, sizeof(buf), f)) {
-		p = strrchr(buf, ')');
-		ok = p && p[1] == ' ' && p[2] == 'S';
-	}
-	fclose(f);
-	if (!ok)
-		return false;
-	f = task_file(tid, "syscall");
-	ok = fscanf(f, "%ld 0x%lx", &nr, &arg0) == 2;
-	fclose(f);
-	return ok && (nr == x->nr[0] || nr == x->nr[1]) &&
+	return tid && task_asleep(tid, "S", &nr, &arg0) && (nr == x->nr[0] || nr == x->nr[1]) &&
 	       (!x->check_arg0 || arg0 == x->arg0);
 }
 

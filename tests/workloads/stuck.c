@@ -801,30 +801,14 @@ static FILE *task_file(pid_t tid, const char *what)
 static bool waiter_blocked(const struct waiter *w)
 {
 	pid_t tid = atomic_load(&w->tid);
-	char buf[256], *p;
 	unsigned long arg0;
 	bool ok = false;
 	long nr;
-	FILE *f;
 	int i;
 
-	if (!tid)
+	if (!tid || !task_asleep(tid, "S", &nr, &arg0))
 		return false;
-	f = task_file(tid, "stat");
-	if (fgets(buf, sizeof(buf), f)) {
-		p = strrchr(buf, ')');
-		ok = p && p[1] == ' ' && p[2] == 'S';
-	}
-	fclose(f);
-	if (!ok)
-		return false;
-
-	f = task_file(tid, "syscall");
-	ok = fscanf(f, "%ld 0x%lx", &nr, &arg0) == 2;
-	fclose(f);
-	if (!ok)
-		return false;
-	for (i = 0, ok = false; i < w->nnr; i++)
+	for (i = 0; i < w->nnr; i++)
 		ok |= nr == w->nr[i];
 	return ok && (!w->check_arg0 || arg0 == w->arg0);
 }

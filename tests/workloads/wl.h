@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -39,6 +42,39 @@ static inline unsigned long long now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (unsigned long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Is our own thread @tid asleep, its state one of @states ("S", "SD"),
+ * in a syscall? Its number and first argument come from
+ * /proc/self/task/TID/syscall (readable for our own threads without
+ * ptrace); arg0 is 0 when the line has none.
+ */
+static inline bool task_asleep(pid_t tid, const char *states, long *nr, unsigned long *arg0)
+{
+	char path[64], buf[256], *p;
+	bool ok = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f)) {
+		p = strrchr(buf, ')');
+		ok = p && p[1] == ' ' && p[2] && strchr(states, p[2]);
+	}
+	fclose(f);
+	if (!ok)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	*arg0 = 0;
+	ok = fscanf(f, "%ld 0x%lx", nr, arg0) >= 1;
+	fclose(f);
+	return ok;
 }
 
 #endif
