@@ -13,6 +13,7 @@ const char *const bw_drop_names[BW_DROP_MAX] = {
 	[BW_DROP_STORAGE] = "task_storage",
 	[BW_DROP_STACK] = "no_stack",
 	[BW_DROP_USER] = "userspace",
+	[BW_DROP_MISSED] = "bpf_missed",
 };
 
 struct agg {

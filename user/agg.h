@@ -75,6 +75,7 @@ enum bw_drop {
 	BW_DROP_STORAGE,  /* blocks lost: no per-thread storage */
 	BW_DROP_STACK,	  /* blocks kept without a user stack */
 	BW_DROP_USER,	  /* records lost in userspace (out of memory) */
+	BW_DROP_MISSED,	  /* BPF program runs the kernel skipped (recursion) */
 	BW_DROP_MAX,
 };
 

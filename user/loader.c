@@ -233,6 +233,22 @@ out:
 	return err;
 }
 
+uint64_t bw_loader__missed(const struct bw_loader *l)
+{
+	struct bpf_program *prog;
+	uint64_t missed = 0;
+
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len))
+			missed += info.recursion_misses;
+	}
+	return missed;
+}
+
 int bw_loader__stats(const struct bw_loader *l, uint64_t out[BW_STAT_MAX])
 {
 	int fd = bpf_map__fd(l->skel->maps.stats);

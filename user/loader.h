@@ -20,6 +20,9 @@ int bw_loader__stats(const struct bw_loader *l, uint64_t out[BW_STAT_MAX]);
 typedef int (*bw_record_fn)(void *ctx, void *rec, size_t size);
 /* Run the still-blocked task iterator once, calling @fn per record. */
 int bw_loader__scan_blocked(const struct bw_loader *l, bw_record_fn fn, void *ctx);
+/* Times the kernel skipped one of our programs because it was already
+ * running on that CPU (monotonic, all programs summed). */
+uint64_t bw_loader__missed(const struct bw_loader *l);
 /* "tp_btf" or "raw_tp": which sched_switch program is attached. */
 const char *bw_loader__mode(const struct bw_loader *l);
 

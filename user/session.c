@@ -42,6 +42,7 @@ struct session {
 	uint64_t interval_start;
 	uint64_t stats[BW_STAT_MAX];
 	uint64_t user_drops;
+	uint64_t missed; /* recursion misses of our programs so far */
 	uint64_t scan_at; /* CLOCK_MONOTONIC of the report being made */
 	int budget;	  /* records left before the loop gets control back */
 	uint64_t start;	  /* when tracing began */
@@ -206,7 +207,7 @@ static void consume(struct session *s, struct ring_buffer *rb)
 static int report(struct session *s, struct ring_buffer *rb)
 {
 	struct bw_report r = { 0 };
-	uint64_t st[BW_STAT_MAX], now;
+	uint64_t st[BW_STAT_MAX], now, missed;
 	int err, i;
 
 	/* Finished blocks first, so that a block that ended just now is
@@ -241,6 +242,12 @@ static int report(struct session *s, struct ring_buffer *rb)
 	r.dropped[BW_DROP_STACK] = st[BW_STAT_NO_STACK] + st[BW_STAT_STACK_FAULT] -
 				   s->stats[BW_STAT_NO_STACK] - s->stats[BW_STAT_STACK_FAULT];
 	r.dropped[BW_DROP_USER] = s->user_drops;
+	/* A skipped rseq_update leaves a block pending (it goes out, with a
+	 * later stack, at the thread's next return to user space); a
+	 * skipped sched_switch loses one. Counted either way. */
+	missed = bw_loader__missed(s->l);
+	r.dropped[BW_DROP_MISSED] = missed - s->missed;
+	s->missed = missed;
 	r.short_count = st[BW_STAT_SHORT_COUNT] - s->stats[BW_STAT_SHORT_COUNT];
 	r.slow_count = st[BW_STAT_SLOW_COUNT] - s->stats[BW_STAT_SLOW_COUNT];
 	r.short_ns = st[BW_STAT_SHORT_NS] - s->stats[BW_STAT_SHORT_NS];
