@@ -215,8 +215,12 @@ int agg__add(struct agg *a, const struct bw_sample *s)
 	if (s->age_ns > e->age_ns)
 		e->age_ns = s->age_ns;
 	if (s->detail && s->detail->owner) {
+		/* A later record may come after the owner is gone ("?"):
+		 * the name an earlier one found for the same owner stays. */
+		if (e->owner != s->detail->owner || !e->owner_comm[0] ||
+		    strcmp(s->detail->owner_comm, "?"))
+			snprintf(e->owner_comm, sizeof(e->owner_comm), "%s", s->detail->owner_comm);
 		e->owner = s->detail->owner;
-		snprintf(e->owner_comm, sizeof(e->owner_comm), "%s", s->detail->owner_comm);
 	}
 	p->blocked_ns += s->blocked_ns;
 	return 0;

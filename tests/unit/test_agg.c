@@ -239,6 +239,28 @@ static void test_sort_and_top(void **state)
 	agg__free(a);
 }
 
+/* The holder exits before the second record of the same wait arrives:
+ * its name, found for the first, is kept. */
+static void test_owner_name_kept(void **state)
+{
+	struct agg *a = cur_agg = agg__new(fake_resolve, NULL);
+	struct bw_detail d = { .reason = "mutex", .object = 0x1000, .owner = 7 };
+	struct bw_report r = { 0 };
+	struct bw_sample s;
+
+	agg__reset(a);
+	s = sample(1, 2, "mutex", 0, 600 * MS, stack_a);
+	s.detail = &d;
+	snprintf(d.owner_comm, sizeof(d.owner_comm), "holder");
+	assert_int_equal(agg__add(a, &s), 0);
+	snprintf(d.owner_comm, sizeof(d.owner_comm), "?");
+	assert_int_equal(agg__add(a, &s), 0);
+	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(r.procs[0]->threads[0]->count, 2);
+	assert_string_equal(r.procs[0]->threads[0]->owner_comm, "holder");
+	agg__free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -246,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_ongoing_and_cap),
 		cmocka_unit_test(test_sort_and_top),
 		cmocka_unit_test(test_deadlocks),
+		cmocka_unit_test(test_owner_name_kept),
 	};
 
 	return cmocka_run_group_tests_name("agg", tests, NULL, NULL);
