@@ -867,6 +867,7 @@ def check_worker(reports, pid, tid, mode, blocks, ms, details):
     mine = list(entries(reports, pid=pid, tid=tid))
     details += ["worker entries:"] + show_entries(mine)
     details += [f"above_threshold_count {[r.get('above_threshold_count') for r in reports]} "
+                f"below {[(r.get('below_threshold_count'), r.get('below_threshold_ns')) for r in reports]} "
                 f"dropped {[r['dropped'] for r in reports]}",
                 "all entries:"] + show_entries(entries(reports, pid=pid))
     if len(mine) != 1:
@@ -1034,6 +1035,7 @@ def t_multi_pid(ctx):
                        show_entries(entries(reports)) + [
                            "above_threshold_count "
                            f"{[r.get('above_threshold_count') for r in reports]}"
+                           f" below {[(r.get('below_threshold_count'), r.get('below_threshold_ns')) for r in reports]}"
                            f" dropped {[r['dropped'] for r in reports]}"])
 
 
