@@ -24,13 +24,23 @@ SYSCALL_HDR ?= /usr/include/x86_64-linux-gnu/asm/unistd_64.h
 BPF_CFLAGS := -g -O2 -Wall -Werror -fno-stack-protector -target bpf \
 	-D__TARGET_ARCH_$(ARCH) -I$(OUTPUT) -Ibpf -MMD -MP
 CFLAGS ?= -O2 -g
+LDFLAGS ?=
 HOST_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-DBW_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
 LDLIBS := -lbpf -ldw -lelf -ljson-c -lz -lstdc++
+UNIT_LDLIBS := -ldw -lelf -ljson-c -lz -lstdc++ -lcmocka
 
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+# user/trace/ drives the BPF skeleton and user/session/ runs it; every
+# other folder is plain userspace, linked into libblockwatch.a, which is
+# all the unit tests need: `make unit` builds without clang, bpftool or
+# kernel BTF.
+USER_SRCS := $(wildcard user/*/*.c)
+BPF_USER_SRCS := $(filter user/trace/% user/session/%,$(USER_SRCS))
+PURE_SRCS := $(filter-out $(BPF_USER_SRCS),$(USER_SRCS))
+PURE_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS))
+BPF_USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(BPF_USER_SRCS))
 MAIN_OBJ := $(OUTPUT)/user/main.o
+LIB := $(OUTPUT)/libblockwatch.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 # stacks.c is built twice, with and without frame pointers (below).
@@ -49,7 +59,7 @@ all: $(OUTPUT)/blockwatch
 deps:
 	$(Q)tools/install-deps.sh
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
 $(OUTPUT)/vmlinux.h: | $(OUTPUT)
@@ -70,23 +80,30 @@ $(OUTPUT)/blockwatch.skel.h: $(OUTPUT)/blockwatch.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name blockwatch_bpf > $@
 
-# Userspace objects that include the skeleton or the syscall table.
-$(OUTPUT)/user/loader.o: $(OUTPUT)/blockwatch.skel.h
-$(OUTPUT)/user/reason.o: $(OUTPUT)/syscall_names.h
+# Generated headers: the skeleton for the BPF driver, the syscall table
+# for the wait reasons.
+$(BPF_USER_OBJS): $(OUTPUT)/blockwatch.skel.h
+$(OUTPUT)/user/model/reason.o: $(OUTPUT)/syscall_names.h
 
-$(OUTPUT)/user/%.o: user/%.c | $(OUTPUT)/user
+$(OUTPUT)/user/%.o: user/%.c
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/blockwatch: $(MAIN_OBJ) $(USER_OBJS)
+$(LIB): $(PURE_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(OUTPUT)/blockwatch: $(MAIN_OBJ) $(BPF_USER_OBJS) $(LIB)
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(MAIN_OBJ) $(BPF_USER_OBJS) $(LIB) $(LDLIBS) -o $@
 
 # --- tests ---------------------------------------------------------------
 
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB) | $(OUTPUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(HOST_CFLAGS) -Wno-unused-parameter $< $(USER_OBJS) $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(HOST_CFLAGS) -Wno-unused-parameter $(LDFLAGS) $< $(LIB) $(UNIT_LDLIBS) -o $@
 
 $(OUTPUT)/tests/%: tests/workloads/%.c tests/workloads/wl.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -148,4 +165,4 @@ install: $(OUTPUT)/blockwatch
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include "cli.h"
-#include "loader.h"
-#include "log.h"
-#include "session.h"
-#include "syms.h"
-#include "targets.h"
+#include "cli/cli.h"
+#include "trace/loader.h"
+#include "base/log.h"
+#include "session/session.h"
+#include "stacks/syms.h"
+#include "proc/targets.h"
 
 /* One Dwfl per process keeps its ELF and debug files open: system-wide,
  * the default 1024 fds run out. */

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <stdbool.h>
-#include "agg.h"
+#include "model/agg.h"
 
 #define MS 1000000ULL
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <cmocka.h>
-#include "cli.h"
+#include "cli/cli.h"
 
 static void test_duration_units(void **state)
 {

@@ -14,10 +14,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "agg.h"
-#include "blockwatch_types.h"
-#include "detail.h"
-#include "fdinfo.h"
+#include "model/agg.h"
+#include "base/bpf_abi.h"
+#include "model/detail.h"
+#include "proc/fdinfo.h"
 
 static struct bw_stack *mkstack(const char *const *names, uint32_t n)
 {

@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <sys/syscall.h>
-#include "blockwatch_types.h"
-#include "reason.h"
+#include "base/bpf_abi.h"
+#include "model/reason.h"
 
 static const char *reason(int64_t nr, uint32_t state)
 {

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <cmocka.h>
 #include <json-c/json.h>
-#include "agg.h"
-#include "report.h"
+#include "model/agg.h"
+#include "report/report.h"
 
 #define MS 1000000ULL
 

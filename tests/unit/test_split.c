@@ -4,7 +4,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include "split.h"
+#include "model/split.h"
 
 #define MS 1000000ULL
 

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "syms.h"
+#include "stacks/syms.h"
 
 struct fixture {
 	pid_t pid;

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "agg.h"
+#include "model/agg.h"
 
 const char *const bw_drop_names[BW_DROP_MAX] = {
 	[BW_DROP_RINGBUF] = "ringbuf",

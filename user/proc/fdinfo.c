@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uthash.h>
-#include "fdinfo.h"
+#include "proc/fdinfo.h"
 
 int sock_addr_format(const char *hex, char *buf, size_t len)
 {

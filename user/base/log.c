@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <stdarg.h>
 #include <stdio.h>
-#include "log.h"
+#include "base/log.h"
 
 int bw_verbose;
 

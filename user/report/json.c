@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
-#include "report.h"
+#include "report/report.h"
 
 static json_object *u64(uint64_t v)
 {

@@ -5,7 +5,7 @@
 #include <json-c/json.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include "reason.h"
+#include "model/reason.h"
 
 struct bw_stack;
 

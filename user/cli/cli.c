@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli.h"
-#include "log.h"
+#include "cli/cli.h"
+#include "base/log.h"
 
 static const char usage_text[] =
 "Usage: blockwatch [OPTIONS]\n"

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <stdio.h>
 #include <string.h>
-#include "blockwatch_types.h"
-#include "reason.h"
+#include "base/bpf_abi.h"
+#include "model/reason.h"
 
 static const char *const syscall_names[] = {
 #include "syscall_names.h"

@@ -16,19 +16,19 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-#include "agg.h"
-#include "blockwatch_types.h"
-#include "cli.h"
-#include "loader.h"
-#include "log.h"
-#include "reason.h"
-#include "report.h"
-#include "session.h"
-#include "split.h"
-#include "detail.h"
-#include "fdinfo.h"
-#include "syms.h"
-#include "targets.h"
+#include "model/agg.h"
+#include "base/bpf_abi.h"
+#include "cli/cli.h"
+#include "trace/loader.h"
+#include "base/log.h"
+#include "model/reason.h"
+#include "report/report.h"
+#include "session/session.h"
+#include "model/split.h"
+#include "model/detail.h"
+#include "proc/fdinfo.h"
+#include "stacks/syms.h"
+#include "proc/targets.h"
 
 enum { EV_RINGBUF, EV_TICK, EV_DEADLINE, EV_SIGNAL, EV_POLL, EV_TARGET0 };
 

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
-#include "agg.h"
-#include "blockwatch_types.h"
-#include "detail.h"
-#include "fdinfo.h"
+#include "model/agg.h"
+#include "base/bpf_abi.h"
+#include "model/detail.h"
+#include "proc/fdinfo.h"
 
 #define FUTEX_CMD_MASK 0x7f
 #define FUTEX_PRIVATE 128

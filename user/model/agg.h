@@ -5,9 +5,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <uthash.h>
-#include "detail.h"
-#include "reason.h"
-#include "syms.h"
+#include "model/detail.h"
+#include "model/reason.h"
+#include "stacks/syms.h"
 
 /* One deduplicated, symbolized user stack of one process. */
 struct bw_stack {

@@ -9,9 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 #include "blockwatch.skel.h"
-#include "cli.h"
-#include "loader.h"
-#include "log.h"
+#include "cli/cli.h"
+#include "trace/loader.h"
+#include "base/log.h"
 
 #define VMLINUX_BTF "/sys/kernel/btf/vmlinux"
 #define RAW_TP_THREADS 65536

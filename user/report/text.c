@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include "report.h"
+#include "report/report.h"
 
 static void bw_fmt_duration_raw(uint64_t ns, char *buf, size_t len);
 

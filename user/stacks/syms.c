@@ -21,9 +21,9 @@
 #include <string.h>
 #include <time.h>
 #include <uthash.h>
-#include "blockwatch_types.h"
-#include "log.h"
-#include "syms.h"
+#include "base/bpf_abi.h"
+#include "base/log.h"
+#include "stacks/syms.h"
 
 struct jit_sym {
 	uint64_t start;

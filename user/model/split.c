@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
-#include "split.h"
+#include "model/split.h"
 
 struct block_key {
 	uint32_t tid;

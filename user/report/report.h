@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "agg.h"
+#include "model/agg.h"
 
 /* "1.20s", "350ms", "12.5us": short, for people. */
 void bw_fmt_duration(uint64_t ns, char *buf, size_t len);

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "log.h"
-#include "targets.h"
+#include "base/log.h"
+#include "proc/targets.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38

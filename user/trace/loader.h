@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
-#include "blockwatch_types.h"
+#include "base/bpf_abi.h"
 
 struct bw_opts;
 struct bw_loader;
