@@ -143,7 +143,7 @@ unit: $(UNIT_BINS) $(FIXTURES)
 
 e2e: $(OUTPUT)/blockwatch $(WORKLOADS)
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers \
-		python3 tests/e2e/run_e2e.py
+		python3 tests/e2e/run.py $(E2E_ARGS)
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all

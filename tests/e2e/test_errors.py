@@ -1,0 +1,78 @@
+"""The command line: -h and -V, and the error exits (one "blockwatch: "
+line on stderr, nothing on stdout, the documented exit code), not root
+included."""
+
+import os
+import shutil
+import tempfile
+
+from lib.config import EXIT_TIMEOUT_S
+from lib.errors import Fail, Skip
+from lib.procs import describe_rc
+
+
+def t_error(ctx, args, want_rc, prefix=(), binary=None):
+    if binary:
+        bw = ctx.spawn([*prefix, binary, *map(str, args)], "blockwatch")
+    else:
+        bw = ctx.blockwatch(*args, prefix=prefix)
+    rc = bw.wait(EXIT_TIMEOUT_S)
+    if rc is None:
+        raise Fail(f"still running after {EXIT_TIMEOUT_S} s, expected exit "
+                   f"code {want_rc}", bw.tail())
+    if rc != want_rc:
+        raise Fail(f"{describe_rc(rc)}, expected {want_rc}", bw.tail())
+    lines = [line for line in bw.err if line.strip()]
+    if len(lines) != 1 or not lines[0].startswith("blockwatch: "):
+        raise Fail(f"{len(lines)} stderr lines, expected exactly one "
+                   "starting with 'blockwatch: '", bw.tail())
+    if bw.stdout_text().strip():
+        raise Fail("output on stdout on failure",
+                   [bw.stdout_text()[:200]])
+
+
+def t_info(ctx, opt):
+    bw = ctx.blockwatch(opt)
+    rc = bw.wait(EXIT_TIMEOUT_S)
+    if rc != 0:
+        raise Fail(f"{describe_rc(rc)}, expected 0", bw.tail())
+    if not bw.stdout_text().strip():
+        raise Fail(f"nothing on stdout for {opt}", bw.tail())
+
+
+def t_not_root(ctx):
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        raise Skip("setpriv not installed")
+    prefix = (setpriv, "--reuid=nobody", "--regid=nogroup",
+              "--clear-groups", "--inh-caps=-all")
+    # nobody may not be able to reach the build directory (a checkout
+    # under /root): run a copy from a directory anyone can enter
+    tmp = tempfile.mkdtemp(prefix="bw-nobody-")
+    os.chmod(tmp, 0o755)
+    copy = os.path.join(tmp, "blockwatch")
+    shutil.copy2(ctx.cfg.blockwatch, copy)
+    os.chmod(copy, 0o755)
+    try:
+        t_error(ctx, ["-d", "2s"], 4, prefix=prefix, binary=copy)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+TESTS = [
+    ("help", lambda c: t_info(c, "-h")),
+    ("version", lambda c: t_info(c, "-V")),
+    ("error-no-such-pid", lambda c: t_error(c, ["-p", "999999999"], 3)),
+    ("error-duration-bare", lambda c: t_error(c, ["-t", "10"], 2)),
+    ("error-duration-suffix", lambda c: t_error(c, ["-t", "5xs"], 2)),
+    ("error-format", lambda c: t_error(c, ["-f", "xml"], 2)),
+    ("error-unknown-option",
+     lambda c: t_error(c, ["--no-such-option"], 2)),
+    ("error-not-root", t_not_root),
+    ("error-btf-missing",
+     lambda c: t_error(c, ["--btf", "/nonexistent", "-d", "1s"], 5)),
+    ("error-btf-not-btf",
+     lambda c: t_error(c, ["--btf", "/etc/passwd", "-d", "1s"], 5)),
+    ("now-error-no-such-pid",
+     lambda c: t_error(c, ["--now", "-p", "999999999"], 3)),
+]

@@ -1,0 +1,543 @@
+"""Stack quality, frame by frame: tests/workloads/stacks.c with and
+without frame pointers (names, inline frames, source lines, modules,
+truncation, kernel frames), a deleted binary, one in another mount
+namespace, C++ demangling, JIT code from /tmp/perf-PID.map, no debug
+info, and against eu-stack."""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+from lib.config import EXIT_TIMEOUT_S, MS
+from lib.errors import Fail, Skip
+from lib.procs import STACK_MODES, describe_rc
+from lib.reports import (check_snapshot, entries, now_report, now_text,
+                         ongoing_by_tid, parse_reports, show_entries,
+                         show_waits, symbols, within)
+
+# ------------------------------------------------------------ stack quality
+#
+# tests/workloads/stacks.c: one thread per mode blocked for good in
+#   stacks_worker -> stacks_MODE_outer -> stacks_MODE_inline (an inline
+#   frame) -> stacks_block_MODE -> libc
+# checked frame by frame, with and without frame pointers.
+
+
+# The real (not inline) libc frames above stacks_block_MODE, leaf first;
+# glibc's own inline frames (futex_wait, ...) may come between them.
+STACK_LIBC = {
+    "mutex": [r"__lll_lock_wait", r"_*pthread_mutex_lock"],
+    "condvar": [r"_*futex_abstimed_wait\w*", r"_*pthread_cond_wait"],
+    "epoll": [r"_*epoll_wait"],
+    "pipe": [r"(__libc_|__)?read"],
+    "sleep": [r"_*(clock_)?nanosleep"],
+}
+LIBC = re.compile(r".*/libc\.so\.6$")
+
+
+def stack_marks(ctx):
+    """{(mode, "inline"|"outer"): line} from the "line: MODE-inline" and
+    "line: MODE-outer" comments of stacks.c: the lines of the calls of
+    stacks_block_MODE and of stacks_MODE_inline. Read once per run (the
+    cache is the run's)."""
+    marks = ctx.run.stack_marks
+    if not marks:
+        with open(ctx.cfg.stacks_src, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                m = re.search(r"/\* line: (\w+)-(inline|outer) \*/", line)
+                if m:
+                    marks[(m.group(1), m.group(2))] = n
+    return marks
+
+
+def frame_text(f):
+    where = os.path.basename(f.get("module") or "?")
+    line = f" {os.path.basename(f['file'])}:{f.get('line')}" \
+        if f.get("file") else ""
+    flags = (" [inline]" if f.get("inline") else "") + \
+        (" [kernel]" if f.get("kernel") else "")
+    return f"{f.get('symbol')} ({where}){line}{flags} addr {f['addr']:#x}"
+
+
+def show_stack(t, what="stack"):
+    return [f"{what} of tid {t['tid']} ({t['comm']}), reason {t['reason']}, "
+            f"ongoing {t.get('ongoing')}, truncated {t.get('truncated')}, "
+            f"{len(t['stack'])} frames:"] + [
+        f"  #{i:<3} {frame_text(f)}" for i, f in enumerate(t["stack"])]
+
+
+def user_frames(t):
+    return [f for f in t["stack"] if not f.get("kernel")]
+
+
+def chain_problem(ctx, t, mode, module_re):
+    """What is wrong with the stack of a stacks.c thread blocked in mode,
+    or None: the libc frames, then exactly stacks_block_MODE,
+    stacks_MODE_inline (inline, at the call's line), stacks_MODE_outer
+    (at its call's line), stacks_worker, start_thread, clone3; frames of
+    the program in a module matching module_re; not truncated."""
+    stack = user_frames(t)
+    names = [f.get("symbol") for f in stack]
+    block = f"stacks_block_{mode}"
+    if block not in names:
+        return f"{block} not in the stack"
+    i = names.index(block)
+    for f in stack[:i]:
+        if not LIBC.match(f.get("module") or ""):
+            return f"frame {frame_text(f)} above {block} is not in libc"
+    real = [f.get("symbol") for f in stack[:i] if not f.get("inline")]
+    want = STACK_LIBC[mode]
+    if len(real) != len(want) or not all(
+            s and re.fullmatch(p, s) for p, s in zip(want, real)):
+        return (f"libc frames (not inline) {real}, expected "
+                f"{' then '.join(want)}")
+    marks = stack_marks(ctx)
+    expect = [  # symbol, inline, line, module
+        (block, False, None, module_re),
+        (f"stacks_{mode}_inline", True, marks[(mode, "inline")], module_re),
+        (f"stacks_{mode}_outer", False, marks[(mode, "outer")], module_re),
+        ("stacks_worker", False, None, module_re),
+        ("start_thread", False, None, LIBC),
+        (re.compile(r"_*clone3"), False, None, LIBC),
+    ]
+    rest = stack[i:]
+    for k, (sym, inline, line, mod) in enumerate(expect):
+        if k >= len(rest):
+            return f"the stack ends after {rest[k - 1].get('symbol')}"
+        f = rest[k]
+        ok = (sym.fullmatch(f.get("symbol") or "") if hasattr(sym, "match")
+              else f.get("symbol") == sym)
+        name = getattr(sym, "pattern", sym)
+        if not ok:
+            return (f"frame {i + k} is {f.get('symbol')}, expected {name}")
+        if bool(f.get("inline")) != inline:
+            return (f"frame {i + k} {name}: inline {f.get('inline')}, "
+                    f"expected {inline}")
+        if not mod.match(f.get("module") or ""):
+            return (f"frame {i + k} {name}: module {f.get('module')!r}, "
+                    f"expected /{mod.pattern}/")
+        if mod is not LIBC and not (f.get("file") or "").endswith(
+                "stacks.c"):
+            return f"frame {i + k} {name}: file {f.get('file')!r}"
+        if line is not None and f.get("line") != line:
+            return (f"frame {i + k} {name}: line {f.get('line')}, expected "
+                    f"{line} (the call marked in stacks.c)")
+    if len(rest) > len(expect):
+        return f"frames after {rest[len(expect) - 1].get('symbol')}"
+    if t.get("truncated") is not False:
+        return f"truncated {t.get('truncated')!r}, expected false"
+    return None
+
+
+def stack_now(ctx, pid, *args, timeout=3):
+    """now_report for -p PID; also blockwatch's stderr, for diagnostics."""
+    bw = ctx.blockwatch("--now", "-f", "json", "-p", pid, *args)
+    ctx.finish(bw, timeout=timeout)
+    took = time.monotonic() - bw.started
+    if took > timeout:
+        raise Fail(f"--now took {took:.2f} s, more than {timeout} s")
+    return check_snapshot(parse_reports(bw.stdout_text())), bw.tail()
+
+
+def stack_entry(r, pid, tid, what, tail=()):
+    t = ongoing_by_tid(r, pid).get(tid)
+    if t is None:
+        raise Fail(f"no ongoing entry for the {what} thread (tid {tid})",
+                   show_waits(r, pid) + list(tail))
+    return t
+
+
+def check_chain_entry(ctx, t, mode, module_re, what):
+    problem = chain_problem(ctx, t, mode, module_re)
+    if problem:
+        raise Fail(f"{what}: {problem}", show_stack(t))
+
+
+def program_module(variant):
+    return re.compile(rf".*/stacks_{variant}$")
+
+
+def t_stacks(ctx, variant, mode):
+    """--now: the thread blocked in mode has the full chain; sleep also a
+    finished 300 ms block, reported with -i."""
+    w, pid, tids = ctx.stacks(variant)
+    tid = tids[mode]
+    if mode == "sleep":
+        bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "60s", "-f",
+                            "json")
+        ctx.tracing(bw)
+        ctx.stacks_go(w)
+        time.sleep(0.2)  # the second sleep past the threshold
+        bw.signal(signal.SIGINT)
+        ctx.finish(bw)
+        reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+        mine = list(entries(reports, pid=pid, tid=tid))
+        done = [t for _, _, t in mine if not t.get("ongoing")]
+        if len(done) != 1 or done[0]["count"] != 1 \
+                or not within(done[0]["max_ns"], 300 * MS):
+            raise Fail(f"{len(done)} finished entries for the sleep thread, "
+                       "expected one: count 1, max ~300 ms",
+                       show_entries(entries(reports, pid=pid, tid=tid)))
+        check_chain_entry(ctx, done[0], mode, program_module(variant),
+                          "finished 300 ms sleep")
+    else:
+        time.sleep(0.2)  # past the threshold
+    r = now_report(ctx, "-p", pid)
+    t = stack_entry(r, pid, tid, mode)
+    check_chain_entry(ctx, t, mode, program_module(variant), "--now")
+
+
+def t_stacks_cxx(ctx):
+    w, m = ctx.simple(ctx.cfg.cxx_blocker, "cxx_blocker")
+    pid, tid = int(m.group(1)), int(m.group(2))
+    time.sleep(0.2)
+    r = now_report(ctx, "-p", pid)
+    t = stack_entry(r, pid, tid, "cxx-waiter")
+    if not any((s or "").startswith("bw::Waiter::wait_for(")
+               for s in symbols(t)):
+        raise Fail("no frame 'bw::Waiter::wait_for(...)' (demangled)",
+                   show_stack(t))
+
+
+def t_stacks_deleted(ctx):
+    """The binary deleted once started: read through map_files."""
+    tmp = tempfile.mkdtemp(prefix="bw-e2e-")
+    ctx.tmpdirs.append(tmp)
+    copy = os.path.join(tmp, "stacks_nofp")
+    shutil.copy2(ctx.cfg.stacks["nofp"], copy)
+    w, pid, tids = ctx.stacks(path=copy)
+    os.unlink(copy)
+    time.sleep(0.2)
+    r = now_report(ctx, "-p", pid)
+    module = re.compile(re.escape(copy) + r" \(deleted\)$")
+    for mode in ("mutex", "epoll", "pipe"):
+        t = stack_entry(r, pid, tids[mode], mode)
+        check_chain_entry(ctx, t, mode, module, f"{mode} thread")
+
+
+def t_stacks_container(ctx):
+    """A workload in another mount namespace, from a path that does not
+    exist in ours: read through /proc/PID/root."""
+    unshare = shutil.which("unshare")
+    if not unshare:
+        raise Skip("unshare not installed")
+    if not os.access(ctx.cfg.stacks["nofp"], os.X_OK):
+        raise Fail(f"not built: {ctx.cfg.stacks['nofp']}")
+    mnt = tempfile.mkdtemp(prefix="bw-e2e-", dir="/mnt")
+    ctx.tmpdirs.append(mnt)  # stays empty here: the tmpfs is theirs
+    inside = os.path.join(mnt, "stacks_nofp")
+    script = 'mount -t tmpfs none "$1" && cp "$2" "$1"/ && exec "$1"/stacks_nofp'
+    w, pid, tids = ctx.stacks(path=inside, prefix=(
+        unshare, "--mount", "--propagation", "private", "sh", "-c", script,
+        "sh", mnt, ctx.cfg.stacks["nofp"]))
+    if os.path.exists(inside):
+        raise Fail(f"test setup: {inside} exists in our mount namespace")
+    if not os.path.exists(f"/proc/{pid}/root{inside}"):
+        raise Fail(f"test setup: no /proc/{pid}/root{inside}")
+    time.sleep(0.2)
+    r = now_report(ctx, "-p", pid)
+    module = re.compile(re.escape(inside) + "$")
+    for mode in ("mutex", "epoll", "pipe"):
+        t = stack_entry(r, pid, tids[mode], mode)
+        check_chain_entry(ctx, t, mode, module, f"{mode} thread")
+
+
+EU_FRAME = re.compile(r"^#(\d+)\s+0x([0-9a-f]+)(.*)$")
+
+
+def eu_stack(pid, inline):
+    """{tid: [(pc, name or None, module)]} from eu-stack -m [-i] -p PID."""
+    env = {k: v for k, v in os.environ.items() if k != "DEBUGINFOD_URLS"}
+    argv = ["eu-stack", "-m", *(["-i"] if inline else []), "-p", str(pid)]
+    try:
+        out = subprocess.run(argv, capture_output=True, timeout=30,
+                             check=False, env=env)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"{' '.join(argv)}: still running after 30 s")
+    text = out.stdout.decode("utf-8", "replace")
+    threads, cur = {}, None
+    for line in text.splitlines():
+        m = re.match(r"^TID (\d+):$", line)
+        if m:
+            cur = threads.setdefault(int(m.group(1)), [])
+            continue
+        m = EU_FRAME.match(line)
+        if m and cur is not None:
+            # "#N  0xPC NAME - MODULE", "#N  0xPC - MODULE" if no name
+            name, _, module = (" " + m.group(3)).rpartition(" - ")
+            cur.append((int(m.group(2), 16), name.strip() or None,
+                        module.strip() or None))
+    if out.returncode != 0 and not threads:
+        raise Fail(f"{' '.join(argv)}: {describe_rc(out.returncode)}",
+                   out.stderr.decode("utf-8", "replace").splitlines()[-5:])
+    return threads, text
+
+
+def eu_name(name):
+    """eu-stack's name as blockwatch spells it: no symbol version, no
+    glibc "__GI_" alias prefix."""
+    if name is None:
+        return None
+    name = name.split("@")[0]
+    return name[5:] if name.startswith("__GI_") else name
+
+
+def eu_frames(plain, inlined):
+    """eu-stack's frames as blockwatch lists them: the inline frames of
+    each pc from eu-stack -i (which names every frame from DWARF), then
+    the function itself as eu-stack without -i names it (its ELF symbol,
+    as blockwatch does). [(pc, name, inline)], or None if the two runs
+    do not line up."""
+    out, k = [], 0
+    for pc, name, _ in plain:
+        group = []
+        while k < len(inlined) and inlined[k][0] == pc:
+            group.append(inlined[k])
+            k += 1
+        if not group:
+            return None
+        out += [(pc, eu_name(n), True) for _, n, _ in group[:-1]]
+        out.append((pc, eu_name(name), False))
+    return out if k == len(inlined) else None
+
+
+def t_stacks_vs_eu_stack(ctx, what="stacks"):
+    """The user frames of a still-blocked thread, inline ones included,
+    as blockwatch and as eu-stack (ptrace) see them: same names and pcs,
+    in order."""
+    if not shutil.which("eu-stack"):
+        raise Skip("eu-stack not installed")
+    if what == "cxx":
+        w, m = ctx.simple(ctx.cfg.cxx_blocker, "cxx_blocker")
+        cases = [(int(m.group(1)), int(m.group(2)), "cxx_blocker",
+                  "cxx-waiter")]
+    else:
+        cases = []
+        for variant in ("fp", "nofp"):
+            w, pid, tids = ctx.stacks(variant)
+            cases += [(pid, tids[mode], f"stacks_{variant}", mode)
+                      for mode in ("mutex", "epoll")]
+    time.sleep(0.2)
+    pids = sorted({c[0] for c in cases})
+    snaps = {pid: now_report(ctx, "-p", pid) for pid in pids}
+    for pid in pids:
+        plain, _ = eu_stack(pid, False)
+        inlined, raw = eu_stack(pid, True)
+        for p, tid, prog, mode in cases:
+            if p != pid:
+                continue
+            t = stack_entry(snaps[pid], pid, tid, mode)
+            ours = [(f["addr"], f.get("symbol"), bool(f.get("inline")))
+                    for f in user_frames(t)]
+            theirs = eu_frames(plain.get(tid, []), inlined.get(tid, []))
+            details = show_stack(t, "blockwatch") + [
+                f"eu-stack -i (TID {tid}):"] + [
+                f"  #{i:<3} {pc:#x} {n} - {mod}"
+                for i, (pc, n, mod) in enumerate(inlined.get(tid, []))] + [
+                f"eu-stack without -i (TID {tid}):"] + [
+                f"  #{i:<3} {pc:#x} {n} - {mod}"
+                for i, (pc, n, mod) in enumerate(plain.get(tid, []))]
+            if not plain.get(tid) or theirs is None:
+                raise Fail(f"{prog} {mode} thread: eu-stack shows no stack, "
+                           "or its runs with and without -i differ",
+                           details + ["eu-stack -i output:"]
+                           + raw.splitlines()[:80])
+            if [n for _, n, _ in ours] != [n for _, n, _ in theirs]:
+                raise Fail(f"{prog} {mode} thread: function names differ "
+                           "from eu-stack's",
+                           [f"  blockwatch: {[n for _, n, _ in ours]}",
+                            f"  eu-stack:   {[n for _, n, _ in theirs]}"]
+                           + details)
+            if ours != theirs:
+                raise Fail(f"{prog} {mode} thread: same names as eu-stack "
+                           "but other pcs or inline marks",
+                           [f"  blockwatch: {ours}",
+                            f"  eu-stack:   {theirs}"] + details)
+
+
+def t_stacks_no_debuginfo(ctx):
+    """--debuginfo-path /nonexistent: no libc6-dbg. glibc's internal
+    __lll_lock_wait has no name (module+offset in text); exported and
+    the program's own functions still have theirs."""
+    w, pid, tids = ctx.stacks("nofp")
+    tid = tids["mutex"]
+    time.sleep(0.2)
+    r = now_report(ctx, "-p", pid)
+    t = stack_entry(r, pid, tid, "mutex")
+    lll = [f for f in user_frames(t) if f.get("symbol") == "__lll_lock_wait"
+           and not f.get("inline")]
+    if len(lll) != 1:
+        raise Fail("test setup: without --debuginfo-path the mutex thread "
+                   "has no __lll_lock_wait frame (is libc6-dbg installed?)",
+                   show_stack(t))
+    addr = lll[0]["addr"]
+    r = now_report(ctx, "-p", pid, "--debuginfo-path", "/nonexistent")
+    t = stack_entry(r, pid, tid, "mutex")
+    details = show_stack(t)
+    at = [f for f in user_frames(t) if f["addr"] == addr]
+    if len(at) != 1:
+        raise Fail(f"{len(at)} frames at {addr:#x} (__lll_lock_wait's "
+                   "pc), expected 1", details)
+    f = at[0]
+    if f.get("symbol") is not None or not LIBC.match(f.get("module") or ""):
+        raise Fail(f"the __lll_lock_wait frame is {frame_text(f)}, expected "
+                   "symbol null in .../libc.so.6", details)
+    syms = symbols(t)
+    for want in (r"_*pthread_mutex_lock", r"stacks_block_mutex",
+                 r"stacks_mutex_inline", r"stacks_mutex_outer",
+                 r"stacks_worker"):
+        if not any(s and re.fullmatch(want, s) for s in syms):
+            raise Fail(f"no frame named {want}", details)
+    out, tdetails = now_text(ctx, "-p", pid, "--debuginfo-path",
+                             "/nonexistent")
+    want = f"libc.so.6+{f['offset']:#x}"
+    if not re.search(rf"^\s+{re.escape(want)}\b", out, re.M):
+        raise Fail(f"text output has no frame line '{want}'",
+                   details + tdetails)
+
+
+def kernel_problem(t, words, block):
+    """User frames first (with block among them), then kernel frames, one
+    of whose symbols contains one of words, none of blockwatch's BPF."""
+    stack = t["stack"]
+    kern = [i for i, f in enumerate(stack) if f.get("kernel")]
+    if not kern:
+        return "no kernel frame"
+    if kern[0] == 0:
+        return "no user frame before the kernel frames"
+    if kern != list(range(kern[0], len(stack))):
+        return "a user frame after the kernel frames"
+    if block not in [f.get("symbol") for f in stack[:kern[0]]]:
+        return f"{block} not among the user frames"
+    ksyms = [stack[i].get("symbol") or "" for i in kern]
+    if not any(w in s for s in ksyms for w in words):
+        return f"no kernel symbol containing {' or '.join(words)}"
+    bpf = [s for i, s in zip(kern, ksyms)
+           if re.match(r"(bpf_|__bpf_|__traceiter_)", s)
+           or stack[i].get("module") == "[bpf]"]
+    if bpf:
+        return f"BPF frames in the kernel stack: {bpf}"
+    return None
+
+
+def t_stacks_kernel(ctx):
+    """-K: a finished block (kernel stack taken at switch-out, below
+    blockwatch's own program) and a still-blocked one (iterator)."""
+    w, pid, tids = ctx.stacks("nofp")
+    bw = ctx.blockwatch("-K", "-p", pid, "-t", "100ms", "-i", "60s", "-f",
+                        "json")
+    ctx.tracing(bw)
+    ctx.stacks_go(w)
+    time.sleep(0.1)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    done = [t for _, _, t in entries(reports, pid=pid, tid=tids["sleep"])
+            if not t.get("ongoing")]
+    if len(done) != 1:
+        raise Fail(f"{len(done)} finished entries for the sleep thread, "
+                   "expected 1",
+                   show_entries(entries(reports, pid=pid,
+                                        tid=tids["sleep"])))
+    problem = kernel_problem(done[0], ("nanosleep", "schedule"),
+                             "stacks_block_sleep")
+    if problem:
+        raise Fail(f"finished sleep: {problem}", show_stack(done[0]))
+    r = now_report(ctx, "-K", "-p", pid)
+    t = stack_entry(r, pid, tids["mutex"], "mutex")
+    problem = kernel_problem(t, ("futex", "schedule"), "stacks_block_mutex")
+    if problem:
+        raise Fail(f"--now mutex: {problem}", show_stack(t))
+
+
+def deep_problem(t):
+    """Leaf first: libc's read, stacks_block_deep, then only
+    stacks_recurse (at least one); truncated."""
+    stack = user_frames(t)
+    names = [f.get("symbol") for f in stack]
+    if "stacks_block_deep" not in names:
+        return "stacks_block_deep not in the stack"
+    i = names.index("stacks_block_deep")
+    real = [f.get("symbol") for f in stack[:i] if not f.get("inline")]
+    if not all(LIBC.match(f.get("module") or "") for f in stack[:i]) \
+            or len(real) != 1 \
+            or not re.fullmatch(STACK_LIBC["pipe"][0], real[0] or ""):
+        return f"the frames above stacks_block_deep ({real}) are not " \
+            "libc's read"
+    rec = names[i + 1:]
+    if not rec or any(n != "stacks_recurse" for n in rec):
+        return (f"after stacks_block_deep: {len(rec)} frames, not all "
+                "stacks_recurse" if rec else "nothing after stacks_block_deep")
+    if t.get("truncated") is not True:
+        return f"truncated {t.get('truncated')!r}, expected true"
+    return None
+
+
+def t_stacks_truncated(ctx):
+    """A thread 400 frames (~90 KiB) deep: cut short with 4K and 64K of
+    stack copied, 64K showing more."""
+    w, pid, tids = ctx.stacks("nofp")
+    tid = tids["deep"]
+    time.sleep(0.2)
+    got = {}
+    for size in ("4K", "64K"):
+        r, tail = stack_now(ctx, pid, "--stack-size", size)
+        t = stack_entry(r, pid, tid, f"deep (--stack-size {size})", tail)
+        problem = deep_problem(t)
+        if problem:
+            raise Fail(f"--stack-size {size}: {problem}",
+                       show_stack(t)[:40])
+        got[size] = t
+    n4, n64 = len(got["4K"]["stack"]), len(got["64K"]["stack"])
+    if n64 <= n4:
+        raise Fail(f"{n64} frames with --stack-size 64K, not more than "
+                   f"{n4} with 4K", show_stack(got["4K"]))
+
+
+def t_stacks_jit(ctx):
+    """Code with no module, named in /tmp/perf-PID.map, unwound through
+    by its frame pointer."""
+    w, m = ctx.simple(ctx.cfg.jit, "jit", r" (0x[0-9a-f]+) (0x[0-9a-f]+)")
+    pid, tid = int(m.group(1)), int(m.group(2))
+    start, size = int(m.group(3), 16), int(m.group(4), 16)
+    path = f"/tmp/perf-{pid}.map"
+    ctx.tmpfiles.append(path)
+    time.sleep(0.2)
+    r = now_report(ctx, "-p", pid)
+    t = stack_entry(r, pid, tid, "jit-sleeper")
+    stack = user_frames(t)
+    details = show_stack(t)
+    if not stack or stack[0].get("symbol") != "jit_sleeper" \
+            or stack[0].get("module") != "[jit]":
+        raise Fail("the leaf frame is not jit_sleeper in [jit]", details)
+    if not start <= stack[0]["addr"] < start + size:
+        raise Fail(f"jit_sleeper frame at {stack[0]['addr']:#x}, outside "
+                   f"the code at {start:#x}+{size:#x}", details)
+    if len(stack) < 2 or stack[1].get("symbol") != "jit_caller":
+        raise Fail("no jit_caller frame right below jit_sleeper (unwound "
+                   "by its frame pointer)", details)
+    w.p.stdin.close()
+    rc = w.wait(EXIT_TIMEOUT_S)
+    if rc != 0:
+        raise Fail(f"jit: {describe_rc(rc)}", w.tail())
+    if os.path.exists(path):
+        raise Fail(f"jit did not remove {path}")
+
+
+TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
+          t_stacks(c, v, m))
+         for variant in ("fp", "nofp") for mode in STACK_MODES] + [
+    ("stacks-cxx", t_stacks_cxx),
+    ("stacks-deleted-binary", t_stacks_deleted),
+    ("stacks-container", t_stacks_container),
+    ("stacks-vs-eu-stack", t_stacks_vs_eu_stack),
+    ("stacks-vs-eu-stack-cxx", lambda c: t_stacks_vs_eu_stack(c, "cxx")),
+    ("stacks-no-debuginfo", t_stacks_no_debuginfo),
+    ("stacks-kernel", t_stacks_kernel),
+    ("stacks-truncated", t_stacks_truncated),
+    ("stacks-jit", t_stacks_jit),
+]
