@@ -105,6 +105,8 @@ struct bw_event {
 	__u8 stack[BW_STACK_MAX];
 };
 
-#define BW_EVENT_HDR_SIZE ((unsigned long)&((struct bw_event *)0)->stack)
+/* offsetof without <stddef.h>: a constant expression for gcc, clang and
+ * the BPF target alike. */
+#define BW_EVENT_HDR_SIZE ((unsigned long)__builtin_offsetof(struct bw_event, stack))
 
 #endif /* BLOCKWATCH_H */

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <stdbool.h>
 #include "model/agg.h"
+#include "stacks/stacktab.h"
 
 #define MS 1000000ULL
 
@@ -32,7 +33,22 @@ static int fake_resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_
 static const struct bw_pc stack_a[] = { { .pc = 0x1001, .activation = true }, { .pc = 0x1002, .activation = false } };
 static const struct bw_pc stack_b[] = { { .pc = 0x1003, .activation = true }, { .pc = 0x1004, .activation = false } };
 
-static struct agg *cur_agg;
+static struct stacktab *cur_tab;
+
+/* An aggregation and the stack table its samples' stacks come from. */
+static struct agg *new_agg(void)
+{
+	cur_tab = stacktab__new(fake_resolve, NULL);
+	assert_non_null(cur_tab);
+	return agg__new();
+}
+
+static void free_agg(struct agg *a)
+{
+	agg__free(a);
+	stacktab__free(cur_tab);
+	cur_tab = NULL;
+}
 
 static struct bw_sample sample(uint32_t pid, uint32_t tid, const char *reason, uint64_t start,
 			       uint64_t len, const struct bw_pc *pcs)
@@ -41,20 +57,19 @@ static struct bw_sample sample(uint32_t pid, uint32_t tid, const char *reason, u
 	return (struct bw_sample){
 		.pid = pid, .tid = tid, .comm = "thr", .pcomm = "proc", .reason = reason,
 		.blocked_ns = len, .max_ns = len, .count = 1,
-		.stack = agg__stack(cur_agg, pid, pcs, 2, false),
+		.stack = stacktab__get(cur_tab, pid, pcs, 2, false),
 	};
 }
 
 /* An ongoing mutex wait of @tid on a lock held by @owner. */
 static int add_waiter(struct agg *a, uint32_t tid, uint32_t owner, uint64_t age)
 {
-	struct bw_detail d = { .reason = "mutex", .object = 0x1000 + tid, .owner = owner };
+	struct bw_wait_info d = { .reason = "mutex", .object = 0x1000 + tid, .owner = owner };
 	struct bw_sample s = sample(1, tid, "mutex", 0, age, stack_a);
 
 	s.ongoing = true;
 	s.age_ns = age;
-	s.detail = &d;
-	snprintf(d.text, sizeof(d.text), "mutex");
+	s.wait = &d;
 	snprintf(d.owner_comm, sizeof(d.owner_comm), "%s", owner == 999999 ? "?" : "holder");
 	return agg__add(a, &s);
 }
@@ -64,14 +79,14 @@ static bool cycle_has(const struct bw_cycle *c, uint32_t tid)
 	size_t i;
 
 	for (i = 0; i < c->n; i++)
-		if (c->entries[i]->key.tid == tid)
+		if (c->entries[i]->tid == tid)
 			return true;
 	return false;
 }
 
 static void test_deadlocks(void **state)
 {
-	struct agg *a = cur_agg = agg__new(fake_resolve, NULL);
+	struct agg *a = new_agg();
 	struct bw_report r = { 0 };
 	size_t i;
 
@@ -97,7 +112,7 @@ static void test_deadlocks(void **state)
 	/* owner not blocked (running, or gone) */
 	add_waiter(a, 40, 999999, 100 * MS);
 
-	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(agg__build(a, &r, 0), 0);
 	assert_int_equal(r.ndeadlocks, 2);
 	for (i = 0; i < r.ndeadlocks; i++) {
 		const struct bw_cycle *c = &r.deadlocks[i];
@@ -110,31 +125,31 @@ static void test_deadlocks(void **state)
 			assert_false(cycle_has(c, 33));
 		}
 		/* each waits for the next one's lock */
-		assert_int_equal(c->entries[0]->owner, c->entries[1]->key.tid);
+		assert_int_equal(c->entries[0]->owner, c->entries[1]->tid);
 	}
 	for (i = 0; i < r.procs[0]->nthreads; i++) {
 		const struct bw_entry *e = r.procs[0]->threads[i];
 
-		if (e->key.tid == 20) {
+		if (e->tid == 20) {
 			assert_non_null(e->owner_entry);
-			assert_int_equal(e->owner_entry->key.tid, 21);
-			assert_int_equal(e->owner_entry->owner_entry->key.tid, 22);
+			assert_int_equal(e->owner_entry->tid, 21);
+			assert_int_equal(e->owner_entry->owner_entry->tid, 22);
 			/* a blocked holder's comm comes from its own entry */
 			assert_string_equal(e->owner_comm, "thr");
 			assert_null(e->owner_entry->owner_entry->owner_entry);
 		}
-		if (e->key.tid == 40) {
+		if (e->tid == 40) {
 			assert_int_equal(e->owner, 999999);
 			assert_null(e->owner_entry);
 			assert_string_equal(e->owner_comm, "?");
 		}
 	}
-	agg__free(a);
+	free_agg(a);
 }
 
 static void test_merge_and_split(void **state)
 {
-	struct agg *a = cur_agg = agg__new(fake_resolve, NULL);
+	struct agg *a = new_agg();
 	struct bw_report r = { 0 };
 	struct bw_sample s;
 
@@ -152,7 +167,7 @@ static void test_merge_and_split(void **state)
 	assert_int_equal(agg__add(a, &s), 0);
 	assert_int_equal(resolves, 4); /* each stack resolved once */
 
-	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(agg__build(a, &r, 0), 0);
 	assert_int_equal(r.nprocs, 1);
 	assert_int_equal(r.procs[0]->pid, 10);
 	assert_string_equal(r.procs[0]->comm, "proc");
@@ -161,15 +176,15 @@ static void test_merge_and_split(void **state)
 	assert_int_equal(r.procs[0]->threads[0]->blocked_ns, 500 * MS);
 	assert_int_equal(r.procs[0]->threads[0]->count, 2);
 	assert_int_equal(r.procs[0]->threads[0]->max_ns, 300 * MS);
-	assert_string_equal(r.procs[0]->threads[0]->key.stack->frames[0].symbol, "fn_1");
+	assert_string_equal(r.procs[0]->threads[0]->stack->frames[0].symbol, "fn_1");
 	assert_int_equal(r.procs[0]->threads[1]->blocked_ns, 150 * MS);
-	assert_string_equal(r.procs[0]->threads[2]->key.reason, "read");
-	agg__free(a);
+	assert_string_equal(r.procs[0]->threads[2]->reason, "read");
+	free_agg(a);
 }
 
 static void test_ongoing_and_cap(void **state)
 {
-	struct agg *a = cur_agg = agg__new(fake_resolve, NULL);
+	struct agg *a = new_agg();
 	struct bw_report r = { .interval_ns = 1000 * MS };
 	struct bw_sample s;
 
@@ -191,31 +206,33 @@ static void test_ongoing_and_cap(void **state)
 	s = sample(1, 3, "read", 0, 1200 * MS, stack_b);
 	assert_int_equal(agg__add(a, &s), 0);
 
-	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(agg__build(a, &r, 0), 0);
 	assert_int_equal(r.procs[0]->nthreads, 4);
-	assert_int_equal(r.procs[0]->threads[0]->key.tid, 2);
-	assert_true(r.procs[0]->threads[0]->key.ongoing);
+	assert_int_equal(r.procs[0]->threads[0]->tid, 2);
+	assert_true(r.procs[0]->threads[0]->ongoing);
 	assert_int_equal(r.procs[0]->threads[0]->age_ns, 9000 * MS);
-	assert_int_equal(r.procs[0]->threads[1]->key.tid, 1);
-	assert_true(r.procs[0]->threads[1]->key.ongoing);
-	assert_int_equal(r.procs[0]->threads[1]->blocked_ns, 600 * MS);
-	assert_int_equal(r.procs[0]->threads[1]->max_ns, 600 * MS);
-	assert_int_equal(r.procs[0]->threads[2]->key.tid, 3);
+	assert_int_equal(r.procs[0]->threads[1]->tid, 1);
+	assert_true(r.procs[0]->threads[1]->ongoing);
+	/* its part inside the interval; what it shows is its age */
+	assert_int_equal(r.procs[0]->threads[1]->interval_ns, 600 * MS);
+	assert_int_equal(r.procs[0]->threads[1]->interval_max_ns, 600 * MS);
+	assert_int_equal(r.procs[0]->threads[1]->blocked_ns, 5000 * MS);
+	assert_int_equal(r.procs[0]->threads[2]->tid, 3);
 	assert_int_equal(r.procs[0]->threads[2]->blocked_ns, 1000 * MS);
-	assert_int_equal(r.procs[0]->threads[3]->key.tid, 1);
-	assert_false(r.procs[0]->threads[3]->key.ongoing);
+	assert_int_equal(r.procs[0]->threads[3]->tid, 1);
+	assert_false(r.procs[0]->threads[3]->ongoing);
 	assert_int_equal(r.procs[0]->blocked_ns, 2800 * MS);
 
 	/* After a reset, nothing of the previous interval remains. */
 	agg__reset(a);
-	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(agg__build(a, &r, 0), 0);
 	assert_int_equal(r.nprocs, 0);
-	agg__free(a);
+	free_agg(a);
 }
 
 static void test_sort_and_top(void **state)
 {
-	struct agg *a = cur_agg = agg__new(fake_resolve, NULL);
+	struct agg *a = new_agg();
 	struct bw_report r = { 0 };
 	struct bw_sample s;
 
@@ -226,39 +243,39 @@ static void test_sort_and_top(void **state)
 	agg__add(a, &s);
 	s = sample(3, 3, "sleep", 0, 500 * MS, stack_a);
 	agg__add(a, &s);
-	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(agg__build(a, &r, 0), 0);
 	assert_int_equal(r.nprocs, 3);
 	assert_int_equal(r.procs[0]->pid, 2);
 	assert_int_equal(r.procs[1]->pid, 3);
 	assert_int_equal(r.procs[2]->pid, 1);
-	assert_int_equal(agg__report(a, &r, 2), 0);
+	assert_int_equal(agg__build(a, &r, 2), 0);
 	assert_int_equal(r.nprocs, 2);
 	assert_int_equal(r.total_procs, 3);
 	/* stacks are per process: same pcs in another pid is another stack */
-	assert_ptr_not_equal(r.procs[0]->threads[0]->key.stack, r.procs[1]->threads[0]->key.stack);
-	agg__free(a);
+	assert_ptr_not_equal(r.procs[0]->threads[0]->stack, r.procs[1]->threads[0]->stack);
+	free_agg(a);
 }
 
 /* The holder exits before the second record of the same wait arrives:
  * its name, found for the first, is kept. */
 static void test_owner_name_kept(void **state)
 {
-	struct agg *a = cur_agg = agg__new(fake_resolve, NULL);
-	struct bw_detail d = { .reason = "mutex", .object = 0x1000, .owner = 7 };
+	struct agg *a = new_agg();
+	struct bw_wait_info d = { .reason = "mutex", .object = 0x1000, .owner = 7 };
 	struct bw_report r = { 0 };
 	struct bw_sample s;
 
 	agg__reset(a);
 	s = sample(1, 2, "mutex", 0, 600 * MS, stack_a);
-	s.detail = &d;
+	s.wait = &d;
 	snprintf(d.owner_comm, sizeof(d.owner_comm), "holder");
 	assert_int_equal(agg__add(a, &s), 0);
 	snprintf(d.owner_comm, sizeof(d.owner_comm), "?");
 	assert_int_equal(agg__add(a, &s), 0);
-	assert_int_equal(agg__report(a, &r, 0), 0);
+	assert_int_equal(agg__build(a, &r, 0), 0);
 	assert_int_equal(r.procs[0]->threads[0]->count, 2);
 	assert_string_equal(r.procs[0]->threads[0]->owner_comm, "holder");
-	agg__free(a);
+	free_agg(a);
 }
 
 int main(void)

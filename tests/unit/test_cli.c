@@ -95,7 +95,9 @@ static void test_cli_defaults(void **state)
 	assert_int_equal(o.threshold_ns, 100000000ULL);
 	assert_int_equal(o.interval_ns, 5000000000ULL);
 	assert_int_equal(o.duration_ns, 0);
-	assert_int_equal(o.format, BW_FMT_TEXT);
+	assert_int_equal(o.nsinks, 1);
+	assert_string_equal(o.sinks[0].format, "text");
+	assert_null(o.sinks[0].path);
 	assert_int_equal(o.top, 0);
 	bw_opts_free(&o);
 }
@@ -112,8 +114,9 @@ static void test_cli_options(void **state)
 	assert_int_equal(o.threshold_ns, 1000000);
 	assert_int_equal(o.interval_ns, 2000000000ULL);
 	assert_int_equal(o.duration_ns, 10000000000ULL);
-	assert_int_equal(o.format, BW_FMT_JSON);
-	assert_string_equal(o.output, "/tmp/x");
+	assert_int_equal(o.nsinks, 1);
+	assert_string_equal(o.sinks[0].format, "json");
+	assert_string_equal(o.sinks[0].path, "/tmp/x");
 	assert_int_equal(o.top, 3);
 	assert_int_equal(o.ringbuf_size, 1 << 20);
 	assert_true(o.force_raw_tp);

@@ -14,10 +14,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
-#include "model/agg.h"
 #include "base/bpf_abi.h"
 #include "model/detail.h"
 #include "proc/fdinfo.h"
+#include "stacks/stacktab.h"
 
 static struct bw_stack *mkstack(const char *const *names, uint32_t n)
 {
@@ -29,6 +29,17 @@ static struct bw_stack *mkstack(const char *const *names, uint32_t n)
 	for (i = 0; i < n; i++)
 		st->frames[i].symbol = names[i] ? strdup(names[i]) : NULL;
 	return st;
+}
+
+/* Does an fd of the set name a target starting with @prefix? */
+static bool set_has(const struct bw_detail *d, const char *prefix)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->set.n; i++)
+		if (d->set.fds[i].target && !strncmp(d->set.fds[i].target, prefix, strlen(prefix)))
+			return true;
+	return false;
 }
 
 static void freestack(struct bw_stack *st)
@@ -53,28 +64,29 @@ static void test_futex_kinds(void **state)
 	struct bw_stack *st;
 
 	st = mkstack(mutex, 3);
-	assert_string_equal(bw_futex_kind(st), "mutex");
+	assert_string_equal(bw_futex_kind_name(bw_futex_kind(st)), "mutex");
 	freestack(st);
 	st = mkstack(condvar, 4);
-	assert_string_equal(bw_futex_kind(st), "condvar");
+	assert_string_equal(bw_futex_kind_name(bw_futex_kind(st)), "condvar");
 	freestack(st);
 	st = mkstack(internal, 3);
-	assert_string_equal(bw_futex_kind(st), "lock");
+	assert_string_equal(bw_futex_kind_name(bw_futex_kind(st)), "lock");
 	freestack(st);
 	st = mkstack(join, 2);
-	assert_string_equal(bw_futex_kind(st), "join");
+	assert_string_equal(bw_futex_kind_name(bw_futex_kind(st)), "join");
 	freestack(st);
 	st = mkstack(sem, 3);
-	assert_string_equal(bw_futex_kind(st), "semaphore");
+	assert_string_equal(bw_futex_kind_name(bw_futex_kind(st)), "semaphore");
 	freestack(st);
 	st = mkstack(none, 3);
-	assert_null(bw_futex_kind(st));
+	assert_int_equal(bw_futex_kind(st), BW_FUTEX_PLAIN);
 	freestack(st);
-	assert_null(bw_futex_kind(NULL));
+	assert_int_equal(bw_futex_kind(NULL), BW_FUTEX_PLAIN);
 }
 
 static void test_futex_detail(void **state)
 {
+	struct fdinfo *fi = fdinfo__new();
 	static const char *mutex[] = { "__lll_lock_wait", "pthread_mutex_lock" };
 	static const char *other[] = { "syscall", "main" };
 	struct bw_stack *st = mkstack(mutex, 2);
@@ -82,7 +94,7 @@ static void test_futex_detail(void **state)
 		.pid = getpid(), .tid = 10, .syscall_nr = SYS_futex,
 		.args = { 0x5000, 128 /* FUTEX_WAIT_PRIVATE */, 2 }, .state = 1, .owner = 11,
 	};
-	struct bw_detail d;
+	struct bw_wait_info d;
 	char op[32];
 
 	bw_futex_op_name(128, op, sizeof(op));
@@ -90,39 +102,42 @@ static void test_futex_detail(void **state)
 	bw_futex_op_name(6, op, sizeof(op));
 	assert_string_equal(op, "FUTEX_LOCK_PI");
 
-	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, st, fi, &d), 0);
 	assert_string_equal(d.reason, "mutex");
 	assert_int_equal(d.owner, 11);
 	assert_int_equal(d.object, 0x5000);
-	assert_non_null(strstr(json_object_to_json_string_ext(d.json, JSON_C_TO_STRING_PLAIN), "\"kind\":\"mutex\""));
-	bw_detail_clear(&d);
+	assert_int_equal(d.detail.kind, BW_DETAIL_FUTEX);
+	assert_int_equal(d.detail.futex.kind, BW_FUTEX_MUTEX);
+	bw_detail_clear(&d.detail);
 	freestack(st);
 
 	/* Not a mutex by its stack: the +8 word means nothing, no owner. */
 	st = mkstack(other, 2);
-	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, st, fi, &d), 0);
 	assert_string_equal(d.reason, "futex");
 	assert_int_equal(d.owner, 0);
-	bw_detail_clear(&d);
+	bw_detail_clear(&d.detail);
 
 	/* A PI futex: the owner is in the word, whatever the stack. */
 	w.args[1] = 6 | 128;
-	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, st, fi, &d), 0);
 	assert_string_equal(d.reason, "futex");
 	assert_int_equal(d.owner, 11);
-	assert_non_null(strstr(d.text, "pi_lock"));
-	bw_detail_clear(&d);
+	assert_int_equal(d.detail.futex.kind, BW_FUTEX_PI_LOCK);
+	bw_detail_clear(&d.detail);
 
 	/* Its own tid as owner: waiting for itself, kept (a deadlock). */
 	w.owner = 10;
-	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, st, fi, &d), 0);
 	assert_int_equal(d.owner, 10);
-	bw_detail_clear(&d);
+	bw_detail_clear(&d.detail);
 	freestack(st);
+	fdinfo__free(fi);
 }
 
 static void test_condvar_and_restart(void **state)
 {
+	struct fdinfo *fi = fdinfo__new();
 	static const char *cond[] = { "__futex_abstimed_wait_common", "pthread_cond_wait" };
 	static const char *sleeper[] = { "clock_nanosleep", "__nanosleep", "main" };
 	struct bw_stack *st = mkstack(cond, 2);
@@ -130,40 +145,41 @@ static void test_condvar_and_restart(void **state)
 		.pid = getpid(), .tid = 10, .syscall_nr = SYS_futex,
 		.args = { 0x502c, 9 | 128 /* FUTEX_WAIT_BITSET_PRIVATE */, 0 }, .state = 1,
 	};
-	struct bw_detail d;
+	struct bw_wait_info d;
 
 	/* __g_signals[1] at +44 of a condvar at 0x5000 */
-	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, st, fi, &d), 0);
 	assert_string_equal(d.reason, "condvar");
 	assert_int_equal(d.object, 0x5000);
-	bw_detail_clear(&d);
+	bw_detail_clear(&d.detail);
 	w.args[0] = 0x5028; /* __g_signals[0] */
-	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, st, fi, &d), 0);
 	assert_int_equal(d.object, 0x5000);
-	bw_detail_clear(&d);
+	bw_detail_clear(&d.detail);
 	/* other condvar futex words: no condvar address made up */
 	w.args[1] = 128;
-	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, st, fi, &d), 0);
 	assert_string_equal(d.reason, "condvar");
 	assert_int_equal(d.object, 0x5028);
-	bw_detail_clear(&d);
+	bw_detail_clear(&d.detail);
 	freestack(st);
 
 	/* After SIGSTOP/SIGCONT a sleep goes on in restart_syscall. */
 	st = mkstack(sleeper, 3);
 	w.syscall_nr = SYS_restart_syscall;
-	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, st, fi, &d), 0);
 	assert_string_equal(d.reason, "sleep");
-	bw_detail_clear(&d);
+	bw_detail_clear(&d.detail);
 	freestack(st);
 	st = mkstack(cond, 2);
 	w.args[1] = 9 | 128;
-	assert_int_equal(bw_detail_build(&w, st, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, st, fi, &d), 0);
 	assert_string_equal(d.reason, "condvar");
-	bw_detail_clear(&d);
+	bw_detail_clear(&d.detail);
 	freestack(st);
 	assert_int_equal(bw_syscall_nr("futex"), SYS_futex);
 	assert_int_equal(bw_syscall_nr("no_such_call"), -1);
+	fdinfo__free(fi);
 }
 
 static void test_addr_format(void **state)
@@ -187,11 +203,12 @@ static void test_addr_format(void **state)
 
 static void test_own_fds(void **state)
 {
+	struct fdinfo *fi = fdinfo__new();
 	int p[2], sv[2], ep, fds[8], n;
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct pollfd pfd[2];
 	struct bw_wait w = { .pid = getpid(), .tid = getpid(), .state = 1 };
-	struct bw_detail d;
+	struct bw_wait_info d;
 	char b[256];
 
 	assert_int_equal(pipe(p), 0);
@@ -201,31 +218,34 @@ static void test_own_fds(void **state)
 	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev), 0);
 	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
 
-	assert_int_equal(fd_describe(getpid(), p[0], b, sizeof(b)), 0);
+	assert_int_equal(fdinfo__describe(fi, getpid(), p[0], b, sizeof(b)), 0);
 	assert_int_equal(strncmp(b, "pipe:[", 6), 0);
-	assert_int_equal(fd_describe(getpid(), sv[0], b, sizeof(b)), 0);
+	assert_int_equal(fdinfo__describe(fi, getpid(), sv[0], b, sizeof(b)), 0);
 	assert_int_equal(strncmp(b, "socket:[", 8), 0);
 	assert_non_null(strstr(b, " unix "));
-	assert_true(fd_describe(getpid(), 12345, b, sizeof(b)) < 0);
+	assert_true(fdinfo__describe(fi, getpid(), 12345, b, sizeof(b)) < 0);
 
-	n = epoll_fds(getpid(), ep, fds, 8);
+	n = fdinfo_epoll_fds(getpid(), ep, fds, 8);
 	assert_int_equal(n, 2);
 
 	w.syscall_nr = SYS_read;
 	w.args[0] = p[0];
-	assert_int_equal(bw_detail_build(&w, NULL, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, NULL, fi, &d), 0);
 	assert_string_equal(d.reason, "read");
 	assert_int_equal(d.object, p[0]);
-	assert_non_null(strstr(d.text, "pipe:["));
-	bw_detail_clear(&d);
+	assert_int_equal(d.detail.kind, BW_DETAIL_FD);
+	assert_int_equal(strncmp(d.detail.fd.target, "pipe:[", 6), 0);
+	bw_detail_clear(&d.detail);
 
 	w.syscall_nr = SYS_epoll_wait;
 	w.args[0] = ep;
-	assert_int_equal(bw_detail_build(&w, NULL, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, NULL, fi, &d), 0);
 	assert_string_equal(d.reason, "epoll");
-	assert_non_null(strstr(json_object_to_json_string_ext(d.json, JSON_C_TO_STRING_PLAIN), "socket:["));
-	assert_non_null(strstr(json_object_to_json_string_ext(d.json, JSON_C_TO_STRING_PLAIN), "pipe:["));
-	bw_detail_clear(&d);
+	assert_int_equal(d.detail.kind, BW_DETAIL_EPOLL);
+	assert_int_equal(d.detail.set.epfd, ep);
+	assert_true(set_has(&d.detail, "socket:["));
+	assert_true(set_has(&d.detail, "pipe:["));
+	bw_detail_clear(&d.detail);
 
 	/* poll: the pollfd array is read from the process's memory */
 	pfd[0].fd = sv[1];
@@ -233,17 +253,20 @@ static void test_own_fds(void **state)
 	w.syscall_nr = SYS_poll;
 	w.args[0] = (uintptr_t)pfd;
 	w.args[1] = 2;
-	assert_int_equal(bw_detail_build(&w, NULL, &d), 0);
+	assert_int_equal(bw_wait_describe(&w, NULL, fi, &d), 0);
 	assert_string_equal(d.reason, "poll");
-	assert_non_null(strstr(d.text, "socket:["));
-	assert_non_null(strstr(d.text, "pipe:["));
-	bw_detail_clear(&d);
+	assert_int_equal(d.detail.kind, BW_DETAIL_FDSET);
+	assert_string_equal(d.detail.set.call, "poll");
+	assert_true(set_has(&d.detail, "socket:["));
+	assert_true(set_has(&d.detail, "pipe:["));
+	bw_detail_clear(&d.detail);
 
 	close(ep);
 	close(p[0]);
 	close(p[1]);
 	close(sv[0]);
 	close(sv[1]);
+	fdinfo__free(fi);
 }
 
 int main(void)

@@ -9,7 +9,9 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 #include "model/agg.h"
-#include "report/report.h"
+#include "report/fmt.h"
+#include "report/sink.h"
+#include "stacks/stacktab.h"
 
 #define MS 1000000ULL
 
@@ -47,36 +49,50 @@ static int resolve(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame
 
 static const struct bw_pc pcs[] = { { .pc = 0x401000, .activation = true }, { .pc = 0x7f0000001234, .activation = false }, { .pc = 0x42, .activation = false } };
 
+static struct stacktab *tab;
+
 static struct agg *make(struct bw_report *r)
 {
-	struct agg *a = agg__new(resolve, NULL);
+	struct agg *a = agg__new();
 	struct bw_sample s = {
 		.pid = 100, .tid = 101, .comm = "worker", .pcomm = "svc", .reason = "futex",
 		.blocked_ns = 1500 * MS, .max_ns = 1500 * MS, .count = 1,
 	};
 
-	agg__reset(a);
-	s.stack = agg__stack(a, 100, pcs, 3, false);
+	tab = stacktab__new(resolve, NULL);
+	s.stack = stacktab__get(tab, 100, pcs, 3, false);
 	assert_int_equal(agg__add(a, &s), 0);
+	bw_stack_put(s.stack);
 	memset(r, 0, sizeof(*r));
 	r->time_ns = 1700000000123456789ULL;
 	r->interval_ns = 5000 * MS;
 	r->threshold_ns = 100 * MS;
 	r->dropped[BW_DROP_RINGBUF] = 7;
 	r->short_count = 3;
-	assert_int_equal(agg__report(a, r, 0), 0);
+	assert_int_equal(agg__build(a, r, 0), 0);
 	return a;
 }
 
+static void done(struct agg *a)
+{
+	agg__free(a);
+	stacktab__free(tab);
+	tab = NULL;
+}
+
+/* A report through the text or json sink, as a string. */
 static char *render(int json, const struct bw_report *r, unsigned int frames)
 {
+	struct bw_sink_cfg cfg = { .frames = frames };
+	struct bw_sink sink = { .ops = bw_sink_find(json ? "json" : "text"), .cfg = &cfg };
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
 
-	assert_non_null(f);
-	assert_int_equal(json ? report_json(f, r) : report_text(f, r, frames), 0);
-	fclose(f);
+	assert_non_null(sink.ops);
+	sink.out = open_memstream(&buf, &len);
+	assert_non_null(sink.out);
+	assert_int_equal(sink.ops->emit(&sink, r), 0);
+	fclose(sink.out);
 	return buf;
 }
 
@@ -142,7 +158,7 @@ static void test_json(void **state)
 	json_object_put(stack);
 	json_object_put(root);
 	free(out);
-	agg__free(a);
+	done(a);
 }
 
 static void test_text(void **state)
@@ -166,12 +182,12 @@ static void test_text(void **state)
 	assert_non_null(strstr(out, "... 3 more frames"));
 	assert_null(strstr(out, "libc.so.6+0x1234"));
 	free(out);
-	agg__free(a);
+	done(a);
 }
 
 static void test_ongoing_json(void **state)
 {
-	struct agg *a = agg__new(resolve, NULL);
+	struct agg *a = agg__new();
 	struct bw_sample s = {
 		.pid = 100, .tid = 102, .comm = "stuck", .pcomm = "svc", .reason = "mutex",
 		.blocked_ns = 5000 * MS, .max_ns = 90000 * MS, .age_ns = 90000 * MS,
@@ -181,10 +197,11 @@ static void test_ongoing_json(void **state)
 	json_object *root, *v, *t;
 	char *out;
 
-	agg__reset(a);
-	s.stack = agg__stack(a, 100, pcs, 1, false);
+	tab = stacktab__new(resolve, NULL);
+	s.stack = stacktab__get(tab, 100, pcs, 1, false);
 	assert_int_equal(agg__add(a, &s), 0);
-	assert_int_equal(agg__report(a, &r, 0), 0);
+	bw_stack_put(s.stack);
+	assert_int_equal(agg__build(a, &r, 0), 0);
 	out = render(1, &r, 0);
 	root = json_tokener_parse(out);
 	assert_non_null(root);
@@ -209,7 +226,7 @@ static void test_ongoing_json(void **state)
 	out = render(0, &r, 2);
 	assert_non_null(strstr(out, "STILL BLOCKED, for 1m30s so far (5.00s of it in this interval)"));
 	free(out);
-	agg__free(a);
+	done(a);
 }
 
 static void test_durations(void **state)

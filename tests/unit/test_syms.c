@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "stacks/demangle.h"
 #include "stacks/syms.h"
 
 struct fixture {
@@ -64,7 +65,7 @@ static void stop(struct fixture *fx)
 
 static void check_fixture(const char *name)
 {
-	struct syms *s = syms__new();
+	struct syms *s = syms__new(NULL);
 	struct fixture fx;
 	struct bw_frame f;
 	struct bw_pc pc;
@@ -129,7 +130,7 @@ static void test_fixture_nofp(void **state)
 
 static void test_gone_process(void **state)
 {
-	struct syms *s = syms__new();
+	struct syms *s = syms__new(NULL);
 	struct bw_frame f;
 	struct bw_pc pc = { .pc = 0x401000, .activation = true };
 	pid_t pid = fork();

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include "stacks/demangle.h"
 #include "stacks/syms.h"
 
 struct snap_hdr {
@@ -94,7 +95,7 @@ static void check(const char *fixture)
 		"fixture_capture", "fixture_level3", "fixture_level2", "fixture_level1", "main",
 		"__libc_start_call_main", "__libc_start_main", "_start",
 	};
-	struct syms *s = syms__new();
+	struct syms *s = syms__new(NULL);
 	struct recorded r;
 	char *names[32];
 	bool truncated;

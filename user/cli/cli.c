@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "cli/cli.h"
 #include "base/log.h"
+#include "cli/cli.h"
 
 static const char usage_text[] =
 "Usage: blockwatch [OPTIONS]\n"
@@ -20,8 +18,9 @@ static const char usage_text[] =
 "  -d, --duration DUR      stop after DUR (default: until Ctrl-C or SIGTERM)\n"
 "  -n, --now               print the threads blocked right now (at least the\n"
 "                          threshold), with age, reason, lock owner, stack; exit\n"
-"  -f, --format FMT        text (default) or json (one object per line)\n"
-"  -o, --output FILE       write reports to FILE instead of stdout\n"
+"  -f, --format FMT[:FILE] text (default) or json (one object per line), to\n"
+"                          FILE or stdout; repeat for several outputs\n"
+"  -o, --output FILE       write the format without a :FILE to FILE\n"
 "      --top N             only the N processes with the most blocked time\n"
 "      --frames N          stack frames shown per entry in text (default 8)\n"
 "  -K, --kernel-stacks     kernel stacks too, below the user stacks (costs a\n"
@@ -78,123 +77,77 @@ static const struct option long_opts[] = {
 	{},
 };
 
-int bw_parse_duration(const char *s, uint64_t *ns)
-{
-	static const struct {
-		const char *unit;
-		double mult;
-	} units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 },
-		{ "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
-	};
-	char *end;
-	double v;
-	size_t i;
-
-	if (!s || !*s || *s == '-' || *s == '+' || (*s != '.' && (*s < '0' || *s > '9')))
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v))
-		return -EINVAL;
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (strcmp(end, units[i].unit))
-			continue;
-		v *= units[i].mult;
-		if (v >= 18446744073709551616.0)
-			return -ERANGE;
-		*ns = (uint64_t)(v + 0.5);
-		return 0;
-	}
-	return -EINVAL;
-}
-
-int bw_parse_size(const char *s, uint64_t *bytes)
-{
-	unsigned long long v;
-	unsigned int shift = 0;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -ERANGE;
-	if (!strcmp(end, "K") || !strcmp(end, "k"))
-		shift = 10;
-	else if (!strcmp(end, "M") || !strcmp(end, "m"))
-		shift = 20;
-	else if (!strcmp(end, "G") || !strcmp(end, "g"))
-		shift = 30;
-	else if (*end)
-		return -EINVAL;
-	if (v > (UINT64_MAX >> shift))
-		return -ERANGE;
-	*bytes = (uint64_t)v << shift;
-	return 0;
-}
-
-int bw_parse_pids(const char *s, pid_t **pids, int *npids)
-{
-	pid_t *out = NULL;
-	int n = 0;
-
-	while (s && *s) {
-		unsigned long v;
-		char *end;
-		pid_t *tmp;
-
-		if (*s < '0' || *s > '9')
-			goto inval;
-		errno = 0;
-		v = strtoul(s, &end, 10);
-		if (errno || v == 0 || v > INT_MAX || (*end && *end != ','))
-			goto inval;
-		tmp = realloc(out, (n + 1) * sizeof(*out));
-		if (!tmp) {
-			free(out);
-			return -ENOMEM;
-		}
-		out = tmp;
-		out[n++] = (pid_t)v;
-		s = *end ? end + 1 : end;
-		if (*end == ',' && !*s)
-			goto inval;
-	}
-	if (!n)
-		return -EINVAL;
-	*pids = out;
-	*npids = n;
-	return 0;
-inval:
-	free(out);
-	return -EINVAL;
-}
-
-static int parse_uint(const char *s, unsigned int *v)
-{
-	unsigned long x;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	x = strtoul(s, &end, 10);
-	if (errno || *end || x > UINT_MAX)
-		return -EINVAL;
-	*v = (unsigned int)x;
-	return 0;
-}
-
 static int bad(const char *what, const char *val)
 {
 	bw_err("invalid %s '%s' (see --help)", what, val);
 	return -EINVAL;
 }
 
+/* -f FORMAT[:FILE]; FILE "-" is stdout. */
+static int add_sink(struct bw_opts *o, const char *arg)
+{
+	struct bw_sink_spec *sp = &o->sinks[o->nsinks];
+	char *copy, *colon;
+
+	if (o->nsinks == BW_MAX_SINKS) {
+		bw_err("too many outputs (at most %d -f)", BW_MAX_SINKS);
+		return -EINVAL;
+	}
+	copy = strdup(arg);
+	if (!copy) {
+		bw_err("out of memory");
+		return -ENOMEM;
+	}
+	o->strings[o->nsinks++] = copy;
+	colon = strchr(copy, ':');
+	if (colon)
+		*colon = 0;
+	if (!bw_sink_find(copy)) {
+		bw_err("invalid format '%s' (one of %s; see --help)", copy, bw_sink_names());
+		return -EINVAL;
+	}
+	if (colon && !colon[1]) {
+		bw_err("invalid output '%s': no file after ':' (see --help)", arg);
+		return -EINVAL;
+	}
+	sp->format = copy;
+	sp->path = colon && strcmp(colon + 1, "-") ? colon + 1 : NULL;
+	sp->to_default = !colon;
+	return 0;
+}
+
+/* -o goes to the one output without a :FILE (text when no -f); at most
+ * one writes to stdout or -o, and no file is named twice. */
+static int finish_sinks(struct bw_opts *o, const char *output)
+{
+	int i, j, unnamed = 0;
+
+	if (!o->nsinks)
+		o->sinks[o->nsinks++] = (struct bw_sink_spec){ .format = "text", .to_default = true };
+	for (i = 0; i < o->nsinks; i++) {
+		struct bw_sink_spec *sp = &o->sinks[i];
+
+		if (sp->to_default && output)
+			sp->path = output;
+		if (!sp->path)
+			unnamed++;
+		for (j = 0; sp->path && j < i; j++)
+			if (o->sinks[j].path && !strcmp(o->sinks[j].path, sp->path)) {
+				bw_err("output '%s' given twice (see --help)", sp->path);
+				return -EINVAL;
+			}
+	}
+	if (unnamed > 1) {
+		bw_err("only one output can go to %s: give the others a :FILE (see --help)",
+		       output ? "-o" : "stdout");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 {
+	const char *output = NULL;
 	int c, err;
 
 	memset(o, 0, sizeof(*o));
@@ -235,22 +188,19 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 			o->now = true;
 			break;
 		case 'f':
-			if (!strcmp(optarg, "text"))
-				o->format = BW_FMT_TEXT;
-			else if (!strcmp(optarg, "json"))
-				o->format = BW_FMT_JSON;
-			else
-				return bad("format (text or json)", optarg);
+			err = add_sink(o, optarg);
+			if (err)
+				return err;
 			break;
 		case 'o':
-			o->output = optarg;
+			output = optarg;
 			break;
 		case OPT_TOP:
-			if (parse_uint(optarg, &o->top) || !o->top)
+			if (bw_parse_uint(optarg, &o->top) || !o->top)
 				return bad("--top count", optarg);
 			break;
 		case OPT_FRAMES:
-			if (parse_uint(optarg, &o->frames))
+			if (bw_parse_uint(optarg, &o->frames))
 				return bad("--frames count", optarg);
 			break;
 		case OPT_BTF:
@@ -299,12 +249,19 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 		bw_err("unexpected argument '%s' (see --help)", argv[optind]);
 		return -EINVAL;
 	}
-	return 0;
+	return finish_sinks(o, output);
 }
 
 void bw_opts_free(struct bw_opts *o)
 {
+	int i;
+
 	free(o->pids);
 	o->pids = NULL;
 	o->npids = 0;
+	for (i = 0; i < BW_MAX_SINKS; i++) {
+		free(o->strings[i]);
+		o->strings[i] = NULL;
+	}
+	o->nsinks = 0;
 }

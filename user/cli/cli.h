@@ -5,8 +5,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "cli/parse.h"
+#include "report/sink.h"
 
-enum bw_format { BW_FMT_TEXT, BW_FMT_JSON };
+#define BW_MAX_SINKS 8
 
 struct bw_opts {
 	pid_t *pids; /* NULL: system-wide */
@@ -14,9 +16,10 @@ struct bw_opts {
 	uint64_t threshold_ns;
 	uint64_t interval_ns;
 	uint64_t duration_ns; /* 0: until a signal */
-	enum bw_format format;
-	const char *output; /* NULL: stdout */
-	unsigned int top;   /* 0: every process */
+	/* -f FORMAT[:FILE]...; -o FILE for the one without a FILE */
+	struct bw_sink_spec sinks[BW_MAX_SINKS];
+	int nsinks;
+	unsigned int top;    /* 0: every process */
 	unsigned int frames; /* frames per stack in text output */
 	const char *btf_path;
 	uint64_t ringbuf_size;
@@ -27,16 +30,8 @@ struct bw_opts {
 	uint64_t stack_size;	    /* user stack bytes copied above sp */
 	const char *debuginfo_path; /* NULL: libdwfl's default */
 	bool verbose;
+	char *strings[BW_MAX_SINKS]; /* what the sink specs point into */
 };
-
-/* Parse "500us", "2s", "1.5m"... into nanoseconds. A number without a
- * unit, an unknown unit, a negative or overflowing value: -EINVAL or
- * -ERANGE. */
-int bw_parse_duration(const char *s, uint64_t *ns);
-/* Parse "65536", "64K", "16M" into bytes. */
-int bw_parse_size(const char *s, uint64_t *bytes);
-/* Parse "12,34" into a malloc'ed array of PIDs. */
-int bw_parse_pids(const char *s, pid_t **pids, int *npids);
 
 /* 0: run; 1: --help/--version printed, exit 0; -EINVAL: usage error,
  * already reported on stderr. */

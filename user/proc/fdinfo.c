@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <uthash.h>
+#include "base/util.h"
 #include "proc/fdinfo.h"
+#include "proc/procfs.h"
 
 int sock_addr_format(const char *hex, char *buf, size_t len)
 {
@@ -86,7 +86,14 @@ struct netns {
 	struct sock_desc *socks;
 };
 
-static struct netns *netns_cache;
+struct fdinfo {
+	struct netns *netns; /* by namespace inode */
+};
+
+struct fdinfo *fdinfo__new(void)
+{
+	return calloc(1, sizeof(struct fdinfo));
+}
 
 static void add_sock(struct netns *ns, unsigned long ino, const char *desc)
 {
@@ -105,12 +112,11 @@ static void add_sock(struct netns *ns, unsigned long ino, const char *desc)
 
 static void load_inet(struct netns *ns, pid_t pid, const char *table)
 {
-	char path[64], line[512], addr[160], desc[200];
+	char line[512], addr[160], desc[200];
 	unsigned long ino;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, table);
-	f = fopen(path, "re");
+	f = procfs_fopen("%d/net/%s", pid, table);
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
@@ -125,11 +131,10 @@ static void load_inet(struct netns *ns, pid_t pid, const char *table)
 
 static void load_unix(struct netns *ns, pid_t pid)
 {
-	char path[64], line[512], desc[200];
+	char line[512], desc[200];
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/net/unix", pid);
-	f = fopen(path, "re");
+	f = procfs_fopen("%d/net/unix", pid);
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
@@ -150,50 +155,57 @@ static void load_tables(struct netns *ns, pid_t pid)
 	static const char *const inet[] = { "tcp", "tcp6", "udp", "udp6" };
 	size_t i;
 
-	for (i = 0; i < sizeof(inet) / sizeof(inet[0]); i++)
+	for (i = 0; i < BW_ARRAY_SIZE(inet); i++)
 		load_inet(ns, pid, inet[i]);
 	load_unix(ns, pid);
 }
 
-static struct netns *netns_of(pid_t pid)
+static struct netns *netns_of(struct fdinfo *fi, pid_t pid)
 {
+	unsigned long ino = procfs_inode("%d/ns/net", pid);
 	struct netns *ns;
-	struct stat st;
-	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
-	if (stat(path, &st))
+	if (!ino)
 		return NULL;
-	HASH_FIND(hh, netns_cache, &st.st_ino, sizeof(unsigned long), ns);
+	HASH_FIND(hh, fi->netns, &ino, sizeof(ino), ns);
 	if (ns)
 		return ns;
 	ns = calloc(1, sizeof(*ns));
 	if (!ns)
 		return NULL;
-	ns->ns_ino = st.st_ino;
+	ns->ns_ino = ino;
 	load_tables(ns, pid);
-	HASH_ADD(hh, netns_cache, ns_ino, sizeof(ns->ns_ino), ns);
+	HASH_ADD(hh, fi->netns, ns_ino, sizeof(ns->ns_ino), ns);
 	return ns;
 }
 
-void fdinfo_forget(void)
+void fdinfo__forget(struct fdinfo *fi)
 {
 	struct sock_desc *d, *dtmp;
 	struct netns *ns, *tmp;
 
-	HASH_ITER(hh, netns_cache, ns, tmp) {
+	HASH_ITER(hh, fi->netns, ns, tmp) {
 		HASH_ITER(hh, ns->socks, d, dtmp) {
 			HASH_DEL(ns->socks, d);
 			free(d);
 		}
-		HASH_DEL(netns_cache, ns);
+		HASH_DEL(fi->netns, ns);
 		free(ns);
 	}
 }
 
-static void describe_socket(pid_t pid, unsigned long ino, char *buf, size_t len)
+void fdinfo__free(struct fdinfo *fi)
 {
-	struct netns *ns = netns_of(pid);
+	if (!fi)
+		return;
+	fdinfo__forget(fi);
+	free(fi);
+}
+
+static void describe_socket(struct fdinfo *fi, pid_t pid, unsigned long ino, char *buf,
+			    size_t len)
+{
+	struct netns *ns = netns_of(fi, pid);
 	struct sock_desc *d = NULL;
 
 	if (ns)
@@ -209,32 +221,29 @@ static void describe_socket(pid_t pid, unsigned long ino, char *buf, size_t len)
 		snprintf(buf, len, "socket:[%lu]", ino);
 }
 
-int fd_describe(pid_t pid, int fd, char *buf, size_t len)
+int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len)
 {
-	char path[64], target[512];
+	char target[512];
 	unsigned long ino;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	n = readlink(path, target, sizeof(target) - 1);
+	n = procfs_readlink(target, sizeof(target), "%d/fd/%d", pid, fd);
 	if (n < 0)
-		return -errno;
-	target[n] = 0;
+		return (int)n;
 	if (sscanf(target, "socket:[%lu]", &ino) == 1)
-		describe_socket(pid, ino, buf, len);
+		describe_socket(fi, pid, ino, buf, len);
 	else
 		snprintf(buf, len, "%s", target);
 	return 0;
 }
 
-int epoll_fds(pid_t pid, int epfd, int *fds, int max)
+int fdinfo_epoll_fds(pid_t pid, int epfd, int *fds, int max)
 {
-	char path[64], line[256];
+	char line[256];
 	int n = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, epfd);
-	f = fopen(path, "re");
+	f = procfs_fopen("%d/fdinfo/%d", pid, epfd);
 	if (!f)
 		return -errno;
 	while (n < max && fgets(line, sizeof(line), f)) {

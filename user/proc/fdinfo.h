@@ -6,15 +6,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * Naming another process's file descriptors from /proc, without
+ * stopping it. Socket tables are read once per network namespace and
+ * kept until fdinfo__forget (once per report: sockets come and go).
+ */
+struct fdinfo;
+
+struct fdinfo *fdinfo__new(void);
+void fdinfo__free(struct fdinfo *fi);
+void fdinfo__forget(struct fdinfo *fi);
 /* What fd @fd of @pid is: "pipe:[123]", "/var/log/x", "socket:[456] tcp
  * 127.0.0.1:80 -> 127.0.0.1:5000", "socket:[789] unix /run/x.sock".
- * Reads /proc only (no ptrace). Returns 0, or -errno (fd gone). */
-int fd_describe(pid_t pid, int fd, char *buf, size_t len);
-/* Socket tables are read once per network namespace and kept until
- * this is called (once per report: sockets come and go). */
-void fdinfo_forget(void);
+ * Returns 0, or -errno (fd gone). */
+int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len);
 /* The fds registered in epoll instance @epfd of @pid (its fdinfo). */
-int epoll_fds(pid_t pid, int epfd, int *fds, int max);
+int fdinfo_epoll_fds(pid_t pid, int epfd, int *fds, int max);
 
 /* Parsing helpers, exposed for tests. */
 /* "0100007F:1F90" (IPv4) or 32 hex digits + port (IPv6) -> "127.0.0.1:8080" */

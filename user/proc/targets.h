@@ -4,12 +4,14 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include "proc/procfs.h"
 
+/* A -p target: its pidfd polls readable once the process has exited. */
 struct bw_target {
 	pid_t pid;
-	int pidfd; /* readable once the process has exited; -1: poll it */
+	int pidfd; /* -1: before Linux 5.3, poll with bw_target_gone */
 	bool exited;
-	char comm[16];
+	char comm[BW_COMM_MAX];
 };
 
 /* Check that every PID exists; a thread id is taken for its process.
@@ -17,10 +19,7 @@ struct bw_target {
  * allocates npids entries) and may rewrite pids[] to thread group ids. */
 int bw_targets_open(pid_t *pids, int npids, struct bw_target *t);
 void bw_targets_close(struct bw_target *t, int n);
-/* Without a pidfd: is it gone? (kill 0 says ESRCH, or it is a zombie) */
+/* Without a pidfd: is it gone? (gone from /proc, or a zombie) */
 bool bw_target_gone(const struct bw_target *t);
-
-/* Are we allowed to load BPF tracing programs? */
-bool bw_have_privileges(void);
 
 #endif

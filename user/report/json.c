@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* One JSON object per report, one report per line. */
+/* One JSON object per report, one report per line. The only user of
+ * json-c. */
 #include <errno.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
-#include "report/report.h"
+#include "report/fmt.h"
+#include "report/sink.h"
+#include "stacks/stacktab.h"
 
 static json_object *u64(uint64_t v)
 {
@@ -13,6 +17,85 @@ static json_object *u64(uint64_t v)
 static json_object *str_or_null(const char *s)
 {
 	return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *hex_str(uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%#" PRIx64, v);
+	return json_object_new_string(buf);
+}
+
+static json_object *fd_json(const struct bw_fd_ref *f)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "fd", json_object_new_int(f->fd));
+	json_object_object_add(o, "target", json_object_new_string(f->target ? f->target : "?"));
+	return o;
+}
+
+static json_object *fds_json(const struct bw_detail *d)
+{
+	json_object *arr = json_object_new_array_ext(d->set.n);
+	uint32_t i;
+
+	for (i = 0; i < d->set.n; i++)
+		json_object_array_add(arr, fd_json(&d->set.fds[i]));
+	return arr;
+}
+
+static json_object *futex_json(const struct bw_detail *d)
+{
+	json_object *o = json_object_new_object();
+	char op[32];
+
+	json_object_object_add(o, "kind", json_object_new_string(bw_futex_kind_name(d->futex.kind)));
+	if (d->futex.kind == BW_FUTEX_WAITV)
+		return o;
+	if (d->futex.condvar)
+		json_object_object_add(o, "condvar", hex_str(d->futex.condvar));
+	bw_futex_op_name(d->futex.op, op, sizeof(op));
+	json_object_object_add(o, "futex", hex_str(d->futex.addr));
+	json_object_object_add(o, "op", json_object_new_string(op));
+	return o;
+}
+
+/* The "detail" object; NULL (JSON null) when there is nothing to say. */
+static json_object *detail_json(const struct bw_detail *d)
+{
+	json_object *o = NULL;
+
+	switch (d->kind) {
+	case BW_DETAIL_FUTEX:
+		o = futex_json(d);
+		break;
+	case BW_DETAIL_FD:
+		o = fd_json(&d->fd);
+		break;
+	case BW_DETAIL_FDSET:
+		o = json_object_new_object();
+		json_object_object_add(o, "fds", fds_json(d));
+		break;
+	case BW_DETAIL_EPOLL:
+		o = json_object_new_object();
+		json_object_object_add(o, "epfd", json_object_new_int(d->set.epfd));
+		json_object_object_add(o, "fds", fds_json(d));
+		break;
+	case BW_DETAIL_CHILD:
+		o = json_object_new_object();
+		json_object_object_add(o, "pid", json_object_new_int(d->child.pid));
+		break;
+	case BW_DETAIL_NONE:
+		break;
+	}
+	if (d->io) {
+		if (!o)
+			o = json_object_new_object();
+		json_object_object_add(o, "syscall", str_or_null(d->syscall));
+	}
+	return o;
 }
 
 static json_object *stack_json(const struct bw_stack *st)
@@ -45,37 +128,69 @@ static json_object *entry_json(const struct bw_entry *e)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "tid", u64(e->key.tid));
+	json_object_object_add(o, "tid", u64(e->tid));
 	json_object_object_add(o, "comm", json_object_new_string(e->comm));
-	json_object_object_add(o, "reason", json_object_new_string(e->key.reason));
-	/* A still-blocked entry's blocked_ns is its age so far; the part
-	 * of it inside this interval (what the process total adds up) is
-	 * interval_blocked_ns, as for every entry. */
-	json_object_object_add(o, "blocked_ns", u64(e->key.ongoing ? e->age_ns : e->blocked_ns));
-	json_object_object_add(o, "interval_blocked_ns", u64(e->blocked_ns));
+	json_object_object_add(o, "reason", json_object_new_string(e->reason));
+	json_object_object_add(o, "blocked_ns", u64(e->blocked_ns));
+	json_object_object_add(o, "interval_blocked_ns", u64(e->interval_ns));
 	json_object_object_add(o, "count", u64(e->count));
-	json_object_object_add(o, "max_ns", u64(e->key.ongoing ? e->age_ns : e->max_ns));
-	json_object_object_add(o, "ongoing", json_object_new_boolean(e->key.ongoing));
-	if (e->key.ongoing)
+	json_object_object_add(o, "max_ns", u64(e->max_ns));
+	json_object_object_add(o, "ongoing", json_object_new_boolean(e->ongoing));
+	if (e->ongoing)
 		json_object_object_add(o, "age_ns", u64(e->age_ns));
-	json_object_object_add(o, "detail", json_object_get(e->detail));
+	json_object_object_add(o, "detail", detail_json(&e->detail));
 	if (e->owner) {
 		json_object_object_add(o, "lock_owner", u64(e->owner));
 		json_object_object_add(o, "lock_owner_comm", json_object_new_string(e->owner_comm));
 		if (e->owner_entry)
 			json_object_object_add(o, "lock_owner_blocked_ns", u64(e->owner_entry->age_ns));
 	}
-	json_object_object_add(o, "truncated", json_object_new_boolean(e->key.stack->truncated));
-	json_object_object_add(o, "stack", stack_json(e->key.stack));
+	json_object_object_add(o, "truncated", json_object_new_boolean(e->stack->truncated));
+	json_object_object_add(o, "stack", stack_json(e->stack));
 	return o;
 }
 
-int report_json(FILE *out, const struct bw_report *r)
+static json_object *procs_json(const struct bw_report *r)
 {
-	json_object *root = json_object_new_object(), *drops, *procs;
-	char when[40];
+	json_object *procs = json_object_new_array_ext(r->nprocs);
 	size_t i, j;
-	int err = 0;
+
+	for (i = 0; i < r->nprocs; i++) {
+		const struct bw_proc_report *p = r->procs[i];
+		json_object *po = json_object_new_object();
+		json_object *threads = json_object_new_array_ext(p->nthreads);
+
+		json_object_object_add(po, "pid", u64(p->pid));
+		json_object_object_add(po, "comm", json_object_new_string(p->comm));
+		json_object_object_add(po, "blocked_ns", u64(p->blocked_ns));
+		for (j = 0; j < p->nthreads; j++)
+			json_object_array_add(threads, entry_json(p->threads[j]));
+		json_object_object_add(po, "threads", threads);
+		json_object_array_add(procs, po);
+	}
+	return procs;
+}
+
+static json_object *deadlocks_json(const struct bw_report *r)
+{
+	json_object *arr = json_object_new_array_ext(r->ndeadlocks);
+	size_t i, j;
+
+	for (i = 0; i < r->ndeadlocks; i++) {
+		json_object *cyc = json_object_new_array_ext(r->deadlocks[i].n);
+
+		for (j = 0; j < r->deadlocks[i].n; j++)
+			json_object_array_add(cyc, u64(r->deadlocks[i].entries[j]->tid));
+		json_object_array_add(arr, cyc);
+	}
+	return arr;
+}
+
+static int json_emit(struct bw_sink *s, const struct bw_report *r)
+{
+	json_object *root = json_object_new_object(), *drops;
+	char when[40];
+	int i, err;
 
 	if (!root)
 		return -ENOMEM;
@@ -90,36 +205,17 @@ int report_json(FILE *out, const struct bw_report *r)
 	json_object_object_add(root, "above_threshold_count", u64(r->slow_count));
 	json_object_object_add(root, "below_threshold_count", u64(r->short_count));
 	json_object_object_add(root, "below_threshold_ns", u64(r->short_ns));
-	procs = json_object_new_array_ext(r->nprocs);
-	for (i = 0; i < r->nprocs; i++) {
-		const struct bw_proc *p = r->procs[i];
-		json_object *po = json_object_new_object();
-		json_object *threads = json_object_new_array_ext(p->nthreads);
-
-		json_object_object_add(po, "pid", u64(p->pid));
-		json_object_object_add(po, "comm", json_object_new_string(p->comm));
-		json_object_object_add(po, "blocked_ns", u64(p->blocked_ns));
-		for (j = 0; j < p->nthreads; j++)
-			json_object_array_add(threads, entry_json(p->threads[j]));
-		json_object_object_add(po, "threads", threads);
-		json_object_array_add(procs, po);
-	}
-	json_object_object_add(root, "processes", procs);
-	drops = json_object_new_array_ext(r->ndeadlocks);
-	for (i = 0; i < r->ndeadlocks; i++) {
-		json_object *cyc = json_object_new_array_ext(r->deadlocks[i].n);
-
-		for (j = 0; j < r->deadlocks[i].n; j++)
-			json_object_array_add(cyc, u64(r->deadlocks[i].entries[j]->key.tid));
-		json_object_array_add(drops, cyc);
-	}
-	json_object_object_add(root, "deadlocks", drops);
-
-	if (fprintf(out, "%s\n",
-		    json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-							 JSON_C_TO_STRING_NOSLASHESCAPE)) < 0 ||
-	    fflush(out))
-		err = -errno;
+	json_object_object_add(root, "processes", procs_json(r));
+	json_object_object_add(root, "deadlocks", deadlocks_json(r));
+	fprintf(s->out, "%s\n",
+		json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+	err = bw_sink_flush(s);
 	json_object_put(root);
 	return err;
 }
+
+const struct bw_sink_ops bw_sink_json = {
+	.name = "json",
+	.emit = json_emit,
+};

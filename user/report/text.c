@@ -3,55 +3,12 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include "report/report.h"
+#include "report/fmt.h"
+#include "report/sink.h"
+#include "stacks/stacktab.h"
 
-static void bw_fmt_duration_raw(uint64_t ns, char *buf, size_t len);
-
-static void trim_zero(char *buf)
-{
-	char *dot = strstr(buf, ".0");
-
-	/* "100.0ms" -> "100ms", "1.50s" stays */
-	if (dot && (dot[2] < '0' || dot[2] > '9'))
-		memmove(dot, dot + 2, strlen(dot + 2) + 1);
-}
-
-void bw_fmt_duration(uint64_t ns, char *buf, size_t len)
-{
-	bw_fmt_duration_raw(ns, buf, len);
-	trim_zero(buf);
-}
-
-static void bw_fmt_duration_raw(uint64_t ns, char *buf, size_t len)
-{
-	/* Bounds are where rounding would print "1000.0" of a unit. */
-	if (ns < 1000)
-		snprintf(buf, len, "%" PRIu64 "ns", ns);
-	else if (ns < 999950)
-		snprintf(buf, len, "%.1fus", ns / 1e3);
-	else if (ns < 999950000)
-		snprintf(buf, len, "%.1fms", ns / 1e6);
-	else if (ns < (uint64_t)59995000000)
-		snprintf(buf, len, "%.2fs", ns / 1e9);
-	else if (ns < (uint64_t)3600000000000)
-		snprintf(buf, len, "%" PRIu64 "m%02" PRIu64 "s", ns / (uint64_t)60000000000,
-			 ns / (uint64_t)1000000000 % 60);
-	else
-		snprintf(buf, len, "%" PRIu64 "h%02" PRIu64 "m", ns / (uint64_t)3600000000000,
-			 ns / (uint64_t)60000000000 % 60);
-}
-
-void bw_fmt_time(uint64_t realtime_ns, char *buf, size_t len)
-{
-	time_t secs = realtime_ns / 1000000000ULL;
-	struct tm tm;
-	char tmp[32];
-
-	gmtime_r(&secs, &tm);
-	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, len, "%s.%03uZ", tmp, (unsigned int)(realtime_ns / 1000000 % 1000));
-}
+/* One "on ..." line: what a thread waits on. */
+#define DETAIL_MAX 256
 
 static const char *base_name(const char *path)
 {
@@ -89,17 +46,15 @@ static void print_frame(FILE *out, const struct bw_frame *f)
 
 static void print_header(FILE *out, const struct bw_report *r)
 {
+	uint64_t dropped = bw_report_dropped(r);
 	char when[40], iv[16], th[16], sh[16];
-	uint64_t dropped = 0;
 	int i;
 
-	for (i = 0; i < BW_DROP_MAX; i++)
-		dropped += r->dropped[i];
 	bw_fmt_time(r->time_ns, when, sizeof(when));
 	bw_fmt_duration(r->interval_ns, iv, sizeof(iv));
 	bw_fmt_duration(r->threshold_ns, th, sizeof(th));
 	bw_fmt_duration(r->short_ns, sh, sizeof(sh));
-	if (r->interval_ns)
+	if (r->kind == BW_REPORT_INTERVAL)
 		fprintf(out, "=== %s  interval %s  threshold %s  dropped %" PRIu64, when, iv, th,
 			dropped);
 	else
@@ -132,76 +87,146 @@ static void print_deadlocks(FILE *out, const struct bw_report *r)
 		for (j = 0; j <= c->n; j++) {
 			const struct bw_entry *e = c->entries[j % c->n];
 
-			fprintf(out, "%s TID %u (%s)", j ? " waits for" : "", e->key.tid, e->comm);
+			fprintf(out, "%s TID %u (%s)", j ? " waits for" : "", e->tid, e->comm);
 		}
 		fputc('\n', out);
 	}
 }
 
+static void fds_text(struct bw_strbuf *sb, const struct bw_detail *d)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->set.n; i++)
+		bw_sb_printf(sb, "%sfd %d %s", i ? ", " : "", d->set.fds[i].fd,
+			     d->set.fds[i].target ? d->set.fds[i].target : "?");
+}
+
+static void futex_text(struct bw_strbuf *sb, const struct bw_detail *d)
+{
+	char op[32];
+
+	if (d->futex.kind == BW_FUTEX_WAITV) {
+		bw_sb_printf(sb, "futex_waitv");
+		return;
+	}
+	bw_futex_op_name(d->futex.op, op, sizeof(op));
+	if (d->futex.kind == BW_FUTEX_CONDVAR)
+		bw_sb_printf(sb, "condvar %#" PRIx64 " (futex %#" PRIx64 " %s)",
+			     d->futex.condvar ? d->futex.condvar : d->futex.addr, d->futex.addr, op);
+	else
+		bw_sb_printf(sb, "%s %#" PRIx64 " %s", bw_futex_kind_name(d->futex.kind),
+			     d->futex.addr, op);
+}
+
+/* "mutex 0x... FUTEX_WAIT_PRIVATE", "epoll fd 7: fd 5 socket:[...]"... */
+static void detail_text(const struct bw_detail *d, char *buf, size_t len)
+{
+	struct bw_strbuf sb = { .buf = buf, .len = len };
+
+	buf[0] = 0;
+	switch (d->kind) {
+	case BW_DETAIL_FUTEX:
+		futex_text(&sb, d);
+		break;
+	case BW_DETAIL_FD:
+		bw_sb_printf(&sb, "fd %d %s", d->fd.fd, d->fd.target ? d->fd.target : "?");
+		break;
+	case BW_DETAIL_FDSET:
+		bw_sb_printf(&sb, "%s: ", d->set.call);
+		fds_text(&sb, d);
+		break;
+	case BW_DETAIL_EPOLL:
+		bw_sb_printf(&sb, "epoll fd %d: ", d->set.epfd);
+		fds_text(&sb, d);
+		break;
+	case BW_DETAIL_CHILD:
+		bw_sb_printf(&sb, "for pid %d", d->child.pid);
+		break;
+	case BW_DETAIL_NONE:
+		break;
+	}
+	if (d->io && !buf[0]) {
+		if (d->syscall)
+			bw_sb_printf(&sb, "in %s", d->syscall);
+		else
+			bw_sb_printf(&sb, "page fault or other kernel wait");
+	}
+}
+
 static void print_wait(FILE *out, const struct bw_entry *e)
 {
-	char age[16];
+	char age[16], text[DETAIL_MAX];
 
-	if (e->key.ongoing) {
+	if (e->ongoing) {
 		char part[16];
 
 		bw_fmt_duration(e->age_ns, age, sizeof(age));
-		bw_fmt_duration(e->blocked_ns, part, sizeof(part));
-		if (e->blocked_ns + 1000000 < e->age_ns)
+		bw_fmt_duration(e->interval_ns, part, sizeof(part));
+		if (e->interval_ns + 1000000 < e->age_ns)
 			fprintf(out, "           ^ STILL BLOCKED, for %s so far (%s of it in this interval)\n",
 				age, part);
 		else
 			fprintf(out, "           ^ STILL BLOCKED, for %s so far\n", age);
 	}
-	if (e->detail_text[0])
-		fprintf(out, "           on %s\n", e->detail_text);
+	detail_text(&e->detail, text, sizeof(text));
+	if (text[0])
+		fprintf(out, "           on %s\n", text);
 	if (!e->owner)
 		return;
-	fprintf(out, "           %s lock held by TID %u (%s)", e->key.ongoing ? "waiting for" : "waited for",
+	fprintf(out, "           %s lock held by TID %u (%s)", e->ongoing ? "waiting for" : "waited for",
 		e->owner, e->owner_comm);
-	if (e->key.ongoing && e->owner_entry) {
+	if (e->ongoing && e->owner_entry) {
 		bw_fmt_duration(e->owner_entry->age_ns, age, sizeof(age));
 		fprintf(out, ", blocked itself for %s", age);
 	}
 	fputc('\n', out);
 }
 
-int report_text(FILE *out, const struct bw_report *r, unsigned int frames)
+static void print_entry(FILE *out, const struct bw_entry *e, unsigned int frames)
 {
+	const struct bw_stack *st = e->stack;
+	char blk[16], max[16];
+	uint32_t k;
+
+	bw_fmt_duration(e->blocked_ns, blk, sizeof(blk));
+	bw_fmt_duration(e->max_ns, max, sizeof(max));
+	fprintf(out, "  %7u  %-16s %-22s %9s %7" PRIu64 " %9s\n", e->tid, e->comm, e->reason, blk,
+		e->count, max);
+	print_wait(out, e);
+	for (k = 0; k < st->nframes && k < frames; k++)
+		print_frame(out, &st->frames[k]);
+	if (st->nframes > frames)
+		fprintf(out, "        ... %u more frames\n", st->nframes - frames);
+	else if (st->truncated && frames)
+		fprintf(out, "        [stack truncated]\n");
+}
+
+static int text_emit(struct bw_sink *s, const struct bw_report *r)
+{
+	FILE *out = s->out;
 	size_t i, j;
 
 	print_header(out, r);
 	print_deadlocks(out, r);
 	for (i = 0; i < r->nprocs; i++) {
-		const struct bw_proc *p = r->procs[i];
+		const struct bw_proc_report *p = r->procs[i];
 		char tot[16];
 
 		bw_fmt_duration(p->blocked_ns, tot, sizeof(tot));
 		fprintf(out, "\nPID %u (%s)  blocked %s\n", p->pid, p->comm, tot);
 		fprintf(out, "  %7s  %-16s %-22s %9s %7s %9s\n", "TID", "COMM", "REASON",
 			"BLOCKED", "COUNT", "MAX");
-		for (j = 0; j < p->nthreads; j++) {
-			const struct bw_entry *e = p->threads[j];
-			const struct bw_stack *st = e->key.stack;
-			char blk[16], max[16];
-			uint32_t k;
-
-			/* still blocked: how long so far */
-			bw_fmt_duration(e->key.ongoing ? e->age_ns : e->blocked_ns, blk, sizeof(blk));
-			bw_fmt_duration(e->key.ongoing ? e->age_ns : e->max_ns, max, sizeof(max));
-			fprintf(out, "  %7u  %-16s %-22s %9s %7" PRIu64 " %9s\n", e->key.tid,
-				e->comm, e->key.reason, blk, e->count, max);
-			print_wait(out, e);
-			for (k = 0; k < st->nframes && k < frames; k++)
-				print_frame(out, &st->frames[k]);
-			if (st->nframes > frames)
-				fprintf(out, "        ... %u more frames\n", st->nframes - frames);
-			else if (st->truncated && frames)
-				fprintf(out, "        [stack truncated]\n");
-		}
+		for (j = 0; j < p->nthreads; j++)
+			print_entry(out, p->threads[j], s->cfg->frames);
 	}
 	if (r->nprocs < r->total_procs)
 		fprintf(out, "\n(%zu more processes, see --top)\n", r->total_procs - r->nprocs);
 	fputc('\n', out);
-	return fflush(out) ? -1 : 0;
+	return bw_sink_flush(s);
 }
+
+const struct bw_sink_ops bw_sink_text = {
+	.name = "text",
+	.emit = text_emit,
+};

@@ -2,16 +2,48 @@
 #ifndef BW_SESSION_H
 #define BW_SESSION_H
 
-#include <stdio.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "base/loop.h"
+#include "model/report.h"
+#include "report/sink.h"
 
-struct bw_opts;
+struct bw_collector;
 struct bw_loader;
+struct bw_opts;
 struct bw_target;
+struct ingest;
 
+/* Run what the options ask for: trace until the end (reports every
+ * interval and once more at the end), or one --now snapshot. Returns an
+ * enum bw_exit code; every failure was reported on stderr. */
+int bw_session_run(const struct bw_opts *o);
+
+/* --- inside user/session/ ------------------------------------------- */
+
+#define BW_MAX_COLLECTORS 4
+
+/* One run: its targets, the BPF side, the pipeline, the sinks. */
+struct session {
+	const struct bw_opts *o;
+	struct bw_target *targets;
+	int ntargets;
+	struct bw_loader *loader;
+	struct ingest *in;
+	struct bw_sink_cfg sink_cfg; /* the sinks point at it */
+	struct bw_sinks *sinks;
+	struct bw_loop *loop; /* tracing only */
+	struct bw_collector *collectors[BW_MAX_COLLECTORS];
+	int ncollectors;
+	enum bw_report_kind kind;
+	uint64_t start; /* when tracing began (CLOCK_MONOTONIC) */
+};
+
+/* Collect, build, emit, reset: one report. 0 or a negative errno (the
+ * run cannot go on; reported). */
+int session_report(struct session *s);
 /* Trace until the duration ends, a signal arrives or every target has
- * exited; report every interval and once more at the end. Returns an
- * enum bw_exit code. */
-int bw_session_run(const struct bw_opts *o, struct bw_loader *l, struct bw_target *t,
-		   int ntargets, FILE *out);
+ * exited, then make the final report. An enum bw_exit code. */
+int session_trace(struct session *s);
 
 #endif

@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "blockwatch.skel.h"
-#include "cli/cli.h"
 #include "trace/loader.h"
 #include "base/log.h"
 
@@ -29,15 +28,15 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return vfprintf(stderr, fmt, ap);
 }
 
-static int check_btf(const struct bw_opts *o)
+static int check_btf(const struct bw_loader_cfg *cfg)
 {
-	const char *path = o->btf_path ? o->btf_path : VMLINUX_BTF;
+	const char *path = cfg->btf_path ? cfg->btf_path : VMLINUX_BTF;
 	struct btf *btf;
 	int err;
 
 	if (access(path, R_OK)) {
 		err = errno;
-		if (o->btf_path)
+		if (cfg->btf_path)
 			bw_err("cannot read kernel BTF '%s': %s", path, strerror(err));
 		else
 			bw_err("kernel has no BTF ('%s': %s); use --btf FILE", path, strerror(err));
@@ -71,10 +70,10 @@ static int exit_code_for(int err)
 
 /* One attempt with one flavour of the sched_switch program. Returns a
  * negative errno and sets *stage to what failed. */
-static int try_load(struct bw_loader *l, const struct bw_opts *o, bool raw_tp,
+static int try_load(struct bw_loader *l, const struct bw_loader_cfg *cfg, bool raw_tp,
 		    const char **stage)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = cfg->btf_path);
 	struct blockwatch_bpf *skel;
 	int err, i;
 	__u8 one = 1;
@@ -86,35 +85,34 @@ static int try_load(struct bw_loader *l, const struct bw_opts *o, bool raw_tp,
 	l->skel = skel;
 	l->raw_tp = raw_tp;
 
-	skel->rodata->threshold_ns = o->threshold_ns;
+	skel->rodata->threshold_ns = cfg->threshold_ns;
 	skel->rodata->self_tgid = getpid();
-	skel->rodata->filter_tgid = o->npids > 0;
+	skel->rodata->filter_tgid = cfg->npids > 0;
 	skel->rodata->use_hash = raw_tp;
-	skel->rodata->use_sys_exit = o->syscall_exit;
-	skel->rodata->kstacks = o->kernel_stacks;
+	skel->rodata->use_sys_exit = cfg->syscall_exit;
+	skel->rodata->kstacks = cfg->kernel_stacks;
 	/* whole pages from the one holding sp: one more than the bytes */
-	skel->rodata->stack_pages = (o->stack_size + BW_PAGE_SIZE - 1) / BW_PAGE_SIZE + 1;
+	skel->rodata->stack_pages = (cfg->stack_size + BW_PAGE_SIZE - 1) / BW_PAGE_SIZE + 1;
 	if (skel->rodata->stack_pages > BW_STACK_PAGES)
 		skel->rodata->stack_pages = BW_STACK_PAGES;
 	bpf_map__set_max_entries(skel->maps.scratch, l->ncpus);
-	/* --now only reads the task iterator: nothing else is attached,
-	 * so the machine pays for nothing but the one pass. */
-	bpf_program__set_autoload(skel->progs.bw_switch_btf, !raw_tp && !o->now);
-	bpf_program__set_autoload(skel->progs.bw_switch_raw, raw_tp && !o->now);
-	bpf_program__set_autoload(skel->progs.bw_rseq_update, !o->now);
-	bpf_program__set_autoload(skel->progs.bw_exit, !o->now);
-	bpf_program__set_autoload(skel->progs.bw_sys_exit, o->syscall_exit && !o->now);
+	bpf_program__set_autoload(skel->progs.bw_switch_btf, !raw_tp && cfg->tracing);
+	bpf_program__set_autoload(skel->progs.bw_switch_raw, raw_tp && cfg->tracing);
+	bpf_program__set_autoload(skel->progs.bw_rseq_update, cfg->tracing);
+	bpf_program__set_autoload(skel->progs.bw_exit, cfg->tracing);
+	bpf_program__set_autoload(skel->progs.bw_exec, cfg->tracing);
+	bpf_program__set_autoload(skel->progs.bw_sys_exit, cfg->syscall_exit && cfg->tracing);
 	if (raw_tp)
 		bpf_map__set_max_entries(skel->maps.tstate_hash, RAW_TP_THREADS);
-	bpf_map__set_max_entries(skel->maps.events, pow2_roundup(o->ringbuf_size));
+	bpf_map__set_max_entries(skel->maps.events, pow2_roundup(cfg->ringbuf_size));
 
 	*stage = "load BPF programs";
 	err = blockwatch_bpf__load(skel);
 	if (err)
 		return err;
 	*stage = "add targets";
-	for (i = 0; i < o->npids; i++) {
-		__u32 tgid = o->pids[i];
+	for (i = 0; i < cfg->npids; i++) {
+		__u32 tgid = cfg->pids[i];
 
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.targets), &tgid, &one, BPF_ANY))
 			return -errno;
@@ -123,14 +121,14 @@ static int try_load(struct bw_loader *l, const struct bw_opts *o, bool raw_tp,
 	return blockwatch_bpf__attach(skel);
 }
 
-int bw_loader__new(const struct bw_opts *o, struct bw_loader **out)
+int bw_loader__new(const struct bw_loader_cfg *cfg, struct bw_loader **out)
 {
 	struct bw_loader *l;
 	const char *stage;
 	int err, ret;
 
 	libbpf_set_print(libbpf_log);
-	ret = check_btf(o);
+	ret = check_btf(cfg);
 	if (ret)
 		return ret;
 	l = calloc(1, sizeof(*l));
@@ -145,14 +143,14 @@ int bw_loader__new(const struct bw_opts *o, struct bw_loader **out)
 		return BW_EXIT_FAIL;
 	}
 
-	err = o->force_raw_tp ? -EOPNOTSUPP : try_load(l, o, false, &stage);
+	err = cfg->force_raw_tp ? -EOPNOTSUPP : try_load(l, cfg, false, &stage);
 	if (err && err != -EPERM && err != -EACCES) {
-		if (!o->force_raw_tp)
+		if (!cfg->force_raw_tp)
 			bw_dbg("tp_btf/sched_switch: cannot %s (%s), trying raw_tp", stage,
 			       strerror(-err));
 		blockwatch_bpf__destroy(l->skel);
 		l->skel = NULL;
-		err = try_load(l, o, true, &stage);
+		err = try_load(l, cfg, true, &stage);
 	}
 	if (err) {
 		bw_err("cannot %s: %s", stage, strerror(-err));
@@ -161,7 +159,7 @@ int bw_loader__new(const struct bw_opts *o, struct bw_loader **out)
 		return ret;
 	}
 	bw_dbg("attached (%s/sched_switch, rseq_update%s)", bw_loader__mode(l),
-	       o->syscall_exit ? ", sys_exit" : "");
+	       cfg->syscall_exit ? ", sys_exit" : "");
 	*out = l;
 	return 0;
 }

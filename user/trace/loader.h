@@ -2,22 +2,39 @@
 #ifndef BW_LOADER_H
 #define BW_LOADER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "base/bpf_abi.h"
 
-struct bw_opts;
+/* What the BPF side is loaded with. */
+struct bw_loader_cfg {
+	uint64_t threshold_ns;
+	const pid_t *pids; /* NULL: system-wide */
+	int npids;
+	const char *btf_path; /* NULL: /sys/kernel/btf/vmlinux */
+	uint64_t ringbuf_size;
+	uint64_t stack_size; /* user stack bytes copied above sp */
+	bool force_raw_tp;
+	bool syscall_exit;
+	bool kernel_stacks;
+	/* Attach the switch, resume and exit programs. Without them only the
+	 * still-blocked iterator is there (--now): the machine pays for
+	 * nothing but its one pass. */
+	bool tracing;
+};
+
 struct bw_loader;
 
 /* Open, configure, load and attach the BPF programs. On failure logs
  * one line and returns an enum bw_exit code (non-zero). */
-int bw_loader__new(const struct bw_opts *o, struct bw_loader **out);
+int bw_loader__new(const struct bw_loader_cfg *cfg, struct bw_loader **out);
 void bw_loader__free(struct bw_loader *l);
 int bw_loader__ringbuf_fd(const struct bw_loader *l);
 /* Sum the per-CPU counters (monotonic since load). */
 int bw_loader__stats(const struct bw_loader *l, uint64_t out[BW_STAT_MAX]);
 /* A record and its length: BW_EVENT_HDR_SIZE + stack_len at least. */
-typedef int (*bw_record_fn)(void *ctx, void *rec, size_t size);
+typedef void (*bw_record_fn)(void *ctx, const void *rec, size_t size);
 /* Run the still-blocked task iterator once, calling @fn per record. */
 int bw_loader__scan_blocked(const struct bw_loader *l, bw_record_fn fn, void *ctx);
 /* Times the kernel skipped one of our programs because it was already

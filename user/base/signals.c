@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include "base/signals.h"
+
+static void stop_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+}
+
+int bw_signals_open(void)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	stop_set(&set);
+	if (sigprocmask(SIG_BLOCK, &set, NULL))
+		return -errno;
+	fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0) {
+		int err = -errno;
+
+		sigprocmask(SIG_UNBLOCK, &set, NULL);
+		return err;
+	}
+	return fd;
+}
+
+int bw_signals_take(int fd)
+{
+	struct signalfd_siginfo si;
+	sigset_t set;
+
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	stop_set(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	return (int)si.ssi_signo;
+}
+
+void bw_signals_close(int fd)
+{
+	sigset_t set;
+
+	if (fd < 0)
+		return;
+	close(fd);
+	stop_set(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_SIGNALS_H
+#define BW_SIGNALS_H
+
+/*
+ * SIGINT and SIGTERM as an fd for the event loop (signalfd): no handler
+ * and no global flag. Once one has been read they are unblocked again,
+ * so a second Ctrl-C during the final report kills at once. A closed
+ * stdout pipe becomes a write error (EPIPE), not a silent death.
+ */
+int bw_signals_open(void);
+/* The signal that arrived (after the fd polled readable), or 0. */
+int bw_signals_take(int fd);
+void bw_signals_close(int fd);
+
+#endif

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_PARSE_H
+#define BW_PARSE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Strict parsers for the command line: "10abc" is an error. */
+
+/* "500us", "2s", "1.5m"... into nanoseconds. A number without a unit,
+ * an unknown unit, a negative or overflowing value: -EINVAL or
+ * -ERANGE. */
+int bw_parse_duration(const char *s, uint64_t *ns);
+/* "65536", "64K", "16M" into bytes. */
+int bw_parse_size(const char *s, uint64_t *bytes);
+/* "12,34" into a malloc'ed array of PIDs. */
+int bw_parse_pids(const char *s, pid_t **pids, int *npids);
+/* A decimal unsigned int, nothing after it. */
+int bw_parse_uint(const char *s, unsigned int *v);
+
+#endif

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "proc/procfs.h"
+
+static int vpath(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	int n = snprintf(buf, len, "/proc/");
+
+	n += vsnprintf(buf + n, len - n, fmt, ap);
+	return n < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+FILE *procfs_fopen(const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return fopen(path, "re");
+}
+
+DIR *procfs_opendir(const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	return opendir(path);
+}
+
+ssize_t procfs_readlink(char *buf, size_t len, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	ssize_t n;
+	int err;
+
+	va_start(ap, fmt);
+	err = vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (err)
+		return err;
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return n;
+}
+
+uint64_t procfs_inode(const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (err || stat(path, &st))
+		return 0;
+	return st.st_ino;
+}
+
+/* "NSpid:\t41\t7": the host's id first, the process's own last. */
+static void parse_nspid(const char *val, struct bw_status *st)
+{
+	const char *p = val;
+	char *end;
+	int n = 0;
+
+	for (;; p = end) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p)
+			break;
+		st->ns_pid = (pid_t)v;
+		n++;
+	}
+	st->nested = n > 1;
+}
+
+int procfs_status(pid_t pid, pid_t tid, struct bw_status *st)
+{
+	char line[256];
+	bool tgid = false;
+	FILE *f;
+
+	memset(st, 0, sizeof(*st));
+	f = tid ? procfs_fopen("%d/task/%d/status", pid, tid) : procfs_fopen("%d/status", pid);
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "Name:\t", 6)) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(st->name, sizeof(st->name), "%.15s", line + 6);
+		} else if (!strncmp(line, "State:", 6)) {
+			st->state = line[6 + strspn(line + 6, " \t")];
+		} else if (sscanf(line, "Tgid:\t%d", &st->tgid) == 1) {
+			tgid = true;
+		} else if (!strncmp(line, "NSpid:", 6)) {
+			parse_nspid(line + 6, st);
+		}
+	}
+	fclose(f);
+	if (!st->ns_pid)
+		st->ns_pid = tid ? tid : pid; /* before Linux 4.1: no NSpid */
+	return tgid ? 0 : -ESRCH;
+}
+
+void procfs_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+	FILE *f = procfs_fopen("%d/task/%d/comm", pid, tid);
+
+	buf[0] = 0;
+	if (f) {
+		if (fgets(buf, len, f))
+			buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "?");
+}
+
+bool procfs_alive(pid_t pid)
+{
+	return !(kill(pid, 0) && errno == ESRCH);
+}
+
+/*
+ * glibc stores tids as the process sees them: inside a container (a pid
+ * namespace) they are not the host's. Each thread's NSpid line says
+ * both.
+ */
+pid_t procfs_host_tid(pid_t pid, pid_t nstid)
+{
+	struct bw_status st;
+	struct dirent *de;
+	pid_t host = nstid;
+	DIR *d;
+
+	if (procfs_status(pid, 0, &st) || !st.nested)
+		return nstid; /* same namespace as ours */
+	d = procfs_opendir("%d/task", pid);
+	if (!d)
+		return nstid;
+	while ((de = readdir(d))) {
+		pid_t tid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (tid > 0 && !procfs_status(pid, tid, &st) && st.ns_pid == nstid) {
+			host = tid;
+			break;
+		}
+	}
+	closedir(d);
+	return host;
+}
+
+static int read_proc_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, buf, len, (off_t)addr);
+	close(fd);
+	if (n < 0)
+		return errno == EIO ? -EFAULT : -errno;
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int procfs_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (n == (ssize_t)len)
+		return 0;
+	/* Not mapped: /proc/PID/mem cannot do better. Not allowed or not
+	 * there (seccomp, old kernels): it may. */
+	if (n >= 0 || errno == EFAULT)
+		return -EFAULT;
+	if (errno == ESRCH)
+		return -ESRCH;
+	return read_proc_mem(pid, addr, buf, len);
+}
+
+/* The lowest mapping of @path in /proc/PID/map_files: it reaches the
+ * file even once deleted or replaced, and holds the ELF header. */
+static int open_map_file(pid_t pid, const char *path)
+{
+	char link[PATH_MAX], target[PATH_MAX], best[NAME_MAX + 1] = "";
+	unsigned long lowest = ULONG_MAX;
+	struct dirent *de;
+	DIR *d;
+
+	d = procfs_opendir("%d/map_files", pid);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		unsigned long start;
+
+		if (sscanf(de->d_name, "%lx-", &start) != 1 || start >= lowest)
+			continue;
+		if (procfs_readlink(target, sizeof(target), "%d/map_files/%s", pid, de->d_name) < 0 ||
+		    strcmp(target, path))
+			continue;
+		lowest = start;
+		snprintf(best, sizeof(best), "%s", de->d_name);
+	}
+	closedir(d);
+	if (!best[0])
+		return -1;
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%s", pid, best);
+	return open(link, O_RDONLY | O_CLOEXEC);
+}
+
+int procfs_open_mapped(pid_t pid, const char *path)
+{
+	char full[PATH_MAX];
+	struct stat st;
+	int fd = -1;
+
+	if (path[0] != '/' || pid <= 0)
+		return -1;
+	if (!strstr(path, " (deleted)")) {
+		snprintf(full, sizeof(full), "/proc/%d/root%s", pid, path);
+		/* regular files only: a device could hang open() or read() */
+		if (!stat(full, &st) && S_ISREG(st.st_mode))
+			fd = open(full, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0)
+		fd = open_map_file(pid, path);
+	return fd;
+}
+
+FILE *procfs_fopen_in_root(pid_t pid, const char *path)
+{
+	return procfs_fopen("%d/root%s", pid, path);
+}
+
+bool procfs_foreign_root(pid_t pid)
+{
+	struct stat ours, theirs;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/root", pid);
+	if (stat("/", &ours) || stat(path, &theirs))
+		return false;
+	return ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_PROCFS_H
+#define BW_PROCFS_H
+
+/*
+ * The one /proc layer: everything blockwatch learns about another
+ * process from /proc, and every read of its memory, goes through here.
+ * Nothing stops, signals or ptraces the process.
+ */
+#include <dirent.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define BW_COMM_MAX 16
+
+/* What /proc/PID[/task/TID]/status says. */
+struct bw_status {
+	pid_t tgid;
+	char name[BW_COMM_MAX];
+	char state;	/* 'R', 'S', 'D', 'Z', 'X'... */
+	pid_t ns_pid;	/* last NSpid field: its id in its own pid namespace */
+	bool nested;	/* NSpid has more than one field: another namespace */
+};
+
+/* @tid 0: the process itself. 0 or -errno (gone: -ENOENT/-ESRCH). */
+int procfs_status(pid_t pid, pid_t tid, struct bw_status *st);
+/* A thread's comm; "?" once it is gone. */
+void procfs_comm(pid_t pid, pid_t tid, char *buf, size_t len);
+/* Does @pid still exist (a zombie does)? */
+bool procfs_alive(pid_t pid);
+/* A tid as @pid's own pid namespace numbers it (what glibc stores in a
+ * mutex) -> the host's tid; @nstid itself when they are the same. */
+pid_t procfs_host_tid(pid_t pid, pid_t nstid);
+
+/* Copy @len bytes at @addr of @pid's memory: process_vm_readv, else
+ * /proc/PID/mem. 0 or -errno (-EFAULT: not all of it is mapped). */
+int procfs_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
+
+/* /proc/<formatted path>, e.g. procfs_fopen("%d/net/tcp", pid). */
+FILE *procfs_fopen(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+DIR *procfs_opendir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* readlink of /proc/<path>, NUL-terminated; its length or -errno. */
+ssize_t procfs_readlink(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The inode of /proc/<path> (namespaces: ns/net...), 0 if unknown. */
+uint64_t procfs_inode(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A regular file as @pid sees it, through /proc/PID/root (containers);
+ * a path with " (deleted)" or not found there, through the mapping in
+ * /proc/PID/map_files (deleted or replaced binaries). fd or -1. */
+int procfs_open_mapped(pid_t pid, const char *path);
+/* /proc/PID/root/<path>, for files the process wrote (perf maps). */
+FILE *procfs_fopen_in_root(pid_t pid, const char *path);
+/* Is @pid's root another directory than ours (a container)? Unknown
+ * (gone) counts as ours, the common case. */
+bool procfs_foreign_root(pid_t pid);
+
+#endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_SINK_H
+#define BW_SINK_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "model/report.h"
+
+/*
+ * Sinks: where reports go. Every output format is one file defining a
+ * struct bw_sink_ops and one line in sink.c's table; the CLI picks
+ * several per run (-f FORMAT[:FILE], repeatable). A sink's write error
+ * is reported once and does not end tracing: it keeps being tried, and
+ * the run exits 1 at the end.
+ */
+struct bw_sink;
+
+/* What every sink may need from the command line. */
+struct bw_sink_cfg {
+	unsigned int frames; /* stack frames per entry in text */
+};
+
+struct bw_sink_ops {
+	const char *name; /* -f NAME */
+	/* optional: set up priv */
+	int (*open)(struct bw_sink *s);
+	/* every report: interval formats write it, whole-run formats keep
+	 * what they need of it (the report is gone after) */
+	int (*emit)(struct bw_sink *s, const struct bw_report *r);
+	/* optional, at the end: whole-run formats write here; free priv */
+	int (*close)(struct bw_sink *s);
+};
+
+struct bw_sink {
+	const struct bw_sink_ops *ops;
+	const struct bw_sink_cfg *cfg;
+	FILE *out;
+	const char *path; /* NULL: stdout */
+	void *priv;
+	bool failing;	  /* the last write failed (reported) */
+	bool failed;	  /* one did, once */
+	bool closed;	  /* for good (EPIPE) */
+};
+
+/* Where one sink goes: a format and a file (NULL: stdout). */
+struct bw_sink_spec {
+	const char *format;
+	const char *path;
+	bool to_default; /* -f FORMAT alone: -o FILE applies */
+};
+
+/* For emit: flush s->out; 0 or -errno of what failed since the last. */
+int bw_sink_flush(struct bw_sink *s);
+
+const struct bw_sink_ops *bw_sink_find(const char *name);
+/* "text, json": for help and errors. */
+const char *bw_sink_names(void);
+
+struct bw_sinks;
+
+/* Open every sink; a file that cannot be opened is one line on stderr
+ * and an enum bw_exit code. */
+int bw_sinks__open(const struct bw_sink_spec *specs, int n, const struct bw_sink_cfg *cfg,
+		   struct bw_sinks **out);
+/* Hand @r to every sink. -EPIPE when no sink can take reports any more
+ * (every one closed for good): tracing for nobody should end. */
+int bw_sinks__emit(struct bw_sinks *ss, const struct bw_report *r);
+/* Finish and close every sink (accepts NULL). -EIO when any write
+ * failed during the run (each was reported). */
+int bw_sinks__close(struct bw_sinks *ss);
+
+#endif

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "model/ingest.h"
+#include "session/collect.h"
+#include "trace/loader.h"
+
+uint64_t bw_collect_now(struct bw_collect *x)
+{
+	if (!x->now)
+		x->now = bw_mono_ns();
+	return x->now;
+}
+
+/* --- the ring buffer ----------------------------------------------- */
+
+/* ring_buffer__consume loops until the buffer is empty: while records
+ * come faster than they are unwound it would never return, and reports
+ * and Ctrl-C would wait. The loop gets control back every RB_BUDGET
+ * records. */
+#define RB_BUDGET 64
+
+struct rb_collector {
+	struct bw_collector c;
+	struct bw_handler h;
+	struct ring_buffer *rb;
+	struct ingest *in;
+	int budget; /* records left before the loop's turn; -1: no limit */
+};
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct rb_collector *rc = ctx;
+
+	ingest__record(rc->in, data, size);
+	if (rc->budget > 0 && --rc->budget == 0)
+		return -EAGAIN; /* this record is consumed; stop here */
+	return 0;
+}
+
+static int rb_ready(struct bw_handler *h, uint32_t events)
+{
+	struct rb_collector *rc = bw_container_of(h, struct rb_collector, h);
+
+	(void)events;
+	rc->budget = RB_BUDGET;
+	ring_buffer__consume(rc->rb);
+	return 0;
+}
+
+/* Everything that arrived before the report is in it. */
+static int rb_collect(struct bw_collector *c, struct bw_collect *x)
+{
+	struct rb_collector *rc = bw_container_of(c, struct rb_collector, c);
+	int n;
+
+	(void)x;
+	rc->budget = -1;
+	n = ring_buffer__consume(rc->rb);
+	return n < 0 ? n : 0;
+}
+
+static void rb_free(struct bw_collector *c)
+{
+	struct rb_collector *rc = bw_container_of(c, struct rb_collector, c);
+
+	/* drained by the final report; whatever came after is not ours */
+	ring_buffer__free(rc->rb);
+	free(rc);
+}
+
+struct bw_collector *bw_ringbuf_collector(struct bw_loader *l, struct ingest *in,
+					  struct bw_loop *loop)
+{
+	struct rb_collector *rc = calloc(1, sizeof(*rc));
+	int err;
+
+	if (!rc)
+		return NULL;
+	rc->c = (struct bw_collector){
+		.name = "ring buffer", .collect = rb_collect, .free = rb_free, .required = true,
+	};
+	rc->in = in;
+	rc->rb = ring_buffer__new(bw_loader__ringbuf_fd(l), on_record, rc, NULL);
+	if (!rc->rb) {
+		err = errno;
+		free(rc);
+		errno = err;
+		return NULL;
+	}
+	rc->h = (struct bw_handler){ .fd = ring_buffer__epoll_fd(rc->rb), .ready = rb_ready };
+	err = bw_loop__add(loop, &rc->h);
+	if (err) {
+		rb_free(&rc->c);
+		errno = -err;
+		return NULL;
+	}
+	return &rc->c;
+}
+
+/* --- still-blocked threads ----------------------------------------- */
+
+struct scan_collector {
+	struct bw_collector c;
+	struct bw_loader *l;
+};
+
+static void on_blocked(void *ctx, const void *rec, size_t size)
+{
+	ingest__record(ctx, rec, size);
+}
+
+static int scan_collect(struct bw_collector *c, struct bw_collect *x)
+{
+	struct scan_collector *sc = bw_container_of(c, struct scan_collector, c);
+	int err;
+
+	/* Finished blocks are in first, so that a block that ended just now
+	 * is not also taken for a still-blocked one. */
+	x->in->scan_at = bw_collect_now(x);
+	err = bw_loader__scan_blocked(sc->l, on_blocked, x->in);
+	x->in->scan_at = 0;
+	return err;
+}
+
+static void free_plain(struct bw_collector *c)
+{
+	free(c);
+}
+
+struct bw_collector *bw_scan_collector(struct bw_loader *l)
+{
+	struct scan_collector *sc = calloc(1, sizeof(*sc));
+
+	if (!sc)
+		return NULL;
+	sc->c = (struct bw_collector){
+		.name = "still-blocked scan", .collect = scan_collect, .free = free_plain,
+	};
+	sc->l = l;
+	return &sc->c;
+}
+
+/* --- counters ------------------------------------------------------- */
+
+/*
+ * The BPF counters are monotonic and read as deltas from the previous
+ * report: nothing is ever reset under the BPF side's feet. Which
+ * counter is which drop, once:
+ */
+static const struct {
+	enum bw_stat stat;
+	enum bw_drop drop;
+} stat_drops[] = {
+	{ BW_STAT_RINGBUF_FULL, BW_DROP_RINGBUF },
+	{ BW_STAT_STORAGE_FAIL, BW_DROP_STORAGE },
+	{ BW_STAT_NO_STACK, BW_DROP_STACK },
+	{ BW_STAT_STACK_FAULT, BW_DROP_STACK },
+};
+
+struct counter_collector {
+	struct bw_collector c;
+	struct bw_loader *l;
+	uint64_t last[BW_STAT_MAX];
+	uint64_t missed; /* recursion misses of our programs so far */
+};
+
+static int counter_collect(struct bw_collector *c, struct bw_collect *x)
+{
+	struct counter_collector *cc = bw_container_of(c, struct counter_collector, c);
+	struct bw_report *r = x->report;
+	uint64_t st[BW_STAT_MAX], d[BW_STAT_MAX], missed;
+	size_t i;
+	int err;
+
+	bw_collect_now(x);
+	err = bw_loader__stats(cc->l, st);
+	if (err)
+		return err;
+	for (i = 0; i < BW_STAT_MAX; i++) {
+		d[i] = st[i] - cc->last[i];
+		cc->last[i] = st[i];
+	}
+	for (i = 0; i < BW_ARRAY_SIZE(stat_drops); i++)
+		r->dropped[stat_drops[i].drop] += d[stat_drops[i].stat];
+	r->dropped[BW_DROP_USER] += x->in->user_drops;
+	/* A skipped rseq_update leaves a block pending (it goes out, with a
+	 * later stack, at the thread's next return to user space); a
+	 * skipped sched_switch loses one. Counted either way. */
+	missed = bw_loader__missed(cc->l);
+	r->dropped[BW_DROP_MISSED] += missed - cc->missed;
+	cc->missed = missed;
+	r->short_count = d[BW_STAT_SHORT_COUNT];
+	r->short_ns = d[BW_STAT_SHORT_NS];
+	r->slow_count = d[BW_STAT_SLOW_COUNT];
+	return 0;
+}
+
+struct bw_collector *bw_counter_collector(struct bw_loader *l)
+{
+	struct counter_collector *cc = calloc(1, sizeof(*cc));
+
+	if (!cc)
+		return NULL;
+	cc->c = (struct bw_collector){
+		.name = "counters", .collect = counter_collect, .free = free_plain, .required = true,
+	};
+	cc->l = l;
+	/* from now on */
+	if (bw_loader__stats(l, cc->last)) {
+		free(cc);
+		return NULL;
+	}
+	cc->missed = 0;
+	return &cc->c;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_COLLECT_H
+#define BW_COLLECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "base/loop.h"
+#include "model/report.h"
+
+struct bw_loader;
+struct ingest;
+
+/*
+ * A report is collect -> build -> emit -> reset. Collectors are the
+ * first step: each brings in one source (the ring buffer, the
+ * still-blocked scan, the kernel side's counters; later the Go reader)
+ * for the report being made, in the order of the mode's list.
+ */
+struct bw_collect {
+	struct ingest *in;
+	struct bw_report *report;
+	uint64_t now; /* the report's time: see bw_collect_now */
+};
+
+/* The report's CLOCK_MONOTONIC time, taken the first time a collector
+ * asks: after what came before it (the ring buffer) is in. */
+uint64_t bw_collect_now(struct bw_collect *x);
+
+struct bw_collector {
+	const char *name;
+	/* 0, or a negative errno: the report fails if the collector is
+	 * required, else it goes out without this source (logged). */
+	int (*collect)(struct bw_collector *c, struct bw_collect *x);
+	void (*free)(struct bw_collector *c);
+	bool required;
+};
+
+/* Finished blocks from the ring buffer. While tracing, its handler
+ * (added to @loop) takes records in as they come; at a report it is
+ * drained. */
+struct bw_collector *bw_ringbuf_collector(struct bw_loader *l, struct ingest *in,
+					  struct bw_loop *loop);
+/* The threads blocked past the threshold right now (task iterator). */
+struct bw_collector *bw_scan_collector(struct bw_loader *l);
+/* Drops, short blocks and the slow-block count, as deltas since the
+ * last report. */
+struct bw_collector *bw_counter_collector(struct bw_loader *l);
+
+#endif

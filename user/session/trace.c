@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * Tracing: the event loop, with a handler each for the interval timer,
+ * the duration's deadline, SIGINT/SIGTERM, every target's pidfd (and a
+ * poll timer for targets without one) and, added by its collector, the
+ * ring buffer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "base/clock.h"
+#include "base/log.h"
+#include "base/signals.h"
+#include "base/util.h"
+#include "cli/cli.h"
+#include "model/ingest.h"
+#include "proc/targets.h"
+#include "report/fmt.h"
+#include "session/session.h"
+#include "trace/loader.h"
+
+/* Targets without a pidfd (before Linux 5.3) are looked at this often. */
+#define POLL_NS (200 * BW_NSEC_PER_MSEC)
+
+struct tracer;
+
+struct watch {
+	struct bw_handler h; /* the target's pidfd */
+	struct bw_target *tg;
+	struct tracer *t;
+};
+
+struct tracer {
+	struct session *s;
+	struct bw_handler tick, deadline, signal, poll;
+	struct watch *watches;
+	int alive;    /* targets not yet exited */
+	int signo;    /* the signal that stopped it */
+	int stop_err; /* the failure that stopped it, or 0 */
+};
+
+static void stop(struct tracer *t, int err)
+{
+	if (err && !t->stop_err)
+		t->stop_err = err;
+	bw_loop__stop(t->s->loop);
+}
+
+static int on_tick(struct bw_handler *h, uint32_t events)
+{
+	struct tracer *t = bw_container_of(h, struct tracer, tick);
+	const struct bw_opts *o = t->s->o;
+	int err;
+
+	(void)events;
+	bw_timer_ack(h->fd);
+	/* The last tick of -d is the final report's. */
+	if (o->duration_ns && bw_mono_ns() - t->s->start + BW_NSEC_PER_MSEC >= o->duration_ns) {
+		stop(t, 0);
+		return 0;
+	}
+	err = session_report(t->s);
+	if (err)
+		stop(t, err);
+	return 0;
+}
+
+static int on_deadline(struct bw_handler *h, uint32_t events)
+{
+	(void)events;
+	stop(bw_container_of(h, struct tracer, deadline), 0);
+	return 0;
+}
+
+static int on_signal(struct bw_handler *h, uint32_t events)
+{
+	struct tracer *t = bw_container_of(h, struct tracer, signal);
+
+	(void)events;
+	t->signo = bw_signals_take(h->fd);
+	if (t->signo)
+		stop(t, 0);
+	return 0;
+}
+
+static void target_gone(struct tracer *t, struct bw_target *tg)
+{
+	tg->exited = true;
+	bw_err("process %d (%s) exited", tg->pid, tg->comm);
+	if (--t->alive == 0)
+		stop(t, 0);
+}
+
+static int on_target_exit(struct bw_handler *h, uint32_t events)
+{
+	struct watch *w = bw_container_of(h, struct watch, h);
+
+	(void)events;
+	bw_loop__del(w->t->s->loop, h);
+	target_gone(w->t, w->tg);
+	return 0;
+}
+
+static int on_poll(struct bw_handler *h, uint32_t events)
+{
+	struct tracer *t = bw_container_of(h, struct tracer, poll);
+	struct session *s = t->s;
+	int i;
+
+	(void)events;
+	bw_timer_ack(h->fd);
+	for (i = 0; i < s->ntargets; i++) {
+		struct bw_target *tg = &s->targets[i];
+
+		if (tg->pidfd < 0 && !tg->exited && bw_target_gone(tg))
+			target_gone(t, tg);
+	}
+	return 0;
+}
+
+static void print_ready(const struct session *s)
+{
+	const struct bw_opts *o = s->o;
+	char th[16], iv[16], list[256] = "";
+	size_t off = 0;
+	int i;
+
+	bw_fmt_duration(o->threshold_ns, th, sizeof(th));
+	bw_fmt_duration(o->interval_ns, iv, sizeof(iv));
+	for (i = 0; i < s->ntargets && off < sizeof(list) - 32; i++)
+		off += snprintf(list + off, sizeof(list) - off, "%s%d (%s)", i ? ", " : "",
+				s->targets[i].pid, s->targets[i].comm);
+	bw_err("tracing %s; threshold %s, interval %s [%s]; Ctrl-C to stop",
+	       s->ntargets ? list : "all processes", th, iv, bw_loader__mode(s->loader));
+}
+
+static int add(struct tracer *t, struct bw_handler *h, int fd, int (*ready)(struct bw_handler *, uint32_t))
+{
+	if (fd < 0)
+		return fd;
+	h->fd = fd;
+	h->ready = ready;
+	return bw_loop__add(t->s->loop, h);
+}
+
+static int watch_targets(struct tracer *t)
+{
+	struct session *s = t->s;
+	int i, err, polled = 0;
+
+	t->watches = calloc(s->ntargets ? s->ntargets : 1, sizeof(*t->watches));
+	if (!t->watches)
+		return -ENOMEM;
+	for (i = 0; i < s->ntargets; i++) {
+		struct watch *w = &t->watches[i];
+
+		w->tg = &s->targets[i];
+		w->t = t;
+		if (w->tg->pidfd < 0) {
+			polled++;
+			continue;
+		}
+		err = add(t, &w->h, w->tg->pidfd, on_target_exit);
+		if (err)
+			return err;
+	}
+	t->alive = s->ntargets;
+	return polled ? add(t, &t->poll, bw_timer_new(POLL_NS, POLL_NS), on_poll) : 0;
+}
+
+static int setup(struct tracer *t)
+{
+	const struct bw_opts *o = t->s->o;
+	int err;
+
+	t->tick.fd = t->deadline.fd = t->signal.fd = t->poll.fd = -1;
+	err = add(t, &t->signal, bw_signals_open(), on_signal);
+	if (!err)
+		err = add(t, &t->tick, bw_timer_new(o->interval_ns, o->interval_ns), on_tick);
+	if (!err && o->duration_ns)
+		err = add(t, &t->deadline, bw_timer_new(o->duration_ns, 0), on_deadline);
+	if (!err)
+		err = watch_targets(t);
+	return err;
+}
+
+static void teardown(struct tracer *t)
+{
+	if (t->tick.fd >= 0)
+		close(t->tick.fd);
+	if (t->deadline.fd >= 0)
+		close(t->deadline.fd);
+	if (t->poll.fd >= 0)
+		close(t->poll.fd);
+	bw_signals_close(t->signal.fd);
+	free(t->watches);
+}
+
+int session_trace(struct session *s)
+{
+	struct tracer t = { .s = s };
+	int err, ret = BW_EXIT_FAIL;
+
+	err = setup(&t);
+	if (err) {
+		bw_err("cannot set up the event loop: %s", strerror(-err));
+		goto out;
+	}
+	s->start = bw_mono_ns();
+	s->in->interval_start = s->start;
+	print_ready(s);
+	err = bw_loop__run(s->loop);
+	if (err) {
+		bw_err("event loop failed: %s", strerror(-err));
+		goto out;
+	}
+	if (t.stop_err)
+		goto out;
+	if (session_report(s))
+		goto out;
+	if (t.signo)
+		bw_dbg("got %s, detaching", strsignal(t.signo));
+	ret = BW_EXIT_OK;
+out:
+	teardown(&t);
+	return ret;
+}

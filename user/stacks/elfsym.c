@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+#include <dwarf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uthash.h>
+#include "base/clock.h"
+#include "proc/procfs.h"
+#include "stacks/demangle.h"
+#include "stacks/elfsym.h"
+
+#define ELFSYM_MAX_FILES 256
+
+struct filesym {
+	UT_hash_handle hh;
+	struct elffile file;
+	Dwfl *dwfl;
+	uint64_t used_ns;
+	size_t idlen;
+	unsigned char id[]; /* build-id */
+};
+
+struct elfsyms {
+	const Dwfl_Callbacks *cb;
+	struct filesym *files;
+};
+
+void elfsym_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path)
+{
+	memset(cb, 0, sizeof(*cb));
+	cb->find_elf = dwfl_build_id_find_elf;
+	cb->find_debuginfo = dwfl_standard_find_debuginfo;
+	cb->debuginfo_path = debuginfo_path;
+}
+
+struct elfsyms *elfsyms__new(const Dwfl_Callbacks *cb)
+{
+	struct elfsyms *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->cb = cb;
+	return c;
+}
+
+static void filesym_free(struct filesym *f)
+{
+	if (f->dwfl)
+		dwfl_end(f->dwfl);
+	free(f);
+}
+
+void elfsyms__free(struct elfsyms *c)
+{
+	struct filesym *f, *tmp;
+
+	if (!c)
+		return;
+	HASH_ITER(hh, c->files, f, tmp) {
+		HASH_DEL(c->files, f);
+		filesym_free(f);
+	}
+	free(c);
+}
+
+static void evict(struct elfsyms *c)
+{
+	struct filesym *f, *tmp, *old = NULL;
+
+	if (HASH_COUNT(c->files) < ELFSYM_MAX_FILES)
+		return;
+	HASH_ITER(hh, c->files, f, tmp)
+		if (!old || f->used_ns < old->used_ns)
+			old = f;
+	HASH_DEL(c->files, old);
+	filesym_free(old);
+}
+
+static void open_file(struct elfsyms *c, struct filesym *f, pid_t pid, const char *path)
+{
+	int fd = procfs_open_mapped(pid, path);
+
+	if (fd < 0)
+		return;
+	f->dwfl = dwfl_begin(c->cb);
+	if (!f->dwfl) {
+		close(fd);
+		return;
+	}
+	dwfl_report_begin(f->dwfl);
+	/* dwfl takes the fd */
+	f->file.mod = dwfl_report_elf(f->dwfl, path, path, fd, 0, false);
+	dwfl_report_end(f->dwfl, NULL, NULL);
+	if (f->file.mod && !dwfl_module_getelf(f->file.mod, &f->file.bias))
+		f->file.mod = NULL;
+}
+
+const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, size_t idlen,
+				   pid_t pid, const char *path)
+{
+	struct filesym *f;
+
+	if (!idlen || path[0] != '/')
+		return NULL;
+	HASH_FIND(hh, c->files, id, idlen, f);
+	if (f) {
+		f->used_ns = bw_mono_ns();
+		return f->file.mod ? &f->file : NULL;
+	}
+	evict(c);
+	f = calloc(1, sizeof(*f) + idlen);
+	if (!f)
+		return NULL;
+	memcpy(f->id, id, idlen);
+	f->idlen = idlen;
+	f->used_ns = bw_mono_ns();
+	/* a file that cannot be read is remembered as such */
+	HASH_ADD_KEYPTR(hh, c->files, f->id, f->idlen, f);
+	open_file(c, f, pid, path);
+	return f->file.mod ? &f->file : NULL;
+}
+
+static char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (!name)
+		name = dwarf_diename(die);
+	return name ? bw_symbol_name(name) : NULL;
+}
+
+/*
+ * Inlined calls become frames of their own, innermost first: each gets
+ * the function's name from its DW_TAG_inlined_subroutine and the line
+ * it is at; the next one out is at the inlined call's
+ * DW_AT_call_file:DW_AT_call_line. Returns how many were written.
+ */
+static int inline_frames(Dwfl_Module *mod, Dwarf_Addr lookup, const struct bw_frame *tmpl,
+			 struct bw_frame *out, int max, const char **file, int *line)
+{
+	Dwarf_Die *cudie, *scopes = NULL, *chain = NULL;
+	Dwarf_Files *files = NULL;
+	Dwarf_Addr bias;
+	int n, i, nf = 0;
+
+	cudie = dwfl_module_addrdie(mod, lookup, &bias);
+	if (!cudie)
+		return 0;
+	/* dwarf_getscopes continues from the innermost inlined instance
+	 * into its abstract definition; the physical nesting of inlined
+	 * calls is what dwarf_getscopes_die of the innermost scope gives
+	 * (eu-stack does the same). */
+	n = dwarf_getscopes(cudie, lookup - bias, &scopes);
+	if (n <= 0)
+		return 0;
+	n = dwarf_getscopes_die(&scopes[0], &chain);
+	free(scopes);
+	if (n <= 0)
+		return 0;
+	if (dwarf_getsrcfiles(cudie, &files, NULL))
+		files = NULL;
+	for (i = 0; i < n && nf < max - 1; i++) {
+		Dwarf_Die *scope = &chain[i];
+		Dwarf_Attribute attr;
+		Dwarf_Word val;
+		struct bw_frame *f;
+		int tag = dwarf_tag(scope);
+
+		if (tag == DW_TAG_subprogram)
+			break;
+		if (tag != DW_TAG_inlined_subroutine)
+			continue;
+		f = &out[nf++];
+		bw_frame_copy(f, tmpl);
+		f->inlined = true;
+		f->symbol = die_name(scope);
+		free(f->file);
+		f->file = *file ? strdup(*file) : NULL;
+		f->line = *line;
+		if (!files)
+			continue;
+		if (!dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attr), &val))
+			*file = dwarf_filesrc(files, val, NULL, NULL);
+		if (!dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attr), &val))
+			*line = val;
+	}
+	free(chain);
+	return nf;
+}
+
+int elfsym_frames(Dwfl_Module *mod, Dwarf_Addr lookup, bool activation,
+		  const struct bw_frame *tmpl, struct bw_frame *out, int max)
+{
+	const char *name, *file = NULL;
+	int line = 0, n, i;
+	struct bw_frame *fn;
+	Dwfl_Line *dl;
+	GElf_Off off;
+	GElf_Sym sym;
+
+	if (max <= 0)
+		return 0;
+	dl = dwfl_module_getsrc(mod, lookup);
+	if (dl)
+		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+	n = inline_frames(mod, lookup, tmpl, out, max, &file, &line);
+	fn = &out[n];
+	if (bw_frame_copy(fn, tmpl))
+		goto nomem;
+	name = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
+	if (name && sym.st_size && off < sym.st_size) {
+		fn->symbol = bw_symbol_name(name);
+		fn->symoff = off + (activation ? 0 : 1);
+		if (!fn->symbol)
+			goto nomem;
+	}
+	free(fn->file);
+	fn->file = file ? strdup(file) : NULL;
+	fn->line = line;
+	if (file && !fn->file)
+		goto nomem;
+	for (i = 0; i < n; i++)
+		if (!out[i].module && tmpl->module)
+			goto nomem;
+	return n + 1;
+nomem:
+	for (i = 0; i <= n && i < max; i++)
+		bw_frame_clear(&out[i]);
+	return -ENOMEM;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_ELFSYM_H
+#define BW_ELFSYM_H
+
+#include <elfutils/libdwfl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include "stacks/frame.h"
+
+/*
+ * Symbols, lines and inlined calls of one ELF file, shared by every
+ * process that maps it (keyed by build-id): the DWARF of libc is parsed
+ * once, not once per process (12 MB each with libc6-dbg). The process
+ * Dwfl only unwinds and says which file a pc is in. At most
+ * ELFSYM_MAX_FILES are kept, the least recently used going first.
+ */
+struct elfsyms;
+
+/* A file's shared symbolizer: its module in a Dwfl of its own. */
+struct elffile {
+	Dwfl_Module *mod; /* NULL: the file could not be read */
+	Dwarf_Addr bias;
+};
+
+void elfsym_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path);
+struct elfsyms *elfsyms__new(const Dwfl_Callbacks *cb);
+void elfsyms__free(struct elfsyms *c);
+/* The shared symbolizer of the file with this build-id, opened through
+ * @pid (@path as it sees it) the first time; NULL if it cannot be. */
+const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, size_t idlen,
+				   pid_t pid, const char *path);
+
+/*
+ * Name @lookup (an address in @mod's own terms) into up to @max frames:
+ * its inlined calls, innermost first, as eu-stack -i shows them, then
+ * the function itself. Each starts as a copy of @tmpl (addr, module,
+ * mapping; its strings are duplicated). Only a symbol whose extent
+ * covers the address names the function: never the nearest preceding
+ * (exported) one. @activation: the pc itself, not a return address.
+ * Returns how many (>= 1) or -ENOMEM.
+ */
+int elfsym_frames(Dwfl_Module *mod, Dwarf_Addr lookup, bool activation,
+		  const struct bw_frame *tmpl, struct bw_frame *out, int max);
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_PROCMAP_H
+#define BW_PROCMAP_H
+
+#include <elfutils/libdwfl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "stacks/jitmap.h"
+#include "stacks/unwind.h"
+
+/*
+ * One process's address space as libdwfl sees it: a Dwfl built from
+ * /proc/PID/maps, whose files are opened the way the process sees them
+ * (its root for containers, map_files for deleted binaries), with the
+ * unwinder attached, plus its JIT map. Kept while the process lives.
+ */
+struct procmap {
+	pid_t pid;
+	Dwfl *dwfl;		  /* NULL: the maps could not be read */
+	bool attached;		  /* the unwinder is */
+	bool foreign_root;	  /* found while it lived: once gone, /proc cannot say */
+	uint64_t built_ns;	  /* when the maps were read (CLOCK_MONOTONIC) */
+	struct jitmap *jit;
+	struct bw_unwinder uw;
+};
+
+/* The module a pc is in, with what a frame needs about it. */
+struct bw_module {
+	Dwfl_Module *mod;
+	const char *name; /* "[vdso]" for the vdso */
+	Elf *elf;	  /* NULL: its file could not be read */
+	Dwarf_Addr bias;
+	uint64_t start, end;
+	const unsigned char *build_id;
+	int build_id_len;
+};
+
+/* The libdwfl callbacks for process Dwfls; @debuginfo_path must outlive
+ * every Dwfl built with them. */
+void procmap_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path);
+
+/* NULL only when out of memory: a process whose maps cannot be read
+ * gets a procmap without a Dwfl (a gone process stays gone). */
+struct procmap *procmap__new(pid_t pid, const Dwfl_Callbacks *cb);
+void procmap__free(struct procmap *pm);
+/* Read the maps again (dlopen, a new JIT region, an earlier failure). */
+int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb);
+/* The module holding @addr; false when none does. */
+bool procmap__module(struct procmap *pm, uint64_t addr, struct bw_module *m);
+
+#endif

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* perf's tools/perf/util/unwind-libdw.c is the model for these
+ * callbacks. */
+#include <dwarf.h>
+#include <string.h>
+#include "base/bpf_abi.h"
+#include "stacks/unwind.h"
+
+static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	(void)dwfl;
+	(void)arg;
+	(void)thread_argp;
+	return 0; /* threads are named by the snapshot, never enumerated */
+}
+
+static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	struct bw_unwinder *uw = arg;
+
+	(void)dwfl;
+	if (!uw->cur || uw->cur->tid != tid)
+		return false;
+	*thread_argp = uw;
+	return true;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct bw_unwinder *uw = arg;
+	const struct bw_snapshot *s = uw->cur;
+
+	(void)dwfl;
+	if (!s || addr < s->stack_base || addr + sizeof(*result) < addr ||
+	    addr + sizeof(*result) > s->stack_base + s->stack_len) {
+		/* Above the copy: the stack was cut short. Below it: a
+		 * garbage frame pointer, not a short copy. */
+		if (s && addr >= s->stack_base + s->stack_len)
+			uw->cut_short = true;
+		return false;
+	}
+	memcpy(result, s->stack + (addr - s->stack_base), sizeof(*result));
+	return true;
+}
+
+static bool cb_set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	struct bw_unwinder *uw = thread_arg;
+	Dwarf_Word regs[BW_NREGS];
+	int i;
+
+	for (i = 0; i < BW_NREGS; i++)
+		regs[i] = uw->cur->regs[i];
+	dwfl_thread_state_register_pc(thread, regs[BW_REG_RIP]);
+	return dwfl_thread_state_registers(thread, 0, BW_NREGS, regs);
+}
+
+static const Dwfl_Thread_Callbacks thread_callbacks = {
+	.next_thread = cb_next_thread,
+	.get_thread = cb_get_thread,
+	.memory_read = cb_memory_read,
+	.set_initial_registers = cb_set_initial_registers,
+};
+
+bool bw_unwind_attach(Dwfl *dwfl, pid_t pid, struct bw_unwinder *uw)
+{
+	memset(uw, 0, sizeof(*uw));
+	return dwfl_attach_state(dwfl, NULL, pid, &thread_callbacks, uw);
+}
+
+struct walk {
+	struct bw_pc *pcs;
+	int n;
+	int max;
+};
+
+static int frame_cb(Dwfl_Frame *frame, void *arg)
+{
+	struct walk *w = arg;
+	Dwarf_Addr pc;
+	bool activation;
+
+	if (!dwfl_frame_pc(frame, &pc, &activation))
+		return DWARF_CB_ABORT;
+	if (w->n >= w->max)
+		return DWARF_CB_ABORT;
+	w->pcs[w->n++] = (struct bw_pc){ .pc = pc, .activation = activation };
+	return DWARF_CB_OK;
+}
+
+int bw_unwind_walk(Dwfl *dwfl, struct bw_unwinder *uw, const struct bw_snapshot *snap,
+		   struct bw_pc *pcs, int max, int *err)
+{
+	struct walk w = { .pcs = pcs, .max = max };
+
+	uw->cur = snap;
+	uw->cut_short = false;
+	*err = dwfl_getthread_frames(dwfl, snap->tid, frame_cb, &w);
+	uw->cur = NULL;
+	return w.n;
+}
