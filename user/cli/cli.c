@@ -103,7 +103,10 @@ static int add_sink(struct bw_opts *o, const char *arg)
 	if (colon)
 		*colon = 0;
 	if (!bw_sink_find(copy)) {
-		bw_err("invalid format '%s' (one of %s; see --help)", copy, bw_sink_names());
+		char names[128];
+
+		bw_sink_names(names, sizeof(names));
+		bw_err("invalid format '%s' (one of %s; see --help)", copy, names);
 		return -EINVAL;
 	}
 	if (colon && !colon[1]) {
@@ -145,105 +148,123 @@ static int finish_sinks(struct bw_opts *o, const char *output)
 	return 0;
 }
 
-int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
+/* Options that only switch something on. */
+static bool *flag_of(struct bw_opts *o, int c)
 {
-	const char *output = NULL;
-	int c, err;
+	switch (c) {
+	case 'n':
+		return &o->now;
+	case 'K':
+		return &o->kernel_stacks;
+	case 'v':
+		return &o->verbose;
+	case OPT_RAW_TP:
+		return &o->force_raw_tp;
+	case OPT_SYSCALL_EXIT:
+		return &o->syscall_exit;
+	}
+	return NULL;
+}
 
+static int parse_pids(struct bw_opts *o, const char *arg)
+{
+	int err;
+
+	free(o->pids);
+	o->pids = NULL;
+	err = bw_parse_pids(arg, &o->pids, &o->npids);
+	if (err == -ENOMEM)
+		bw_err("out of memory");
+	return err == -ENOMEM ? err : err ? bad("PID list", arg) : 0;
+}
+
+/* Options with a value: 0, or -EINVAL/-ENOMEM (reported). */
+static int parse_value(struct bw_opts *o, int c, const char *arg, const char **output)
+{
+	switch (c) {
+	case 'p':
+		return parse_pids(o, arg);
+	case 't':
+		return bw_parse_duration(arg, &o->threshold_ns) ? bad("threshold", arg) : 0;
+	case 'i':
+		if (bw_parse_duration(arg, &o->interval_ns) || o->interval_ns < 1000000)
+			return bad("interval (at least 1ms)", arg);
+		return 0;
+	case 'd':
+		if (bw_parse_duration(arg, &o->duration_ns) || !o->duration_ns)
+			return bad("duration", arg);
+		return 0;
+	case 'f':
+		return add_sink(o, arg);
+	case 'o':
+		*output = arg;
+		return 0;
+	case OPT_TOP:
+		return bw_parse_uint(arg, &o->top) || !o->top ? bad("--top count", arg) : 0;
+	case OPT_FRAMES:
+		return bw_parse_uint(arg, &o->frames) ? bad("--frames count", arg) : 0;
+	case OPT_BTF:
+		o->btf_path = arg;
+		return 0;
+	case OPT_RINGBUF:
+		if (bw_parse_size(arg, &o->ringbuf_size) || o->ringbuf_size < 64 * 1024 ||
+		    o->ringbuf_size > (1ULL << 30))
+			return bad("ring buffer size (64K to 1G)", arg);
+		return 0;
+	case OPT_STACK_SIZE:
+		if (bw_parse_size(arg, &o->stack_size) || o->stack_size < 4096 ||
+		    o->stack_size > 65536)
+			return bad("stack size (4K to 64K)", arg);
+		return 0;
+	case OPT_DEBUGINFO:
+		o->debuginfo_path = arg;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static void defaults(struct bw_opts *o)
+{
 	memset(o, 0, sizeof(*o));
 	o->threshold_ns = 100000000ULL;
 	o->interval_ns = 5000000000ULL;
 	o->frames = 8;
 	o->ringbuf_size = 16ULL << 20;
 	o->stack_size = 16 * 1024;
+}
+
+int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
+{
+	const char *output = NULL;
+	int c, err;
+	bool *flag;
+
+	defaults(o);
 	opterr = 0;
 	optind = 1;
-
 	while ((c = getopt_long(argc, argv, ":p:t:i:d:nf:o:KvhV", long_opts, NULL)) != -1) {
-		switch (c) {
-		case 'p':
-			free(o->pids);
-			o->pids = NULL;
-			err = bw_parse_pids(optarg, &o->pids, &o->npids);
-			if (err == -ENOMEM) {
-				bw_err("out of memory");
-				return err;
-			}
-			if (err)
-				return bad("PID list", optarg);
-			break;
-		case 't':
-			if (bw_parse_duration(optarg, &o->threshold_ns))
-				return bad("threshold", optarg);
-			break;
-		case 'i':
-			if (bw_parse_duration(optarg, &o->interval_ns) || o->interval_ns < 1000000)
-				return bad("interval (at least 1ms)", optarg);
-			break;
-		case 'd':
-			if (bw_parse_duration(optarg, &o->duration_ns) || !o->duration_ns)
-				return bad("duration", optarg);
-			break;
-		case 'n':
-			o->now = true;
-			break;
-		case 'f':
-			err = add_sink(o, optarg);
-			if (err)
-				return err;
-			break;
-		case 'o':
-			output = optarg;
-			break;
-		case OPT_TOP:
-			if (bw_parse_uint(optarg, &o->top) || !o->top)
-				return bad("--top count", optarg);
-			break;
-		case OPT_FRAMES:
-			if (bw_parse_uint(optarg, &o->frames))
-				return bad("--frames count", optarg);
-			break;
-		case OPT_BTF:
-			o->btf_path = optarg;
-			break;
-		case OPT_RINGBUF:
-			if (bw_parse_size(optarg, &o->ringbuf_size) ||
-			    o->ringbuf_size < 64 * 1024 || o->ringbuf_size > (1ULL << 30))
-				return bad("ring buffer size (64K to 1G)", optarg);
-			break;
-		case OPT_RAW_TP:
-			o->force_raw_tp = true;
-			break;
-		case OPT_SYSCALL_EXIT:
-			o->syscall_exit = true;
-			break;
-		case 'K':
-			o->kernel_stacks = true;
-			break;
-		case OPT_STACK_SIZE:
-			if (bw_parse_size(optarg, &o->stack_size) || o->stack_size < 4096 ||
-			    o->stack_size > 65536)
-				return bad("stack size (4K to 64K)", optarg);
-			break;
-		case OPT_DEBUGINFO:
-			o->debuginfo_path = optarg;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
-			fputs(usage_text, stdout);
-			return 1;
-		case 'V':
-			printf("blockwatch %s\n", BW_VERSION);
-			return 1;
-		case ':':
-			bw_err("option '%s' needs an argument (see --help)", argv[optind - 1]);
-			return -EINVAL;
-		default:
-			bw_err("unknown option '%s' (see --help)", argv[optind - 1]);
-			return -EINVAL;
+		if ((flag = flag_of(o, c))) {
+			*flag = true;
+			continue;
 		}
+		err = parse_value(o, c, optarg, &output);
+		if (err != -ENOENT) {
+			if (err)
+				return err;
+			continue;
+		}
+		if (c == 'h' || c == 'V') {
+			if (c == 'h')
+				fputs(usage_text, stdout);
+			else
+				printf("blockwatch %s\n", BW_VERSION);
+			return 1;
+		}
+		if (c == ':')
+			bw_err("option '%s' needs an argument (see --help)", argv[optind - 1]);
+		else
+			bw_err("unknown option '%s' (see --help)", argv[optind - 1]);
+		return -EINVAL;
 	}
 	if (optind < argc) {
 		bw_err("unexpected argument '%s' (see --help)", argv[optind]);

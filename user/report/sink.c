@@ -30,16 +30,13 @@ const struct bw_sink_ops *bw_sink_find(const char *name)
 	return NULL;
 }
 
-const char *bw_sink_names(void)
+void bw_sink_names(char *buf, size_t len)
 {
-	static char names[128];
 	size_t i, off = 0;
 
-	if (!names[0])
-		for (i = 0; i < BW_ARRAY_SIZE(formats); i++)
-			off += snprintf(names + off, sizeof(names) - off, "%s%s", i ? ", " : "",
-					formats[i]->name);
-	return names;
+	buf[0] = 0;
+	for (i = 0; i < BW_ARRAY_SIZE(formats) && off < len; i++)
+		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", formats[i]->name);
 }
 
 int bw_sink_flush(struct bw_sink *s)

@@ -54,7 +54,7 @@ int bw_sink_flush(struct bw_sink *s);
 
 const struct bw_sink_ops *bw_sink_find(const char *name);
 /* "text, json": for help and errors. */
-const char *bw_sink_names(void);
+void bw_sink_names(char *buf, size_t len);
 
 struct bw_sinks;
 
