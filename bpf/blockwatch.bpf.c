@@ -28,6 +28,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "blockwatch.h"
+#include "arch_x86.bpf.h"
 #include "core_fixes.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -35,7 +36,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define PF_KTHREAD 0x00200000
 #define PF_IO_WORKER 0x00000010 /* io_uring workers: no user context */
 #define TASK_DEAD_BITS 0x0080
-#define NR_FUTEX 202 /* x86-64 */
 #define FUTEX_CMD_MASK 0x7f
 #define FUTEX_WAIT 0
 #define FUTEX_LOCK_PI 6
@@ -159,42 +159,35 @@ static __always_inline void state_done(struct task_state *s, __u32 tid)
 		bpf_map_delete_elem(&tstate_hash, &tid);
 }
 
-/* The syscall a thread sleeps in, and its first arguments (x86-64
- * order: di, si, dx, r10). orig_ax is -1 outside a syscall. */
-static __always_inline void read_syscall(struct pt_regs *r, __s64 *nr, __u64 *args)
+/* Who the program runs for: not blockwatch itself, and a -p target when
+ * there are targets. */
+static __always_inline bool traced(__u32 tgid)
 {
-	*nr = (__s64)r->orig_ax;
-	args[0] = r->di;
-	args[1] = r->si;
-	args[2] = r->dx;
-	args[3] = r->r10;
+	return tgid != self_tgid && (!filter_tgid || bpf_map_lookup_elem(&targets, &tgid));
 }
 
-static __always_inline void fill_regs(struct bw_event *e, struct pt_regs *r)
+/*
+ * Read user memory of @task: the current task's with
+ * bpf_probe_read_user, another's (sleepable programs only: the task
+ * iterator) with bpf_copy_from_user_task. @other is a constant at every
+ * call site, so each program keeps only the helper it may call.
+ */
+static __always_inline long read_user(void *dst, __u32 len, __u64 addr,
+				      struct task_struct *task, bool other)
 {
-	e->regs[BW_REG_RAX] = r->ax;
-	e->regs[BW_REG_RDX] = r->dx;
-	e->regs[BW_REG_RCX] = r->cx;
-	e->regs[BW_REG_RBX] = r->bx;
-	e->regs[BW_REG_RSI] = r->si;
-	e->regs[BW_REG_RDI] = r->di;
-	e->regs[BW_REG_RBP] = r->bp;
-	e->regs[BW_REG_RSP] = r->sp;
-	e->regs[BW_REG_R8] = r->r8;
-	e->regs[BW_REG_R9] = r->r9;
-	e->regs[BW_REG_R10] = r->r10;
-	e->regs[BW_REG_R11] = r->r11;
-	e->regs[BW_REG_R12] = r->r12;
-	e->regs[BW_REG_R13] = r->r13;
-	e->regs[BW_REG_R14] = r->r14;
-	e->regs[BW_REG_R15] = r->r15;
-	e->regs[BW_REG_RIP] = r->ip;
+	if (other)
+		return bpf_copy_from_user_task(dst, len, (void *)addr, task, 0);
+	return bpf_probe_read_user(dst, len, (void *)addr);
 }
 
-/* Page-sized copies at constant offsets keep the verifier simple; the
+/*
+ * Copy up to @max_pages pages of user stack from the page holding @sp.
+ * Page-sized copies at constant offsets keep the verifier simple; the
  * copy ends at the first page that cannot be read (top of the stack
- * mapping, or a page not resident). */
-static __always_inline void copy_stack(struct bw_event *e, __u64 sp)
+ * mapping, or a page not resident). Sets stack_base and stack_len.
+ */
+static __always_inline void copy_stack(struct bw_event *e, __u64 sp, __u32 max_pages,
+				       struct task_struct *task, bool other)
 {
 	__u64 base = sp & ~(__u64)(BW_PAGE_SIZE - 1);
 	int i;
@@ -203,17 +196,49 @@ static __always_inline void copy_stack(struct bw_event *e, __u64 sp)
 	e->stack_len = 0;
 #pragma unroll
 	for (i = 0; i < BW_STACK_PAGES; i++) {
-		if (i >= stack_pages)
+		if (i >= stack_pages || i >= max_pages)
 			break;
-		if (bpf_probe_read_user(e->stack + i * BW_PAGE_SIZE, BW_PAGE_SIZE,
-					(void *)(base + i * BW_PAGE_SIZE)))
+		if (read_user(e->stack + i * BW_PAGE_SIZE, BW_PAGE_SIZE, base + i * BW_PAGE_SIZE,
+			      task, other))
 			break;
 		e->stack_len += BW_PAGE_SIZE;
 	}
-	if (!e->stack_len) {
-		e->flags |= BW_EV_NO_STACK;
-		stat_add(BW_STAT_STACK_FAULT, 1);
+}
+
+/*
+ * Who holds the lock a futex waiter sleeps on, read from the waiter's
+ * memory: a glibc lock waits with FUTEX_WAIT and value 2, and
+ * pthread_mutex_t keeps its owner's tid at offset 8 (__data.__owner); a
+ * PI futex word holds the owner's tid. Userspace keeps it only where the
+ * stack shows a mutex. 0: none.
+ */
+static __always_inline __u32 futex_owner(__s64 nr, const __u64 *args, struct task_struct *task,
+					 bool other)
+{
+	__u32 cmd = args[1] & FUTEX_CMD_MASK, v = 0;
+
+	if (nr != NR_FUTEX)
+		return 0;
+	if (cmd == FUTEX_WAIT && (__u32)args[2] == 2) {
+		if (read_user(&v, sizeof(v), args[0] + 8, task, other))
+			return 0;
+		return v;
 	}
+	if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2) {
+		if (read_user(&v, sizeof(v), args[0], task, other))
+			return 0;
+		return v & FUTEX_TID_MASK;
+	}
+	return 0;
+}
+
+/* Who the record is about. */
+static __always_inline void fill_task(struct bw_event *e, struct task_struct *task)
+{
+	e->pid = BPF_CORE_READ(task, tgid);
+	e->tid = BPF_CORE_READ(task, pid);
+	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
+	BPF_CORE_READ_STR_INTO(&e->pcomm, task, group_leader, comm);
 }
 
 /* Move the pending slow blocks of @s into a ring buffer record. @regs is
@@ -247,18 +272,19 @@ static __always_inline void emit(struct task_state *s, struct task_struct *task,
 		e->kstack_len = s->kstack_len;
 	}
 	e->flags = 0;
-	e->pid = BPF_CORE_READ(task, tgid);
-	e->tid = BPF_CORE_READ(task, pid);
-	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
-	BPF_CORE_READ_STR_INTO(&e->pcomm, task, group_leader, comm);
+	fill_task(e, task);
 	if (regs) {
-		fill_regs(e, regs);
+		read_user_regs(e->regs, regs);
 	} else {
 		__builtin_memset(e->regs, 0, sizeof(e->regs));
 		e->flags |= BW_EV_NO_REGS;
 	}
 	if (regs && is_current) {
-		copy_stack(e, e->regs[BW_REG_RSP]);
+		copy_stack(e, e->regs[BW_REG_RSP], BW_STACK_PAGES, task, false);
+		if (!e->stack_len) {
+			e->flags |= BW_EV_NO_STACK;
+			stat_add(BW_STAT_STACK_FAULT, 1);
+		}
 	} else {
 		e->stack_base = 0;
 		e->stack_len = 0;
@@ -273,47 +299,12 @@ out:
 }
 
 /*
- * Who holds the lock a futex waiter goes to sleep on, read from the
- * waiter's own memory (current's mm): a glibc lock waits with
- * FUTEX_WAIT and value 2, and pthread_mutex_t keeps its owner's tid at
- * offset 8 (__data.__owner); a PI futex word holds the owner's tid.
- * Userspace keeps it only where the stack shows a mutex.
- */
-static __always_inline __u32 futex_owner(__s64 nr, const __u64 *args)
-{
-	__u32 cmd = args[1] & FUTEX_CMD_MASK, v = 0;
-
-	if (nr != NR_FUTEX)
-		return 0;
-	if (cmd == FUTEX_WAIT && (__u32)args[2] == 2) {
-		bpf_probe_read_user(&v, sizeof(v), (void *)(args[0] + 8));
-		return v;
-	}
-	if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2) {
-		bpf_probe_read_user(&v, sizeof(v), (void *)args[0]);
-		return v & FUTEX_TID_MASK;
-	}
-	return 0;
-}
-
-/*
  * sched_switch runs for every context switch of the machine: every
  * helper call counts. tp_btf hands out BTF pointers that are read with
  * plain loads; raw_tp only addresses, read with bpf_probe_read_kernel.
  * @btf is a constant at every call site, so each program keeps one.
  */
 #define TREAD(btf, task, field) ((btf) ? (task)->field : BPF_CORE_READ(task, field))
-
-static __always_inline unsigned int task_state_of(struct task_struct *task, bool btf)
-{
-	struct task_struct___pre514 *old = (void *)task;
-
-	if (!btf)
-		return get_task_state(task);
-	if (bpf_core_field_exists(old->state))
-		return old->state;
-	return task->__state;
-}
 
 static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt,
 				       __u64 now, bool btf)
@@ -332,9 +323,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	if (TREAD(btf, prev, flags) & (PF_KTHREAD | PF_IO_WORKER))
 		return;
 	tgid = TREAD(btf, prev, tgid);
-	if (tgid == self_tgid)
-		return;
-	if (filter_tgid && !bpf_map_lookup_elem(&targets, &tgid))
+	if (!traced(tgid))
 		return;
 	tid = TREAD(btf, prev, pid);
 	/* sched_switch runs on prev's stack: current is prev, and the
@@ -351,7 +340,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
 	read_syscall(regs, &s->syscall_nr, s->args);
 	s->state = state;
-	s->owner = futex_owner(s->syscall_nr, s->args);
+	s->owner = futex_owner(s->syscall_nr, s->args, cur, false);
 	s->kstack_len = 0;
 	if (kstacks) {
 		long n = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
@@ -463,12 +452,6 @@ int BPF_PROG(bw_sys_exit)
 	return on_resume();
 }
 
-/* A thread killed before it got back to user space: keep its blocks. */
-static __always_inline bool traced(__u32 tgid)
-{
-	return tgid != self_tgid && (!filter_tgid || bpf_map_lookup_elem(&targets, &tgid));
-}
-
 /* Tell userspace that @tgid's mappings changed or that it is gone, so
  * that it rereads or forgets them (in order with the records before). */
 static __always_inline void emit_marker(__u32 tgid, __u32 flag)
@@ -524,99 +507,51 @@ int BPF_PROG(bw_exec)
 	return 0;
 }
 
-/*
- * When a thread we did not see fall asleep last ran. se.exec_start is on
- * its runqueue's clock_task, which leaves out the time the CPU spent in
- * interrupts and, in a VM, stolen by the host: 80-135 ms behind
- * bpf_ktime_get_ns on these machines, growing with uptime. Adding the
- * runqueue's clock - clock_task puts it back on the scheduler clock,
- * measured within 1 ms of the switch-out time seen by sched_switch.
- * (cfs_rq->rq exists with CONFIG_FAIR_GROUP_SCHED.)
- */
-static __always_inline __u64 sleep_start(struct task_struct *task)
+/* When the block of a thread found asleep began: when we saw it fall
+ * asleep, else when it last ran. 0: not blocked past the threshold. */
+static __always_inline __u64 block_start(struct task_struct *task, struct task_state *s,
+					 __u64 now)
 {
-	__u64 start = BPF_CORE_READ(task, se.exec_start);
-	struct cfs_rq *cfs_rq;
-	struct rq *rq;
+	__u64 start = s && s->start_ns ? s->start_ns : task_sleep_start(task);
 
-	if (!start || !bpf_core_field_exists(struct cfs_rq, rq))
-		return start;
-	cfs_rq = BPF_CORE_READ(task, se.cfs_rq);
-	rq = BPF_CORE_READ(cfs_rq, rq);
-	if (!rq)
-		return start;
-	return start + BPF_CORE_READ(rq, clock) - BPF_CORE_READ(rq, clock_task);
+	if (!start || start > now || now - start < threshold_ns)
+		return 0;
+	return start;
 }
 
 /*
- * Still-blocked threads: every report, userspace runs this iterator once.
- * For each thread off-CPU past the threshold it writes a record with the
- * block's age, reason, registers and user stack, copied with
- * bpf_copy_from_user_task (sleepable: the target is never stopped or
- * signalled). A thread already asleep when blockwatch started has no
- * state yet: its block began when it last ran (se.exec_start), and the
- * state is adopted so that its wake-up is accounted like any other.
+ * A thread asleep since before blockwatch started has no block in its
+ * state: take it over, so that its wake-up is accounted like any other.
+ * Returns the state when it was adopted.
  */
-SEC("iter.s/task")
-int bw_iter_blocked(struct bpf_iter__task *ctx)
+static __always_inline struct task_state *adopt(struct task_struct *task, __u32 tid,
+						__u64 start, unsigned int state,
+						struct pt_regs *regs)
 {
-	struct seq_file *seq = ctx->meta->seq;
-	struct task_struct *task = ctx->task;
-	struct task_state *s, *adopted;
-	struct pt_regs *regs;
-	struct bw_event *e;
-	__u64 now, start, base;
-	__u32 tgid, tid, len, cpu = bpf_get_smp_processor_id();
-	unsigned int state;
-	int i;
+	struct task_state *s = state_get(task, tid, true);
 
-	if (!task || (task->flags & (PF_KTHREAD | PF_IO_WORKER)))
-		return 0;
-	tgid = task->tgid;
-	tid = task->pid;
-	if (tgid == self_tgid || (filter_tgid && !bpf_map_lookup_elem(&targets, &tgid)))
-		return 0;
-	state = get_task_state(task);
-	if (state == BW_TASK_RUNNING || (state & TASK_DEAD_BITS))
-		return 0;
-	now = bpf_ktime_get_ns();
-	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	s = state_get(task, tid, false);
-	if (s && s->start_ns) {
-		start = s->start_ns;
-	} else {
-		start = sleep_start(task);
-		if (!start || start > now)
-			return 0;
+	if (!s || s->count || __sync_val_compare_and_swap(&s->start_ns, 0, start))
+		return NULL;
+	read_syscall(regs, &s->syscall_nr, s->args);
+	s->state = state;
+	s->owner = 0;
+	s->kstack_len = 0;
+	/* Woke up meanwhile: its switch-in may have come before start_ns
+	 * was set; take the adoption back. */
+	if (task_state_of(task, true) == BW_TASK_RUNNING) {
+		__sync_val_compare_and_swap(&s->start_ns, start, 0);
+		return NULL;
 	}
-	if (now - start < threshold_ns)
-		return 0;
-	adopted = NULL;
-	if (!s || !s->start_ns) {
-		s = state_get(task, tid, true);
-		if (s && !s->count && !__sync_val_compare_and_swap(&s->start_ns, 0, start)) {
-			read_syscall(regs, &s->syscall_nr, s->args);
-			s->state = state;
-			s->owner = 0;
-			s->kstack_len = 0;
-			/* Woke up meanwhile: its switch-in may have come before
-			 * start_ns was set; take the adoption back. */
-			if (get_task_state(task) == BW_TASK_RUNNING)
-				__sync_val_compare_and_swap(&s->start_ns, start, 0);
-			else
-				adopted = s;
-		}
-	}
-	e = bpf_map_lookup_elem(&scratch, &cpu);
-	if (!e)
-		return 0;
-	e->first_start_ns = start;
-	e->last_end_ns = now;
-	e->total_ns = now - start;
-	e->max_ns = now - start;
-	e->count = 1;
-	e->flags = BW_EV_ONGOING;
-	e->owner = 0;
+	return s;
+}
+
+/* The wait of a still-blocked thread: as recorded when it fell asleep,
+ * else from its registers now; and the lock owner now, which may not be
+ * the one it went to sleep on. */
+static __always_inline void fill_wait(struct bw_event *e, struct task_struct *task,
+				      struct task_state *s, __u64 start, unsigned int state,
+				      struct pt_regs *regs)
+{
 	if (s && s->start_ns == start && !s->count) {
 		e->syscall_nr = s->syscall_nr;
 		e->args[0] = s->args[0];
@@ -628,19 +563,51 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 		read_syscall(regs, &e->syscall_nr, e->args);
 		e->state = state;
 	}
-	/* Still waiting: the owner now, which may not be the one it went
-	 * to sleep on. */
-	if (e->syscall_nr == NR_FUTEX) {
-		__u32 cmd = e->args[1] & FUTEX_CMD_MASK, v = 0;
+	e->owner = futex_owner(e->syscall_nr, e->args, task, true);
+}
 
-		if (cmd == FUTEX_WAIT && (__u32)e->args[2] == 2) {
-			if (!bpf_copy_from_user_task(&v, sizeof(v), (void *)(e->args[0] + 8), task, 0))
-				e->owner = v;
-		} else if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2) {
-			if (!bpf_copy_from_user_task(&v, sizeof(v), (void *)e->args[0], task, 0))
-				e->owner = v & FUTEX_TID_MASK;
-		}
-	}
+/*
+ * Still-blocked threads: every report, userspace runs this iterator once.
+ * For each thread off-CPU past the threshold it writes a record with the
+ * block's age, reason, registers and user stack, copied with
+ * bpf_copy_from_user_task (sleepable: the target is never stopped or
+ * signalled).
+ */
+SEC("iter.s/task")
+int bw_iter_blocked(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	__u32 tid, len, cpu = bpf_get_smp_processor_id();
+	struct task_state *s, *adopted = NULL;
+	unsigned int state;
+	struct pt_regs *regs;
+	struct bw_event *e;
+	__u64 now, start;
+
+	if (!task || (task->flags & (PF_KTHREAD | PF_IO_WORKER)) || !traced(task->tgid))
+		return 0;
+	state = task_state_of(task, true);
+	if (state == BW_TASK_RUNNING || (state & TASK_DEAD_BITS))
+		return 0;
+	tid = task->pid;
+	now = bpf_ktime_get_ns();
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	s = state_get(task, tid, false);
+	start = block_start(task, s, now);
+	if (!start)
+		return 0;
+	if (!s || !s->start_ns)
+		s = adopted = adopt(task, tid, start, state, regs);
+	e = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!e)
+		return 0;
+	e->first_start_ns = start;
+	e->last_end_ns = now;
+	e->total_ns = now - start;
+	e->max_ns = now - start;
+	e->count = 1;
+	e->flags = BW_EV_ONGOING;
+	fill_wait(e, task, s, start, state, regs);
 	/* A block we take over keeps its owner for when it ends. Looked up
 	 * again: the copies above may sleep, and a hash element be reused. */
 	if (adopted) {
@@ -648,35 +615,22 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 		if (adopted && adopted->start_ns == start)
 			adopted->owner = e->owner;
 	}
-	e->pid = tgid;
-	e->tid = tid;
-	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
-	BPF_CORE_READ_STR_INTO(&e->pcomm, task, group_leader, comm);
-	fill_regs(e, regs);
-	base = regs->sp & ~(__u64)(BW_PAGE_SIZE - 1);
-	e->stack_base = base;
-	len = 0;
-	for (i = 0; i < BW_STACK_PAGES; i++) {
-		/* One object's output must fit the iterator's 32 KiB
-		 * seq_file buffer, or read() fails with E2BIG. */
-		if (i >= stack_pages || i >= BW_ITER_STACK_PAGES)
-			break;
-		if (bpf_copy_from_user_task(e->stack + i * BW_PAGE_SIZE, BW_PAGE_SIZE,
-					    (void *)(base + i * BW_PAGE_SIZE), task, 0))
-			break;
-		len += BW_PAGE_SIZE;
-	}
+	fill_task(e, task);
+	read_user_regs(e->regs, regs);
+	/* One object's output must fit the iterator's 32 KiB seq_file
+	 * buffer, or read() fails with E2BIG. */
+	copy_stack(e, regs->sp, BW_ITER_STACK_PAGES, task, true);
 	e->kstack_len = 0;
 	if (kstacks) {
 		long n = bpf_get_task_stack(task, e->kstack, sizeof(e->kstack), 0);
 
 		e->kstack_len = n > 0 ? n : 0;
 	}
-	e->stack_len = len;
+	len = e->stack_len;
 	if (!len)
 		e->flags |= BW_EV_NO_STACK;
 	if (len > BW_STACK_MAX)
 		len = BW_STACK_MAX;
-	bpf_seq_write(seq, e, BW_EVENT_HDR_SIZE + len);
+	bpf_seq_write(ctx->meta->seq, e, BW_EVENT_HDR_SIZE + len);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
-/* CO-RE shims for kernel changes blockwatch has to straddle. */
+/* CO-RE shims for kernel changes blockwatch has to straddle, each with
+ * the change it handles. */
 #ifndef BW_CORE_FIXES_BPF_H
 #define BW_CORE_FIXES_BPF_H
 
@@ -11,13 +12,19 @@ struct task_struct___pre514 {
 	long state;
 } __attribute__((preserve_access_index));
 
-static __always_inline unsigned int get_task_state(void *task)
+/*
+ * The task's state. @btf: @task is a BTF pointer (tp_btf, iterators),
+ * read with a plain load, which on the sched_switch path saves a
+ * bpf_probe_read_kernel per switch; else an address (raw_tp). @btf is a
+ * constant at every call site.
+ */
+static __always_inline unsigned int task_state_of(struct task_struct *task, bool btf)
 {
-	struct task_struct___pre514 *old = task;
+	struct task_struct___pre514 *old = (void *)task;
 
 	if (bpf_core_field_exists(old->state))
-		return BPF_CORE_READ(old, state);
-	return BPF_CORE_READ((struct task_struct *)task, __state);
+		return btf ? old->state : BPF_CORE_READ(old, state);
+	return btf ? task->__state : BPF_CORE_READ(task, __state);
 }
 
 /* task_struct::rseq exists only with CONFIG_RSEQ (Linux 4.18+). */
@@ -28,4 +35,29 @@ static __always_inline bool has_rseq(struct task_struct *task, bool btf)
 	return (btf ? (void *)task->rseq : (void *)BPF_CORE_READ(task, rseq)) != NULL;
 }
 
-#endif /* BW_CORE_FIXES_BPF_H */
+/*
+ * When a thread we did not see fall asleep last ran. se.exec_start is on
+ * its runqueue's clock_task, which leaves out the time the CPU spent in
+ * interrupts and, in a VM, stolen by the host: 80-135 ms behind
+ * bpf_ktime_get_ns on these machines, growing with uptime. Adding the
+ * runqueue's clock - clock_task puts it back on the scheduler clock,
+ * measured within 1 ms of the switch-out time seen by sched_switch.
+ * cfs_rq::rq exists only with CONFIG_FAIR_GROUP_SCHED: without it,
+ * exec_start as it is.
+ */
+static __always_inline __u64 task_sleep_start(struct task_struct *task)
+{
+	__u64 start = BPF_CORE_READ(task, se.exec_start);
+	struct cfs_rq *cfs_rq;
+	struct rq *rq;
+
+	if (!start || !bpf_core_field_exists(struct cfs_rq, rq))
+		return start;
+	cfs_rq = BPF_CORE_READ(task, se.cfs_rq);
+	rq = BPF_CORE_READ(cfs_rq, rq);
+	if (!rq)
+		return start;
+	return start + BPF_CORE_READ(rq, clock) - BPF_CORE_READ(rq, clock_task);
+}
+
+#endif
