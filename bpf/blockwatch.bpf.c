@@ -163,7 +163,11 @@ static __always_inline void state_done(struct task_state *s, __u32 tid)
  * there are targets. */
 static __always_inline bool traced(__u32 tgid)
 {
-	return tgid != self_tgid && (!filter_tgid || bpf_map_lookup_elem(&targets, &tgid));
+	if (tgid == self_tgid)
+		return false;
+	if (filter_tgid && !bpf_map_lookup_elem(&targets, &tgid))
+		return false;
+	return true;
 }
 
 /*
@@ -219,14 +223,13 @@ static __always_inline __u32 futex_owner(__s64 nr, const __u64 *args, struct tas
 
 	if (nr != NR_FUTEX)
 		return 0;
+	/* both helpers zero @v when the read fails */
 	if (cmd == FUTEX_WAIT && (__u32)args[2] == 2) {
-		if (read_user(&v, sizeof(v), args[0] + 8, task, other))
-			return 0;
+		read_user(&v, sizeof(v), args[0] + 8, task, other);
 		return v;
 	}
 	if (cmd == FUTEX_LOCK_PI || cmd == FUTEX_LOCK_PI2) {
-		if (read_user(&v, sizeof(v), args[0], task, other))
-			return 0;
+		read_user(&v, sizeof(v), args[0], task, other);
 		return v & FUTEX_TID_MASK;
 	}
 	return 0;

@@ -22,9 +22,12 @@ static __always_inline unsigned int task_state_of(struct task_struct *task, bool
 {
 	struct task_struct___pre514 *old = (void *)task;
 
+	if (!btf)
+		return bpf_core_field_exists(old->state) ? BPF_CORE_READ(old, state) :
+							   BPF_CORE_READ(task, __state);
 	if (bpf_core_field_exists(old->state))
-		return btf ? old->state : BPF_CORE_READ(old, state);
-	return btf ? task->__state : BPF_CORE_READ(task, __state);
+		return old->state;
+	return task->__state;
 }
 
 /* task_struct::rseq exists only with CONFIG_RSEQ (Linux 4.18+). */
