@@ -20,7 +20,8 @@ split-intervals, system-wide, top, output-file, text-format, multi-pid,
 sigint, sigterm, duration, ringbuf-overflow), test_still_blocked.py
 (still-blocked-*, deadlock-*, chain*, epoll-socket-detail,
 wait-kinds-now, now-*), test_errors.py (help, version, error-*,
-now-error-no-such-pid), test_stacks.py (stacks-*). The harness they use
+now-error-no-such-pid), test_stacks.py (stacks-*), test_outputs.py
+(outputs-*: several sinks in one run, a write error). The harness they use
 is the package lib/ (processes, reports, ground truth from /proc, the
 runner). A full run takes them in ORDER below.
 
@@ -48,12 +49,13 @@ import sys
 
 import test_blocks
 import test_errors
+import test_outputs
 import test_stacks
 import test_still_blocked
 from lib.config import Config
 from lib.runner import Run, run_tests
 
-AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks]
+AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -77,6 +79,9 @@ ORDER = [
     "top",
     "output-file",
     "text-format",
+    # test_outputs
+    "outputs-several",
+    "outputs-write-error",
     # test_errors
     "help",
     "version",

@@ -151,13 +151,55 @@ static void test_cli_errors(void **state)
 	bw_opts_free(&o);
 }
 
+
+static void test_cli_outputs(void **state)
+{
+	char *a1[] = { "blockwatch", "-f", "text", "-f", "json:/tmp/a.json", NULL };
+	char *a2[] = { "blockwatch", "-f", "json", "-f", "text:-", "-o", "/tmp/r.json", NULL };
+	char *a3[] = { "blockwatch", "-o", "/tmp/r.txt", NULL };
+	char *e1[] = { "blockwatch", "-f", "text", "-f", "json", NULL };
+	char *e2[] = { "blockwatch", "-f", "json:/tmp/x", "-f", "text:/tmp/x", NULL };
+	char *e3[] = { "blockwatch", "-f", "json:", NULL };
+	char *e4[] = { "blockwatch", "-f", "xml:/tmp/x", NULL };
+	struct bw_opts o;
+
+	/* several outputs, one of them on stdout */
+	assert_int_equal(parse(&o, 5, a1), 0);
+	assert_int_equal(o.nsinks, 2);
+	assert_string_equal(o.sinks[0].format, "text");
+	assert_null(o.sinks[0].path);
+	assert_string_equal(o.sinks[1].format, "json");
+	assert_string_equal(o.sinks[1].path, "/tmp/a.json");
+	bw_opts_free(&o);
+	/* -o is for the one without a file; "-" is stdout */
+	assert_int_equal(parse(&o, 7, a2), 0);
+	assert_string_equal(o.sinks[0].path, "/tmp/r.json");
+	assert_null(o.sinks[1].path);
+	bw_opts_free(&o);
+	/* -o alone: text to that file, as before */
+	assert_int_equal(parse(&o, 3, a3), 0);
+	assert_int_equal(o.nsinks, 1);
+	assert_string_equal(o.sinks[0].format, "text");
+	assert_string_equal(o.sinks[0].path, "/tmp/r.txt");
+	bw_opts_free(&o);
+	/* two on stdout, one file twice, no file after ':', a bad format */
+	assert_int_equal(parse(&o, 5, e1), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 5, e2), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, e3), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, e4), -EINVAL);
+	bw_opts_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_duration_units), cmocka_unit_test(test_duration_errors),
 		cmocka_unit_test(test_size),	       cmocka_unit_test(test_pids),
 		cmocka_unit_test(test_cli_defaults),   cmocka_unit_test(test_cli_options),
-		cmocka_unit_test(test_cli_errors),
+		cmocka_unit_test(test_cli_errors),     cmocka_unit_test(test_cli_outputs),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

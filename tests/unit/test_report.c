@@ -247,6 +247,78 @@ static void test_durations(void **state)
 	assert_string_equal(b, "2h02m");
 }
 
+
+/* Every kind of detail, rendered as text ("on ..." lines) and JSON the
+ * way they were before the report model had types. */
+struct rendered {
+	struct bw_detail d;
+	const char *text; /* NULL: no "on" line */
+	const char *json;
+};
+
+static struct bw_fd_ref fdrefs[2] = { { 5, "socket:[1] unix (unnamed)" }, { 6, NULL } };
+
+static const struct rendered cases[] = {
+	{ { .kind = BW_DETAIL_FUTEX, .futex = { BW_FUTEX_MUTEX, 0x5000, 128, 0 } },
+	  "mutex 0x5000 FUTEX_WAIT_PRIVATE",
+	  "{\"kind\":\"mutex\",\"futex\":\"0x5000\",\"op\":\"FUTEX_WAIT_PRIVATE\"}" },
+	{ { .kind = BW_DETAIL_FUTEX, .futex = { BW_FUTEX_CONDVAR, 0x502c, 9 | 128, 0x5000 } },
+	  "condvar 0x5000 (futex 0x502c FUTEX_WAIT_BITSET_PRIVATE)",
+	  "{\"kind\":\"condvar\",\"condvar\":\"0x5000\",\"futex\":\"0x502c\",\"op\":\"FUTEX_WAIT_BITSET_PRIVATE\"}" },
+	{ { .kind = BW_DETAIL_FUTEX, .futex = { BW_FUTEX_PLAIN, 0x6000, 0, 0 } },
+	  "futex 0x6000 FUTEX_WAIT",
+	  "{\"kind\":\"futex\",\"futex\":\"0x6000\",\"op\":\"FUTEX_WAIT\"}" },
+	{ { .kind = BW_DETAIL_FUTEX, .futex = { BW_FUTEX_WAITV, 0x7000, 0, 0 } },
+	  "futex_waitv", "{\"kind\":\"waitv\"}" },
+	{ { .kind = BW_DETAIL_FD, .fd = { 3, "pipe:[123]" } },
+	  "fd 3 pipe:[123]", "{\"fd\":3,\"target\":\"pipe:[123]\"}" },
+	{ { .kind = BW_DETAIL_FD, .fd = { 4, NULL } }, "fd 4 ?", "{\"fd\":4,\"target\":\"?\"}" },
+	{ { .kind = BW_DETAIL_EPOLL, .set = { NULL, 7, 2, fdrefs } },
+	  "epoll fd 7: fd 5 socket:[1] unix (unnamed), fd 6 ?",
+	  "{\"epfd\":7,\"fds\":[{\"fd\":5,\"target\":\"socket:[1] unix (unnamed)\"},{\"fd\":6,\"target\":\"?\"}]}" },
+	{ { .kind = BW_DETAIL_FDSET, .set = { "pselect6", 0, 1, fdrefs } },
+	  "pselect6: fd 5 socket:[1] unix (unnamed)",
+	  "{\"fds\":[{\"fd\":5,\"target\":\"socket:[1] unix (unnamed)\"}]}" },
+	{ { .kind = BW_DETAIL_CHILD, .child = { 42 } }, "for pid 42", "{\"pid\":42}" },
+	{ { .kind = BW_DETAIL_FD, .io = true, .syscall = "read", .fd = { 3, "/data" } },
+	  "fd 3 /data", "{\"fd\":3,\"target\":\"/data\",\"syscall\":\"read\"}" },
+	{ { .io = true, .syscall = "openat" }, "in openat", "{\"syscall\":\"openat\"}" },
+	{ { .io = true }, "page fault or other kernel wait", "{\"syscall\":null}" },
+	{ { .kind = BW_DETAIL_NONE }, NULL, "null" },
+};
+
+static void test_details(void **state)
+{
+	struct bw_stack st = { .refs = 1 };
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bw_entry e = { .pid = 1, .tid = 2, .comm = "t", .reason = "x", .stack = &st };
+		struct bw_entry *ep = &e;
+		struct bw_proc_report p = { .pid = 1, .comm = "p", .nthreads = 1, .threads = &ep };
+		struct bw_proc_report *pp = &p;
+		struct bw_report r = { .interval_ns = 1, .total_procs = 1, .nprocs = 1, .procs = &pp };
+		char *out, want[512], *at;
+
+		e.detail = cases[i].d;
+		out = render(0, &r, 0);
+		if (cases[i].text) {
+			snprintf(want, sizeof(want), "\n           on %s\n", cases[i].text);
+			if (!strstr(out, want))
+				fail_msg("case %zu: no '%s' in:\n%s", i, cases[i].text, out);
+		} else {
+			assert_null(strstr(out, " on "));
+		}
+		free(out);
+		out = render(1, &r, 0);
+		snprintf(want, sizeof(want), "\"detail\":%s,", cases[i].json);
+		at = strstr(out, want);
+		if (!at)
+			fail_msg("case %zu: no '%s' in:\n%s", i, want, out);
+		free(out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_text),
 		cmocka_unit_test(test_ongoing_json),
 		cmocka_unit_test(test_durations),
+		cmocka_unit_test(test_details),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);

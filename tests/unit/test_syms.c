@@ -82,6 +82,14 @@ static void check_fixture(const char *name)
 	assert_string_equal(f.module, fx.path);
 	/* PIE: an address's ELF offset is (addr - load base) here */
 	assert_int_equal(f.offset, fx.leaf - fx.base);
+	/* the mapping, as pprof wants it: from the load base, file offset
+	 * 0 there, and the build-id gcc gave it */
+	assert_int_equal(f.map_start, fx.base);
+	assert_true(f.map_end > fx.leaf);
+	assert_int_equal(f.map_offset, 0);
+	assert_non_null(f.build_id);
+	assert_int_equal(strlen(f.build_id), 40);
+	assert_int_equal(strspn(f.build_id, "0123456789abcdef"), 40);
 	bw_frame_clear(&f);
 
 	/* a static (non-exported) function, inside it */
