@@ -27,8 +27,8 @@ CFLAGS ?= -O2 -g
 LDFLAGS ?=
 HOST_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-DBW_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LDLIBS := -lbpf -ldw -lelf -ljson-c -lz -lstdc++
-UNIT_LDLIBS := -ldw -lelf -ljson-c -lz -lstdc++ -lcmocka
+LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lz -lstdc++
+UNIT_LDLIBS := -ldw -lelf -lcapstone -ljson-c -lz -lstdc++ -lcmocka
 
 # user/trace/ drives the BPF skeleton and user/session/ runs it; every
 # other folder is plain userspace, linked into libblockwatch.a, which is
@@ -50,6 +50,20 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,\
 	$(if $(wildcard tests/workloads/stacks.c),$(OUTPUT)/tests/stacks_fp $(OUTPUT)/tests/stacks_nofp)
 FIXTURES := $(OUTPUT)/tests/fixture_fp $(OUTPUT)/tests/fixture_nofp \
 	$(OUTPUT)/tests/snapshot_fp $(OUTPUT)/tests/snapshot_nofp
+# The Go fixture in the four builds a deployed Go binary comes in: the
+# default (DWARF, symbols, cgo: it imports net), stripped, PIE and
+# static (no cgo). Debian's Go, with its caches under the build dir.
+GO ?= go
+GO_VARIANTS := default stripped pie static
+GO_PROGS := $(patsubst tests/fixtures/go/%.go,%,$(wildcard tests/fixtures/go/*.go))
+GO_FIXTURES := $(foreach v,$(GO_VARIANTS),$(foreach p,$(GO_PROGS),$(OUTPUT)/tests/go/$(v)/$(p)))
+GO_ENV = HOME=$(abspath $(OUTPUT))/go-home GOCACHE=$(abspath $(OUTPUT))/go-cache \
+	GOPATH=$(abspath $(OUTPUT))/go-path GOFLAGS= GOTOOLCHAIN=local
+GOFLAGS_default :=
+GOFLAGS_stripped := -ldflags=-s\ -w
+GOFLAGS_pie := -buildmode=pie
+GOFLAGS_static :=
+GOENV_static := CGO_ENABLED=0
 
 .DELETE_ON_ERROR:
 .PHONY: all deps test unit e2e demo bench install clean
@@ -137,11 +151,20 @@ $(OUTPUT)/tests/snapshot_nofp: tests/fixtures/snapshot.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -fomit-frame-pointer $< -o $@
 
-unit: $(UNIT_BINS) $(FIXTURES)
+# build/tests/go/VARIANT/PROG from tests/fixtures/go/PROG.go
+define go_fixture
+$(OUTPUT)/tests/go/$(1)/$(2): tests/fixtures/go/$(2).go
+	$$(call msg,GO,$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$$(GO_ENV) $$(GOENV_$(1)) $$(GO) build $$(GOFLAGS_$(1)) -o $$@ $$<
+endef
+$(foreach v,$(GO_VARIANTS),$(foreach p,$(GO_PROGS),$(eval $(call go_fixture,$(v),$(p)))))
+
+unit: $(UNIT_BINS) $(FIXTURES) $(GO_FIXTURES)
 	$(Q)set -e; for t in $(UNIT_BINS); do \
 		BW_FIXTURE_DIR=$(OUTPUT)/tests CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
 
-e2e: $(OUTPUT)/blockwatch $(WORKLOADS)
+e2e: $(OUTPUT)/blockwatch $(WORKLOADS) $(GO_FIXTURES)
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers \
 		python3 tests/e2e/run.py $(E2E_ARGS)
 
