@@ -161,6 +161,7 @@ static void test_cli_outputs(void **state)
 	char *e2[] = { "blockwatch", "-f", "json:/tmp/x", "-f", "text:/tmp/x", NULL };
 	char *e3[] = { "blockwatch", "-f", "json:", NULL };
 	char *e4[] = { "blockwatch", "-f", "xml:/tmp/x", NULL };
+	char *e5[] = { "blockwatch", "-f", "json:/tmp/j", "-o", "/tmp/o", NULL };
 	struct bw_opts o;
 
 	/* several outputs, one of them on stdout */
@@ -190,6 +191,9 @@ static void test_cli_outputs(void **state)
 	assert_int_equal(parse(&o, 3, e3), -EINVAL);
 	bw_opts_free(&o);
 	assert_int_equal(parse(&o, 3, e4), -EINVAL);
+	bw_opts_free(&o);
+	/* -o, but every output has its own file */
+	assert_int_equal(parse(&o, 5, e5), -EINVAL);
 	bw_opts_free(&o);
 }
 

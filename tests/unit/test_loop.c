@@ -9,7 +9,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <signal.h>
 #include "base/loop.h"
+#include "base/signals.h"
 #include "base/util.h"
 
 struct counter {
@@ -112,11 +114,29 @@ static void test_error_ends_run(void **state)
 	bw_loop__free(NULL);
 }
 
+/* A signal that comes while the loop no longer reads them (the final
+ * report of a run that ended by its duration) is taken, not delivered. */
+static void test_signal_late(void **state)
+{
+	int fd = bw_signals_open();
+
+	assert_true(fd >= 0);
+	assert_int_equal(kill(getpid(), SIGTERM), 0);
+	assert_int_not_equal(bw_signals_close(fd), 0);
+	/* and read from the fd while watched */
+	fd = bw_signals_open();
+	assert_true(fd >= 0);
+	assert_int_equal(kill(getpid(), SIGINT), 0);
+	assert_int_equal(bw_signals_take(fd), SIGINT);
+	assert_int_equal(bw_signals_close(fd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handlers_and_delete),
 		cmocka_unit_test(test_error_ends_run),
+		cmocka_unit_test(test_signal_late),
 	};
 
 	return cmocka_run_group_tests_name("loop", tests, NULL, NULL);

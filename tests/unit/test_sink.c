@@ -107,6 +107,37 @@ static void test_reader_gone(void **state)
 	close(p[1]);
 }
 
+/* A report bigger than stdio's buffer is written inside fprintf, whose
+ * EPIPE stdio forgets: the sink must still see the reader gone. */
+static void test_reader_gone_big_report(void **state)
+{
+	static struct bw_proc_report procs[300], *pp[300];
+	struct bw_sink_spec specs[2] = { { .format = "json" }, { .format = "text" } };
+	struct bw_report r = report();
+	struct bw_sinks *ss;
+	char path[2][64];
+	int p[2][2], i, k;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (i = 0; i < 300; i++) {
+		procs[i] = (struct bw_proc_report){ .pid = 1000 + i, .comm = "a-long-process" };
+		pp[i] = &procs[i];
+	}
+	r.procs = pp;
+	r.nprocs = r.total_procs = 300;
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(pipe(p[k]), 0);
+		close(p[k][0]);
+		snprintf(path[k], sizeof(path[k]), "/proc/self/fd/%d", p[k][1]);
+		specs[k].path = path[k];
+	}
+	assert_int_equal(bw_sinks__open(specs, 2, &cfg, &ss), 0);
+	assert_int_equal(bw_sinks__emit(ss, &r), -EPIPE);
+	assert_int_equal(bw_sinks__close(ss), -EIO);
+	close(p[0][1]);
+	close(p[1][1]);
+}
+
 static void test_cannot_open(void **state)
 {
 	struct bw_sink_spec spec = { .format = "text", .path = "/nonexistent/dir/out" };
@@ -124,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_two_files),
 		cmocka_unit_test(test_write_error_goes_on),
 		cmocka_unit_test(test_reader_gone),
+		cmocka_unit_test(test_reader_gone_big_report),
 		cmocka_unit_test(test_cannot_open),
 	};
 

@@ -84,6 +84,24 @@ static void test_references_outlive_the_table(void **state)
 	bw_stack_put(NULL);
 }
 
+/* Its mappings were read again: its stacks are named anew. */
+static void test_epoch(void **state)
+{
+	struct stacktab *t = stacktab__new(fake_resolve, NULL);
+
+	stacktab__epoch(t, 3, 1);
+	bw_stack_put(stacktab__get(t, 3, a, 2, false));
+	stacktab__epoch(t, 3, 1);
+	resolves = 0;
+	bw_stack_put(stacktab__get(t, 3, a, 2, false));
+	assert_int_equal(resolves, 0);
+	stacktab__epoch(t, 3, 2);
+	assert_int_equal(stacktab__count(t), 0);
+	bw_stack_put(stacktab__get(t, 3, a, 2, false));
+	assert_int_equal(resolves, 2);
+	stacktab__free(t);
+}
+
 static bool only_pid_1(pid_t pid)
 {
 	return pid == 1;
@@ -118,6 +136,7 @@ int main(void)
 		cmocka_unit_test(test_found_again),
 		cmocka_unit_test(test_references_outlive_the_table),
 		cmocka_unit_test(test_sweep),
+		cmocka_unit_test(test_epoch),
 	};
 
 	return cmocka_run_group_tests_name("stacktab", tests, NULL, NULL);

@@ -80,7 +80,9 @@ int bw_loop__run(struct bw_loop *l)
 				continue;
 			return -errno;
 		}
-		for (i = 0; i < l->nevs && !l->stop; i++) {
+		/* the whole batch, even once stopped: a target's exit that
+		 * came with the signal is still said */
+		for (i = 0; i < l->nevs; i++) {
 			struct bw_handler *h = l->evs[i].data.ptr;
 
 			if (!h)

@@ -25,7 +25,7 @@ void bw_loop__free(struct bw_loop *l);
 int bw_loop__add(struct bw_loop *l, struct bw_handler *h);
 /* Stop watching it; safe from inside any handler, its own included. */
 void bw_loop__del(struct bw_loop *l, struct bw_handler *h);
-/* Make bw_loop__run return 0 once the current handler is done. */
+/* Make bw_loop__run return 0 once the current batch is dispatched. */
 void bw_loop__stop(struct bw_loop *l);
 /* Dispatch until bw_loop__stop or a handler's error. */
 int bw_loop__run(struct bw_loop *l);

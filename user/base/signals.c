@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "base/signals.h"
@@ -43,13 +44,21 @@ int bw_signals_take(int fd)
 	return (int)si.ssi_signo;
 }
 
-void bw_signals_close(int fd)
+int bw_signals_close(int fd)
 {
+	struct timespec zero = { 0, 0 };
 	sigset_t set;
+	int sig = 0;
 
 	if (fd < 0)
-		return;
+		return 0;
 	close(fd);
 	stop_set(&set);
+	/* One that came while still blocked (during the final report, the
+	 * loop having ended for another reason) is taken, not delivered:
+	 * it would kill the process before its outputs are closed. */
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		sig = SIGINT;
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	return sig;
 }

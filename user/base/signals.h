@@ -11,6 +11,8 @@
 int bw_signals_open(void);
 /* The signal that arrived (after the fd polled readable), or 0. */
 int bw_signals_take(int fd);
-void bw_signals_close(int fd);
+/* Stop watching; a signal still pending is taken (returned, non-zero)
+ * rather than delivered. */
+int bw_signals_close(int fd);
 
 #endif

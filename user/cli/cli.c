@@ -123,15 +123,17 @@ static int add_sink(struct bw_opts *o, const char *arg)
  * one writes to stdout or -o, and no file is named twice. */
 static int finish_sinks(struct bw_opts *o, const char *output)
 {
-	int i, j, unnamed = 0;
+	int i, j, unnamed = 0, takes_output = 0;
 
 	if (!o->nsinks)
 		o->sinks[o->nsinks++] = (struct bw_sink_spec){ .format = "text", .to_default = true };
 	for (i = 0; i < o->nsinks; i++) {
 		struct bw_sink_spec *sp = &o->sinks[i];
 
-		if (sp->to_default && output)
+		if (sp->to_default && output) {
 			sp->path = output;
+			takes_output++;
+		}
 		if (!sp->path)
 			unnamed++;
 		for (j = 0; sp->path && j < i; j++)
@@ -139,6 +141,11 @@ static int finish_sinks(struct bw_opts *o, const char *output)
 				bw_err("output '%s' given twice (see --help)", sp->path);
 				return -EINVAL;
 			}
+	}
+	if (output && !takes_output) {
+		bw_err("-o '%s' is for an output without a :FILE, and there is none (see --help)",
+		       output);
+		return -EINVAL;
 	}
 	if (unnamed > 1) {
 		bw_err("only one output can go to %s: give the others a :FILE (see --help)",

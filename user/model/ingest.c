@@ -119,6 +119,8 @@ static int add(struct ingest *in, const struct bw_event *e, uint64_t blocked, ui
 	int n, err;
 
 	n = unwind(in, e, &truncated);
+	/* unwinding may have reread the mappings */
+	stacktab__epoch(in->stacks, e->pid, syms__generation(in->syms, e->pid));
 	stack = stacktab__get(in->stacks, e->pid, in->pcs, n, truncated);
 	if (!stack)
 		return -ENOMEM;

@@ -212,6 +212,74 @@ int procfs_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	return read_proc_mem(pid, addr, buf, len);
 }
 
+#define IOV_BATCH 1024
+
+/* A process_vm_readv of up to IOV_BATCH ranges from @i: how many of
+ * them it read whole (*tried: how many it was given), or -errno. */
+static ssize_t readv_batch(pid_t pid, struct procfs_iov *iov, size_t i, size_t n, size_t *tried)
+{
+	struct iovec local[IOV_BATCH], remote[IOV_BATCH];
+	size_t k, m = n - i < IOV_BATCH ? n - i : IOV_BATCH;
+	ssize_t got;
+
+	*tried = m;
+	if (!m)
+		return 0;
+	for (k = 0; k < m; k++) {
+		local[k] = (struct iovec){ iov[i + k].buf, iov[i + k].len };
+		remote[k] = (struct iovec){ (void *)(uintptr_t)iov[i + k].addr, iov[i + k].len };
+	}
+	got = process_vm_readv(pid, local, m, remote, m, 0);
+	if (got < 0)
+		return -errno;
+	for (k = 0; k < m && (size_t)got >= iov[i + k].len; k++) {
+		iov[i + k].ok = true;
+		got -= iov[i + k].len;
+	}
+	return k;
+}
+
+int procfs_read_many(pid_t pid, struct procfs_iov *iov, size_t n)
+{
+	size_t i, tried;
+	ssize_t k;
+	int done = 0;
+
+	for (i = 0; i < n; i++)
+		iov[i].ok = false;
+	for (i = 0; i < n;) {
+		k = readv_batch(pid, iov, i, n, &tried);
+		/* the process as a whole: not allowed, gone */
+		if (k == -EPERM || k == -ESRCH || k == -ENOSYS)
+			return done ? done : (int)k;
+		if (k < 0)
+			k = 0; /* EFAULT: the first range is unreadable */
+		done += k;
+		i += k;
+		/* the range that stopped it stays !ok; go on after it */
+		if ((size_t)k < tried)
+			i++;
+	}
+	return done;
+}
+
+uint64_t procfs_auxv(pid_t pid, uint64_t type)
+{
+	uint64_t kv[2], v = 0;
+	FILE *f = procfs_fopen("%d/auxv", pid);
+
+	if (!f)
+		return 0;
+	while (fread(kv, sizeof(kv), 1, f) == 1 && kv[0]) {
+		if (kv[0] == type) {
+			v = kv[1];
+			break;
+		}
+	}
+	fclose(f);
+	return v;
+}
+
 /* The lowest mapping of @path in /proc/PID/map_files: it reaches the
  * file even once deleted or replaced, and holds the ELF header. */
 static int open_map_file(pid_t pid, const char *path)

@@ -39,6 +39,23 @@ pid_t procfs_host_tid(pid_t pid, pid_t nstid);
  * /proc/PID/mem. 0 or -errno (-EFAULT: not all of it is mapped). */
 int procfs_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
 
+/* One range of a batched read: @len bytes at @addr into @buf. */
+struct procfs_iov {
+	uint64_t addr;
+	void *buf;
+	size_t len;
+	bool ok; /* set by procfs_read_many */
+};
+
+/* Many reads of @pid's memory in few syscalls (process_vm_readv takes
+ * up to IOV_MAX ranges; it stops at the first range it cannot read,
+ * and the rest are tried again after it). Returns how many ranges were
+ * read whole, or -errno when none could be (-EPERM: not allowed, -ESRCH:
+ * gone). */
+int procfs_read_many(pid_t pid, struct procfs_iov *iov, size_t n);
+/* AT_ENTRY and friends: the value of auxv entry @type, 0 if none. */
+uint64_t procfs_auxv(pid_t pid, uint64_t type);
+
 /* /proc/<formatted path>, e.g. procfs_fopen("%d/net/tcp", pid). */
 FILE *procfs_fopen(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 DIR *procfs_opendir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

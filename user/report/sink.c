@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "base/log.h"
 #include "base/util.h"
 #include "report/sink.h"
@@ -39,14 +41,47 @@ void bw_sink_names(char *buf, size_t len)
 		off += snprintf(buf + off, len - off, "%s%s", i ? ", " : "", formats[i]->name);
 }
 
+/* The FILE's writes: whole, retried on EINTR; a failure is kept. */
+static ssize_t sink_write(void *cookie, const char *buf, size_t len)
+{
+	struct bw_sink *s = cookie;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = write(s->fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!s->write_err)
+				s->write_err = n < 0 ? -errno : -EIO;
+			return -1;
+		}
+		done += n;
+	}
+	return (ssize_t)len;
+}
+
+int bw_sink_attach(struct bw_sink *s, int fd)
+{
+	cookie_io_functions_t io = { .write = sink_write };
+
+	if (fd >= 0)
+		s->fd = fd;
+	s->out = fopencookie(s, "w", io);
+	return s->out ? 0 : -errno;
+}
+
 int bw_sink_flush(struct bw_sink *s)
 {
-	int bad = fflush(s->out), err = errno;
+	int bad = fflush(s->out), err;
 
-	if (!bad && !ferror(s->out))
+	err = s->write_err;
+	s->write_err = 0;
+	if (!bad && !ferror(s->out) && !err)
 		return 0;
 	clearerr(s->out);
-	return -(bad && err ? err : EIO);
+	return err ? err : -EIO;
 }
 
 static const char *where(const struct bw_sink *s)
@@ -70,10 +105,13 @@ int bw_sinks__open(const struct bw_sink_spec *specs, int n, const struct bw_sink
 		s->ops = bw_sink_find(specs[i].format);
 		s->cfg = cfg;
 		s->path = specs[i].path;
-		s->out = s->path ? fopen(s->path, "we") : stdout;
-		if (!s->ops || !s->out) {
+		s->fd = s->path ? open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
+				: STDOUT_FILENO;
+		if (!s->ops || s->fd < 0 || bw_sink_attach(s, -1)) {
 			bw_err("cannot open output '%s': %s", where(s),
 			       s->ops ? strerror(errno) : "unknown format");
+			if (s->path && s->fd >= 0)
+				close(s->fd);
 			goto fail;
 		}
 		ss->n++;
@@ -139,7 +177,12 @@ int bw_sinks__close(struct bw_sinks *ss)
 		err = s->ops->close ? s->ops->close(s) : 0;
 		if (err && !s->closed)
 			emitted(s, err);
-		if (s->out && s->out != stdout && fclose(s->out) && !s->failed) {
+		if (s->out && fclose(s->out) && !s->failed && !s->closed) {
+			bw_err("cannot write '%s': %s", where(s),
+			       strerror(s->write_err ? -s->write_err : errno));
+			s->failed = true;
+		}
+		if (s->path && close(s->fd) && !s->failed) {
 			bw_err("cannot write '%s': %s", s->path, strerror(errno));
 			s->failed = true;
 		}

@@ -34,7 +34,9 @@ struct bw_sink_ops {
 struct bw_sink {
 	const struct bw_sink_ops *ops;
 	const struct bw_sink_cfg *cfg;
-	FILE *out;
+	FILE *out;	  /* writes reach fd through the sink, which keeps their errno */
+	int fd;
+	int write_err;	  /* -errno of the first write that failed since the last flush */
 	const char *path; /* NULL: stdout */
 	void *priv;
 	bool failing;	  /* the last write failed (reported) */
@@ -49,8 +51,13 @@ struct bw_sink_spec {
 	bool to_default; /* -f FORMAT alone: -o FILE applies */
 };
 
-/* For emit: flush s->out; 0 or -errno of what failed since the last. */
+/* For emit: flush s->out; 0 or -errno of the first write that failed
+ * since the last flush (stdio itself forgets it: a write error inside
+ * fprintf drops the buffer, and the fflush after it succeeds). */
 int bw_sink_flush(struct bw_sink *s);
+/* Point s->out at @fd (-1: s->fd as it is), through a writer that keeps
+ * write errors for bw_sink_flush. 0 or -errno. */
+int bw_sink_attach(struct bw_sink *s, int fd);
 
 const struct bw_sink_ops *bw_sink_find(const char *name);
 /* "text, json": for help and errors. */
@@ -59,7 +66,9 @@ void bw_sink_names(char *buf, size_t len);
 struct bw_sinks;
 
 /* Open every sink; a file that cannot be opened is one line on stderr
- * and an enum bw_exit code. */
+ * and an enum bw_exit code. On failure the sinks opened so far are
+ * closed again (their close is called, so a close must cope with a
+ * sink whose open did not run or failed). */
 int bw_sinks__open(const struct bw_sink_spec *specs, int n, const struct bw_sink_cfg *cfg,
 		   struct bw_sinks **out);
 /* Hand @r to every sink. -EPIPE when no sink can take reports any more

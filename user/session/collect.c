@@ -12,8 +12,10 @@
 
 uint64_t bw_collect_now(struct bw_collect *x)
 {
-	if (!x->now)
+	if (!x->now) {
 		x->now = bw_mono_ns();
+		x->report->time_ns = bw_real_ns();
+	}
 	return x->now;
 }
 
@@ -83,7 +85,7 @@ struct bw_collector *bw_ringbuf_collector(struct bw_loader *l, struct ingest *in
 	if (!rc)
 		return NULL;
 	rc->c = (struct bw_collector){
-		.name = "ring buffer", .collect = rb_collect, .free = rb_free, .required = true,
+		.what = "read the ring buffer", .collect = rb_collect, .free = rb_free, .required = true,
 	};
 	rc->in = in;
 	rc->rb = ring_buffer__new(bw_loader__ringbuf_fd(l), on_record, rc, NULL);
@@ -140,7 +142,7 @@ struct bw_collector *bw_scan_collector(struct bw_loader *l)
 	if (!sc)
 		return NULL;
 	sc->c = (struct bw_collector){
-		.name = "still-blocked scan", .collect = scan_collect, .free = free_plain,
+		.what = "scan blocked threads", .collect = scan_collect, .free = free_plain,
 	};
 	sc->l = l;
 	return &sc->c;
@@ -204,16 +206,19 @@ static int counter_collect(struct bw_collector *c, struct bw_collect *x)
 struct bw_collector *bw_counter_collector(struct bw_loader *l)
 {
 	struct counter_collector *cc = calloc(1, sizeof(*cc));
+	int err;
 
 	if (!cc)
 		return NULL;
 	cc->c = (struct bw_collector){
-		.name = "counters", .collect = counter_collect, .free = free_plain, .required = true,
+		.what = "read counters", .collect = counter_collect, .free = free_plain, .required = true,
 	};
 	cc->l = l;
 	/* from now on */
-	if (bw_loader__stats(l, cc->last)) {
+	err = bw_loader__stats(l, cc->last);
+	if (err) {
 		free(cc);
+		errno = -err;
 		return NULL;
 	}
 	cc->missed = 0;

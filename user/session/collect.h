@@ -22,12 +22,13 @@ struct bw_collect {
 	uint64_t now; /* the report's time: see bw_collect_now */
 };
 
-/* The report's CLOCK_MONOTONIC time, taken the first time a collector
- * asks: after what came before it (the ring buffer) is in. */
+/* The report's CLOCK_MONOTONIC time (and its wall-clock stamp), taken
+ * the first time a collector asks: after what came before it (the ring
+ * buffer) is in. */
 uint64_t bw_collect_now(struct bw_collect *x);
 
 struct bw_collector {
-	const char *name;
+	const char *what; /* "scan blocked threads": for "cannot %s: %s" */
 	/* 0, or a negative errno: the report fails if the collector is
 	 * required, else it goes out without this source (logged). */
 	int (*collect)(struct bw_collector *c, struct bw_collect *x);

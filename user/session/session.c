@@ -24,7 +24,7 @@
 static int add_collector(struct session *s, struct bw_collector *c, bool required)
 {
 	if (!c)
-		return -errno;
+		return errno ? -errno : -ENOMEM;
 	c->required = c->required || required;
 	s->collectors[s->ncollectors++] = c;
 	return 0;
@@ -32,20 +32,25 @@ static int add_collector(struct session *s, struct bw_collector *c, bool require
 
 /* Tracing: finished blocks, still-blocked threads (a failed scan leaves
  * them out of one report), counters. --now: the scan, which must work
- * (a snapshot with threads missing is no snapshot), and counters. */
+ * (a snapshot with threads missing is no snapshot), and counters.
+ * Logs what failed. */
 static int add_collectors(struct session *s)
 {
-	int err = 0;
+	int err;
 
-	if (s->o->now) {
-		err = add_collector(s, bw_scan_collector(s->loader), true);
-	} else {
+	errno = 0;
+	if (!s->o->now) {
 		err = add_collector(s, bw_ringbuf_collector(s->loader, s->in, s->loop), true);
-		if (!err)
-			err = add_collector(s, bw_scan_collector(s->loader), false);
+		if (err) {
+			bw_err("cannot open ring buffer: %s", strerror(-err));
+			return err;
+		}
 	}
+	err = add_collector(s, bw_scan_collector(s->loader), s->o->now);
 	if (!err)
 		err = add_collector(s, bw_counter_collector(s->loader), true);
+	if (err)
+		bw_err("cannot read counters: %s", strerror(-err));
 	return err;
 }
 
@@ -61,7 +66,7 @@ static int collect(struct session *s, struct bw_report *r, uint64_t *now)
 		err = c->collect(c, &x);
 		if (!err)
 			continue;
-		bw_err("cannot read the %s: %s", c->name, strerror(-err));
+		bw_err("cannot %s: %s", c->what, strerror(-err));
 		if (c->required)
 			return err;
 	}
@@ -75,7 +80,6 @@ int session_report(struct session *s)
 {
 	struct bw_report r = {
 		.kind = s->kind,
-		.time_ns = bw_real_ns(),
 		.threshold_ns = s->o->threshold_ns,
 	};
 	uint64_t now;
@@ -142,18 +146,15 @@ static int setup(struct session *s)
 	s->in = ingest__new(o->debuginfo_path, o->threshold_ns);
 	if (!s->in)
 		goto nomem;
-	/* -p targets: their mappings are read while they surely live */
-	for (i = 0; i < s->ntargets; i++)
-		syms__prepare(s->in->syms, s->targets[i].pid);
 	if (!o->now && !(s->loop = bw_loop__new())) {
 		bw_err("cannot set up the event loop: %s", strerror(errno));
 		return BW_EXIT_FAIL;
 	}
-	ret = add_collectors(s);
-	if (ret) {
-		bw_err("cannot set up collection: %s", strerror(-ret));
+	if (add_collectors(s))
 		return BW_EXIT_FAIL;
-	}
+	/* -p targets: their mappings are read while they surely live */
+	for (i = 0; i < s->ntargets; i++)
+		syms__prepare(s->in->syms, s->targets[i].pid);
 	return 0;
 nomem:
 	bw_err("out of memory");

@@ -177,12 +177,17 @@ static int setup(struct tracer *t)
 
 	t->tick.fd = t->deadline.fd = t->signal.fd = t->poll.fd = -1;
 	err = add(t, &t->signal, bw_signals_open(), on_signal);
-	if (!err)
-		err = add(t, &t->tick, bw_timer_new(o->interval_ns, o->interval_ns), on_tick);
+	if (err) {
+		bw_err("cannot set up signal handling: %s", strerror(-err));
+		return err;
+	}
+	err = add(t, &t->tick, bw_timer_new(o->interval_ns, o->interval_ns), on_tick);
 	if (!err && o->duration_ns)
 		err = add(t, &t->deadline, bw_timer_new(o->duration_ns, 0), on_deadline);
 	if (!err)
 		err = watch_targets(t);
+	if (err)
+		bw_err("cannot set up the event loop: %s", strerror(-err));
 	return err;
 }
 
@@ -194,7 +199,8 @@ static void teardown(struct tracer *t)
 		close(t->deadline.fd);
 	if (t->poll.fd >= 0)
 		close(t->poll.fd);
-	bw_signals_close(t->signal.fd);
+	if (bw_signals_close(t->signal.fd) && !t->signo)
+		bw_dbg("a signal came during the final report: taken, not delivered");
 	free(t->watches);
 }
 
@@ -204,16 +210,14 @@ int session_trace(struct session *s)
 	int err, ret = BW_EXIT_FAIL;
 
 	err = setup(&t);
-	if (err) {
-		bw_err("cannot set up the event loop: %s", strerror(-err));
+	if (err)
 		goto out;
-	}
 	s->start = bw_mono_ns();
 	s->in->interval_start = s->start;
 	print_ready(s);
 	err = bw_loop__run(s->loop);
 	if (err) {
-		bw_err("event loop failed: %s", strerror(-err));
+		bw_err("epoll_wait failed: %s", strerror(-err));
 		goto out;
 	}
 	if (t.stop_err)

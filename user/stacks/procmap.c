@@ -61,13 +61,18 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 {
 	int err;
 
+	struct jitmap *jit = jitmap__new(pm->pid);
+
 	drop_dwfl(pm);
+	if (!jit)
+		return -ENOMEM; /* the old map stays: never a NULL one */
 	jitmap__free(pm->jit);
-	pm->jit = jitmap__new(pm->pid);
+	pm->jit = jit;
 	pm->foreign_root = procfs_foreign_root(pm->pid);
 	pm->built_ns = bw_mono_ns();
+	pm->generation++;
 	pm->dwfl = dwfl_begin(cb);
-	if (!pm->dwfl || !pm->jit)
+	if (!pm->dwfl)
 		return -ENOMEM;
 	dwfl_report_begin(pm->dwfl);
 	err = dwfl_linux_proc_report(pm->dwfl, pm->pid);
@@ -91,7 +96,7 @@ struct procmap *procmap__new(pid_t pid, const Dwfl_Callbacks *cb)
 	if (!pm)
 		return NULL;
 	pm->pid = pid;
-	if (procmap__rebuild(pm, cb) == -ENOMEM) {
+	if (procmap__rebuild(pm, cb) == -ENOMEM || !pm->jit) {
 		procmap__free(pm);
 		return NULL;
 	}

@@ -21,6 +21,7 @@ struct procmap {
 	bool attached;		  /* the unwinder is */
 	bool foreign_root;	  /* found while it lived: once gone, /proc cannot say */
 	uint64_t built_ns;	  /* when the maps were read (CLOCK_MONOTONIC) */
+	uint32_t generation;	  /* how many times they were */
 	struct jitmap *jit;
 	struct bw_unwinder uw;
 };

@@ -13,6 +13,7 @@
 struct pstacks {
 	UT_hash_handle hh;
 	uint32_t pid;
+	uint32_t gen;
 	struct bw_stack *stacks;
 };
 
@@ -176,6 +177,18 @@ void stacktab__forget(struct stacktab *t, uint32_t pid)
 	HASH_FIND(hh, t->procs, &pid, sizeof(pid), ps);
 	if (ps)
 		pstacks_free(t, ps);
+}
+
+void stacktab__epoch(struct stacktab *t, uint32_t pid, uint32_t gen)
+{
+	struct pstacks *ps;
+
+	HASH_FIND(hh, t->procs, &pid, sizeof(pid), ps);
+	if (ps && ps->gen != gen)
+		pstacks_free(t, ps);
+	ps = pstacks_get(t, pid);
+	if (ps)
+		ps->gen = gen;
 }
 
 void stacktab__sweep(struct stacktab *t, bool (*alive)(pid_t pid))

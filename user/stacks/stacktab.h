@@ -45,6 +45,10 @@ struct bw_stack *stacktab__get(struct stacktab *t, uint32_t pid, const struct bw
 			       bool truncated);
 /* Its addresses mean something else now (exec) or nothing (exit). */
 void stacktab__forget(struct stacktab *t, uint32_t pid);
+/* @pid's mappings as of generation @gen: stacks symbolized with another
+ * generation's (a pc outside them made the symbolizer reread them: dlopen,
+ * new JIT code) are forgotten, to be named again. */
+void stacktab__epoch(struct stacktab *t, uint32_t pid, uint32_t gen);
 /* Once per report: stacks not found in the last STACKTAB_TTL reports,
  * and those of processes @alive says are gone (NULL: ask nobody), leave
  * the table (and are freed unless held). */

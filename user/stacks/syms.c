@@ -273,6 +273,14 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 	return n;
 }
 
+uint32_t syms__generation(struct syms *s, pid_t pid)
+{
+	struct proc *p;
+
+	HASH_FIND_INT(s->procs, &pid, p);
+	return p ? p->map->generation : 0;
+}
+
 bool syms__is_bpf_frame(struct syms *s, uint64_t addr)
 {
 	return kallsyms__is_bpf(s->kernel, addr);

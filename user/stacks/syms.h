@@ -37,6 +37,9 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
  * guesses: a pc no symbol covers gets symbol == NULL. */
 int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_frame *out,
 		  int max);
+/* How many times @pid's mappings were read (0: never): stacks named
+ * with an older generation may be named better now. */
+uint32_t syms__generation(struct syms *s, pid_t pid);
 /* A kernel address in a BPF program or the tracepoint code that runs
  * it: blockwatch's own frames at the top of a switch-out stack. */
 bool syms__is_bpf_frame(struct syms *s, uint64_t addr);
