@@ -393,8 +393,8 @@ static void check_traceback(struct variant *v, int *nframes, int *ninlined)
 			continue;
 		}
 		*paren = 0;
-		snprintf(pend[npend].func, sizeof(pend[0].func), "%s",
-			 strcmp(line, "panic") ? line : "runtime.gopanic");
+		copy(pend[npend].func, sizeof(pend[0].func),
+		     strcmp(line, "panic") ? line : "runtime.gopanic");
 		pend[npend].inlined = !strcmp(paren + 1, "...)");
 		*ninlined += pend[npend].inlined;
 	}
