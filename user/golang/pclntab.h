@@ -62,4 +62,39 @@ int gopclntab__frames(const struct gopclntab *t, uint64_t pc, struct go_frame *o
  * return address excluded). 0 or -ENOENT. */
 int gopclntab__spdelta(const struct gopclntab *t, uint64_t pc, int32_t *delta);
 
+/*
+ * The inline trees (FUNCDATA_InlTree) are not in .gopclntab: the linker
+ * puts them in the go:func.* data, which only runtime.firstmoduledata
+ * points to (.rodata in the default, stripped, PIE and static builds of
+ * Go 1.19). @data: the @len bytes of the section that holds it, at
+ * link-time address @addr (kept, not copied); @gofunc: moduledata.gofunc
+ * (1.18+; the 1.16 layout's funcdata are absolute addresses, @gofunc is
+ * ignored). Until this is called, gopclntab__frames returns a single
+ * frame, the function holding the pc at the pc's own file:line (what
+ * debug/gosym shows). 0, or -EINVAL when @gofunc is outside @data.
+ */
+int gopclntab__set_funcdata(struct gopclntab *t, const void *data, size_t len, uint64_t addr,
+			    uint64_t gofunc);
+/*
+ * Find runtime.firstmoduledata in @data (@len bytes at link-time address
+ * @addr: .noptrdata in every build seen): the word equal to
+ * @pclntab_addr (the address of .gopclntab) followed by this table's
+ * funcnametab, cutab, filetab, pctab and pclntable slices. Sets @md to
+ * its address and @gofunc to its gofunc field (0 for the 1.16 layout).
+ * 0, or -ENOENT (also when the file holds unapplied relocations there).
+ */
+int gopclntab__find_moduledata(const struct gopclntab *t, const void *data, size_t len,
+			       uint64_t addr, uint64_t pclntab_addr, uint64_t *md,
+			       uint64_t *gofunc);
+
+struct goelf;
+/*
+ * All of the above for a Go binary opened with goelf_open: the table of
+ * @g's .gopclntab with the inline trees attached when moduledata and
+ * go:func.* are found (the table still works without them, see
+ * gopclntab__set_funcdata). The table points into @g's memory: free it
+ * before goelf_close. 0, -EINVAL or -ENOMEM.
+ */
+int gopclntab__from_goelf(const struct goelf *g, struct gopclntab **out);
+
 #endif
