@@ -50,17 +50,19 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,\
 	$(if $(wildcard tests/workloads/stacks.c),$(OUTPUT)/tests/stacks_fp $(OUTPUT)/tests/stacks_nofp)
 FIXTURES := $(OUTPUT)/tests/fixture_fp $(OUTPUT)/tests/fixture_nofp \
 	$(OUTPUT)/tests/snapshot_fp $(OUTPUT)/tests/snapshot_nofp
-# The Go fixture in the four builds a deployed Go binary comes in: the
-# default (DWARF, symbols, cgo: it imports net), stripped, PIE and
-# static (no cgo). Debian's Go, with its caches under the build dir.
+# The Go fixture in the builds a deployed Go binary comes in: the
+# default (DWARF, symbols, cgo: it imports net), stripped, PIE, static
+# (no cgo), and nodwarf (-w: symbols without DWARF, the same addresses
+# as stripped). Debian's Go, with its caches under the build dir.
 GO ?= go
-GO_VARIANTS := default stripped pie static
+GO_VARIANTS := default stripped pie static nodwarf
 GO_PROGS := $(patsubst tests/fixtures/go/%.go,%,$(wildcard tests/fixtures/go/*.go))
 GO_FIXTURES := $(foreach v,$(GO_VARIANTS),$(foreach p,$(GO_PROGS),$(OUTPUT)/tests/go/$(v)/$(p)))
 GO_ENV = HOME=$(abspath $(OUTPUT))/go-home GOCACHE=$(abspath $(OUTPUT))/go-cache \
 	GOPATH=$(abspath $(OUTPUT))/go-path GOFLAGS= GOTOOLCHAIN=local
 GOFLAGS_default :=
 GOFLAGS_stripped := -ldflags=-s\ -w
+GOFLAGS_nodwarf := -ldflags=-w
 GOFLAGS_pie := -buildmode=pie
 GOFLAGS_static :=
 GOENV_static := CGO_ENABLED=0

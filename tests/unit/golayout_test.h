@@ -29,8 +29,17 @@
 #include "pclntab_standin.h"
 #endif
 
-__attribute__((unused)) static const char *const variants[] = { "default", "stripped", "pie", "static" };
-#define NVARIANTS 4
+/* The fixture's builds (Makefile GO_VARIANTS) and what each holds. */
+struct variant {
+	const char *name;
+	bool dwarf, symtab;
+};
+
+__attribute__((unused)) static const struct variant variants[] = {
+	{ "default", true, true }, { "stripped", false, false }, { "pie", true, true },
+	{ "static", true, true },  { "nodwarf", false, true },
+};
+#define NVARIANTS 5
 #define FIXTURE "goroutines"
 
 struct bin {

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * The Go runtime's layout from each source, on the Go fixture in its
- * four builds (default: DWARF and symbols; stripped; PIE; static), every
- * source checked against the others and the policy's choice of each.
+ * The Go runtime's layout from each source, on every build of the Go
+ * fixture (default: DWARF and symbols; stripped; PIE; static; nodwarf:
+ * symbols only), every source checked against the others, and the
+ * policy's choice on each.
  */
 #include "golayout_test.h"
 
-/* DWARF (where there is DWARF) = type descriptors (all four builds) =
- * the built-in 1.19 table, field by field. */
+/* DWARF (where there is DWARF) = type descriptors (every build) = the
+ * built-in 1.19 table, field by field. */
 static void test_offsets_agree(void **state)
 {
 	struct go_layout tab, dw, td;
@@ -17,24 +18,25 @@ static void test_offsets_agree(void **state)
 	assert_int_equal(tab.src_offsets, GO_SRC_TABLE);
 	assert_int_equal(tab.g_goid, 152);
 	for (int v = 0; v < NVARIANTS; v++) {
+		const struct variant *var = &variants[v];
 		struct bin b;
 
-		open_bin(&b, variants[v]);
+		open_bin(&b, var->name);
 		go_layout_init(&dw);
 		go_layout_init(&td);
-		if (!strcmp(variants[v], "stripped")) {
+		if (!var->dwarf) {
 			assert_int_equal(go_layout_from_dwarf(&b.g, &dw), -ENOENT);
 		} else {
 			assert_int_equal(go_layout_from_dwarf(&b.g, &dw), 0);
 			assert_int_equal(dw.src_offsets, GO_SRC_DWARF);
-			assert_same_offsets(&dw, &tab, variants[v]);
+			assert_same_offsets(&dw, &tab, var->name);
 			assert_same_statuses(&dw, &tab);
 		}
 		assert_int_equal(go_layout_from_typedesc(&b.g, b.pt, &td), 0);
 		assert_int_equal(td.src_offsets, GO_SRC_TYPEDESC);
-		assert_same_offsets(&td, &tab, variants[v]);
-		print_message("# %s: offsets from %s and typedesc = table\n", variants[v],
-			      dw.src_offsets == GO_SRC_DWARF ? "dwarf" : "(no dwarf)");
+		assert_same_offsets(&td, &tab, var->name);
+		print_message("# %s: %s typedesc = table\n", var->name,
+			      var->dwarf ? "dwarf =" : "(no dwarf)");
 		close_bin(&b);
 	}
 	/* a version the table does not know */
@@ -69,59 +71,67 @@ static const char *section_of(const struct goelf *g, uint64_t addr, uint64_t *of
 	return NULL;
 }
 
-/* On one binary with symbols, DWARF = .symtab = the machine code. */
+/* On one binary: DWARF = .symtab = the machine code, as far as each is
+ * there (firstmoduledata from the code's side is the .noptrdata scan). */
 static void test_globals_same_binary(void **state)
 {
 	for (int v = 0; v < NVARIANTS; v++) {
+		const struct variant *var = &variants[v];
 		struct go_layout dw, sy, da;
 		struct bin b;
 
-		if (!strcmp(variants[v], "stripped"))
+		if (!var->symtab)
 			continue;
-		open_bin(&b, variants[v]);
+		open_bin(&b, var->name);
 		go_layout_init(&dw);
 		go_layout_init(&sy);
 		go_layout_init(&da);
-		assert_int_equal(go_layout_from_dwarf(&b.g, &dw), 0);
-		assert_int_equal(dw.src_globals, GO_SRC_DWARF);
 		assert_int_equal(go_globals_from_symtab(&b.g, &sy), 0);
 		assert_int_equal(sy.src_globals, GO_SRC_SYMTAB);
 		assert_int_equal(go_globals_from_disasm(&b.g, b.pt, &da), 0);
 		assert_int_equal(da.src_globals, GO_SRC_DISASM);
-		assert_true(dw.allgs && dw.allglen && dw.allgptr && dw.firstmoduledata);
-		assert_same_globals(&dw, &sy);
-		/* firstmoduledata here comes from the .noptrdata scan */
-		assert_same_globals(&dw, &da);
+		assert_true(sy.allgs && sy.allglen && sy.allgptr && sy.firstmoduledata);
+		assert_same_globals(&sy, &da);
+		if (var->dwarf) {
+			assert_int_equal(go_layout_from_dwarf(&b.g, &dw), 0);
+			assert_int_equal(dw.src_globals, GO_SRC_DWARF);
+			assert_same_globals(&dw, &sy);
+		}
 		print_message("# %s: allgs %#lx allglen %#lx allgptr %#lx moduledata %#lx by "
-			      "dwarf = symtab = disasm\n",
-			      variants[v], (unsigned long)dw.allgs, (unsigned long)dw.allglen,
-			      (unsigned long)dw.allgptr, (unsigned long)dw.firstmoduledata);
+			      "%ssymtab = disasm\n",
+			      var->name, (unsigned long)sy.allgs, (unsigned long)sy.allglen,
+			      (unsigned long)sy.allgptr, (unsigned long)sy.firstmoduledata,
+			      var->dwarf ? "dwarf = " : "");
 		close_bin(&b);
 	}
 }
 
 /*
- * The stripped build's globals from its machine code. -s -w changes
- * .go.buildinfo (and so every address after it), so its addresses are
- * not the default build's; the objects inside each data section are laid
- * out the same, though: same section, same offset in it, as DWARF says
- * of the default build. The live test below checks them for real.
+ * The stripped build's globals from its machine code, against two
+ * grounds: the -w build of the same source (symbols, no DWARF) has the
+ * very same addresses; the default build's differ (its .go.buildinfo,
+ * which records the flags, is shorter), but each global is in the same
+ * section at the same offset as its DWARF says. The live test reads
+ * them for real.
  */
 static void test_globals_stripped(void **state)
 {
 	struct go_layout dw, da, sy;
-	struct bin def, str;
+	struct bin def, str, nod;
 	const uint64_t *a[4] = { &dw.allgs, &dw.allglen, &dw.allgptr, &dw.firstmoduledata };
 	const uint64_t *b[4] = { &da.allgs, &da.allglen, &da.allgptr, &da.firstmoduledata };
 
 	open_bin(&def, "default");
 	open_bin(&str, "stripped");
+	open_bin(&nod, "nodwarf");
 	go_layout_init(&dw);
 	go_layout_init(&da);
 	go_layout_init(&sy);
 	assert_int_equal(go_globals_from_symtab(&str.g, &sy), -ENOENT);
+	assert_int_equal(go_globals_from_symtab(&nod.g, &sy), 0);
 	assert_int_equal(go_layout_from_dwarf(&def.g, &dw), 0);
 	assert_int_equal(go_globals_from_disasm(&str.g, str.pt, &da), 0);
+	assert_same_globals(&da, &sy);
 	for (int i = 0; i < 4; i++) {
 		uint64_t oa, ob;
 		const char *sa = section_of(&def.g, *a[i], &oa), *sb = section_of(&str.g, *b[i], &ob);
@@ -130,11 +140,19 @@ static void test_globals_stripped(void **state)
 		assert_non_null(sb);
 		assert_string_equal(sa, sb);
 		assert_int_equal(oa, ob);
-		print_message("# stripped: global %d at %#lx = %s+%#lx, as in default (%#lx)\n", i,
-			      (unsigned long)*b[i], sb, (unsigned long)ob, (unsigned long)*a[i]);
+		print_message("# stripped: global %d at %#lx = nodwarf's symbol = %s+%#lx, as in "
+			      "default (%#lx)\n",
+			      i, (unsigned long)*b[i], sb, (unsigned long)ob, (unsigned long)*a[i]);
 	}
 	close_bin(&def);
 	close_bin(&str);
+	close_bin(&nod);
+}
+
+/* Where addresses come from on @v: DWARF, else .symtab, else code. */
+static enum go_src strongest_symbols(const struct variant *v)
+{
+	return v->dwarf ? GO_SRC_DWARF : v->symtab ? GO_SRC_SYMTAB : GO_SRC_DISASM;
 }
 
 /* runtime.waitReasonStrings read from each file (a PIE's string
@@ -149,18 +167,18 @@ static void test_reasons(void **state)
 	assert_string_equal(tab.reasons[15], "chan send");
 	assert_string_equal(tab.reasons[18], "semacquire");
 	for (int v = 0; v < NVARIANTS; v++) {
-		bool stripped = !strcmp(variants[v], "stripped");
+		const struct variant *var = &variants[v];
 		struct bin b;
 
-		open_bin(&b, variants[v]);
+		open_bin(&b, var->name);
 		go_layout_init(&f);
 		assert_int_equal(go_reasons_from_file(&b.g, b.pt, &f), 0);
-		assert_int_equal(f.src_reasons, stripped ? GO_SRC_DISASM : GO_SRC_DWARF);
+		assert_int_equal(f.src_reasons, strongest_symbols(var));
 		assert_int_equal(f.nreasons, tab.nreasons);
 		for (uint32_t i = 0; i < f.nreasons; i++)
 			assert_string_equal(f.reasons[i], tab.reasons[i]);
 		print_message("# %s: %u wait reasons from the file (located by %s) = table\n",
-			      variants[v], f.nreasons, go_src_name(f.src_reasons));
+			      var->name, f.nreasons, go_src_name(f.src_reasons));
 		go_layout_clear(&f);
 		assert_int_equal(f.nreasons, 0);
 		close_bin(&b);
@@ -171,29 +189,25 @@ static void test_reasons(void **state)
 
 static void test_resolve(void **state)
 {
-	static const enum go_src want[NVARIANTS][3] = {
-		{ GO_SRC_DWARF, GO_SRC_DWARF, GO_SRC_DWARF },
-		{ GO_SRC_TYPEDESC, GO_SRC_DISASM, GO_SRC_DISASM },
-		{ GO_SRC_DWARF, GO_SRC_DWARF, GO_SRC_DWARF },
-		{ GO_SRC_DWARF, GO_SRC_DWARF, GO_SRC_DWARF },
-	};
 	struct go_layout l, tab;
 	char why[256] = "";
 
 	go_layout_init(&tab);
 	assert_int_equal(go_layout_from_table(1, 19, &tab), 0);
 	for (int v = 0; v < NVARIANTS; v++) {
+		const struct variant *var = &variants[v];
+		enum go_src globals = strongest_symbols(var);
 		struct bin b;
 
-		open_bin(&b, variants[v]);
+		open_bin(&b, var->name);
 		assert_int_equal(go_layout_resolve(&b.g, b.pt, &l, why, sizeof(why)), 0);
-		print_message("# %s: offsets %s, globals %s, reasons %s\n", variants[v],
+		print_message("# %s: offsets %s, globals %s, reasons %s\n", var->name,
 			      go_src_name(l.src_offsets), go_src_name(l.src_globals),
 			      go_src_name(l.src_reasons));
-		assert_int_equal(l.src_offsets, want[v][0]);
-		assert_int_equal(l.src_globals, want[v][1]);
-		assert_int_equal(l.src_reasons, want[v][2]);
-		assert_same_offsets(&l, &tab, variants[v]);
+		assert_int_equal(l.src_offsets, var->dwarf ? GO_SRC_DWARF : GO_SRC_TYPEDESC);
+		assert_int_equal(l.src_globals, globals);
+		assert_int_equal(l.src_reasons, globals);
+		assert_same_offsets(&l, &tab, var->name);
 		assert_same_statuses(&l, &tab);
 		assert_int_equal(l.nreasons, 27);
 		assert_true(l.allgs && l.allglen && l.allgptr && l.firstmoduledata);
