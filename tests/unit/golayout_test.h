@@ -21,13 +21,9 @@
 #include "golang/goelf.h"
 #include "golang/layout.h"
 #include "golang/layout_priv.h"
+#include "golang/pclntab.h"
 #include "base/log.h"
 #include "proc/procfs.h"
-
-/* Until the real function table reader lands (another branch). */
-#if !__has_include("../../user/golang/pclntab.c")
-#include "pclntab_standin.h"
-#endif
 
 /* The fixture's builds (Makefile GO_VARIANTS) and what each holds. */
 struct variant {
