@@ -10,6 +10,7 @@ enum bw_exit {
 	BW_EXIT_NOPROC = 3,  /* a -p target does not exist */
 	BW_EXIT_PERM = 4,    /* not root / missing capabilities */
 	BW_EXIT_NOBTF = 5,   /* no usable kernel BTF */
+	BW_EXIT_NOREAD = 6,  /* --now: a target's memory could not be read (its goroutines) */
 };
 
 extern int bw_verbose;

@@ -51,6 +51,7 @@ void agg__reset(struct agg *a)
 
 	HASH_ITER(hh, a->entries, e, e_tmp) {
 		HASH_DEL(a->entries, e);
+		free(e->e.same_tids);
 		bw_detail_clear(&e->e.detail);
 		bw_stack_put(e->e.stack);
 		free(e);
@@ -75,20 +76,30 @@ void agg__free(struct agg *a)
 	free(a);
 }
 
-static struct agg_proc *proc_get(struct agg *a, const struct bw_sample *s)
+static struct agg_proc *proc_get(struct agg *a, uint32_t pid, const char *comm)
 {
 	struct agg_proc *p;
 
-	HASH_FIND(hh, a->procs, &s->pid, sizeof(s->pid), p);
+	HASH_FIND(hh, a->procs, &pid, sizeof(pid), p);
 	if (p)
 		return p;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
-	p->r.pid = s->pid;
-	snprintf(p->r.comm, sizeof(p->r.comm), "%s", s->pcomm ? s->pcomm : "");
+	p->r.pid = pid;
+	snprintf(p->r.comm, sizeof(p->r.comm), "%s", comm ? comm : "");
 	HASH_ADD(hh, a->procs, r.pid, sizeof(p->r.pid), p);
 	return p;
+}
+
+int agg__go(struct agg *a, uint32_t pid, const char *comm, const struct bw_go_view *v)
+{
+	struct agg_proc *p = proc_get(a, pid, comm);
+
+	if (!p)
+		return -ENOMEM;
+	p->r.go = v;
+	return 0;
 }
 
 static struct agg_entry *entry_new(struct agg_proc *p, const struct entry_key *key,
@@ -150,7 +161,7 @@ int agg__add(struct agg *a, struct bw_sample *s)
 	key.object = s->wait ? s->wait->object : 0;
 	snprintf(key.reason, sizeof(key.reason), "%s", s->reason);
 	key.stack = s->stack;
-	p = proc_get(a, s);
+	p = proc_get(a, s->pid, s->pcomm);
 	if (!p)
 		return -ENOMEM;
 	HASH_FIND(hh, a->entries, &key, sizeof(key), ae);
@@ -197,6 +208,52 @@ static int cmp_proc(const void *x, const void *y)
 	return a->pid < b->pid ? -1 : a->pid > b->pid;
 }
 
+/* A thread of a Go process with nothing but the runtime on its stack,
+ * asleep: an idle M (in the scheduler, the netpoller, sysmon). */
+static bool go_idle(const struct bw_entry *e)
+{
+	const struct bw_stack *st = e->stack;
+	uint32_t i, user = 0;
+
+	for (i = 0; i < st->nframes; i++) {
+		const char *sym = st->frames[i].symbol;
+
+		if (st->frames[i].kernel)
+			continue;
+		if (!sym || strncmp(sym, "runtime.", 8))
+			return false;
+		user++;
+	}
+	return user && e->ongoing;
+}
+
+/* The idle Ms of a Go process into the first of them. */
+static void merge_go_idle(struct bw_proc_report *p)
+{
+	struct bw_entry *first = NULL;
+	size_t j, k = 0;
+
+	for (j = 0; j < p->nthreads; j++) {
+		struct bw_entry *e = p->threads[j];
+		uint32_t *grown;
+
+		p->threads[k++] = e;
+		if (!go_idle(e))
+			continue;
+		if (!first) {
+			first = e;
+			continue;
+		}
+		grown = realloc(first->same_tids, (first->nsame + 1) * sizeof(*grown));
+		if (!grown)
+			continue; /* it stays an entry of its own */
+		first->same_tids = grown;
+		first->same_tids[first->nsame++] = e->tid;
+		k--;
+	}
+	p->nthreads = k;
+}
+
 /* Split blocks can still overshoot by the few microseconds between a
  * record's end and the report: capped at the interval. */
 static void finish_entries(struct bw_proc_report *p, uint64_t interval_ns)
@@ -216,6 +273,8 @@ static void finish_entries(struct bw_proc_report *p, uint64_t interval_ns)
 		p->blocked_ns += e->interval_ns;
 	}
 	qsort(p->threads, p->nthreads, sizeof(*p->threads), cmp_entry);
+	if (p->go)
+		merge_go_idle(p);
 }
 
 static int link_owners(struct agg *a)
@@ -245,8 +304,10 @@ int agg__build(struct agg *a, struct bw_report *r, unsigned int top)
 	a->sorted = calloc(n ? n : 1, sizeof(*a->sorted));
 	if (!a->sorted)
 		return -ENOMEM;
+	r->blocked_procs = 0;
 	HASH_ITER(hh, a->procs, p, tmp) {
 		finish_entries(&p->r, r->interval_ns);
+		r->blocked_procs += p->r.nthreads > 0;
 		a->sorted[i++] = &p->r;
 	}
 	qsort(a->sorted, n, sizeof(*a->sorted), cmp_proc);

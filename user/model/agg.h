@@ -34,6 +34,10 @@ void agg__free(struct agg *a);
 /* Start a new interval, forgetting the previous one. */
 void agg__reset(struct agg *a);
 int agg__add(struct agg *a, struct bw_sample *s);
+/* The goroutine view of Go process @pid for this report (not copied: it
+ * must live until agg__reset); the process is in the report even with no
+ * blocked thread. */
+int agg__go(struct agg *a, uint32_t pid, const char *comm, const struct bw_go_view *v);
 /* Fill @r's process list, sorted (still-blocked entries first, oldest
  * first; then most blocked), cut to @top (0: all); no entry counts more
  * than r->interval_ns. Links lock waiters to their holders' entries and

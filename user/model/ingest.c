@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
 #include <stdlib.h>
+#include "golang/gproc.h"
 #include "model/agg.h"
 #include "model/detail.h"
 #include "model/ingest.h"
@@ -27,7 +28,8 @@ struct ingest *ingest__new(const char *debuginfo_path, uint64_t threshold_ns)
 	in->split = split__new();
 	in->fdinfo = fdinfo__new();
 	in->agg = agg__new();
-	if (!in->stacks || !in->split || !in->fdinfo || !in->agg) {
+	in->go = goprocs__new();
+	if (!in->stacks || !in->split || !in->fdinfo || !in->agg || !in->go) {
 		ingest__free(in);
 		return NULL;
 	}
@@ -44,6 +46,7 @@ void ingest__free(struct ingest *in)
 	syms__free(in->syms);
 	split__free(in->split);
 	fdinfo__free(in->fdinfo);
+	goprocs__free(in->go);
 	free(in);
 }
 
@@ -65,6 +68,7 @@ static int unwind(struct ingest *in, const struct bw_event *e, bool *truncated)
 			.stack_len = e->stack_len,
 		};
 		n = syms__unwind(in->syms, &snap, in->pcs, BW_MAX_FRAMES, truncated);
+		goprocs__cut_stack(in->go, e->pid, in->pcs, &n, truncated);
 		if (e->flags & BW_EV_NO_STACK)
 			*truncated = true;
 	}

@@ -9,6 +9,7 @@
 
 struct agg;
 struct fdinfo;
+struct goprocs;
 struct split;
 struct stacktab;
 struct syms;
@@ -26,6 +27,7 @@ struct ingest {
 	struct split *split;
 	struct fdinfo *fdinfo;
 	struct agg *agg;
+	struct goprocs *go; /* the Go processes: their goroutines, their stacks' edges */
 	uint64_t threshold_ns;
 	uint64_t interval_start; /* CLOCK_MONOTONIC; 0: count ongoing blocks whole */
 	/* While the still-blocked scan runs: the report's own time, up to

@@ -15,6 +15,7 @@
 #include "proc/procfs.h"
 
 struct bw_stack;
+struct bw_go_view;
 
 enum bw_drop {
 	BW_DROP_RINGBUF,  /* blocks lost: ring buffer full */
@@ -51,16 +52,21 @@ struct bw_entry {
 	uint32_t owner;		  /* lock holder's tid, 0 if none */
 	char owner_comm[BW_COMM_MAX];
 	const struct bw_entry *owner_entry; /* the holder's own ongoing block */
+	/* a Go process's idle runtime threads (Ms parked in the scheduler or
+	 * the netpoller) are one entry: the others' tids */
+	uint32_t nsame;
+	uint32_t *same_tids;
 };
 
-/* One process's part of a report. Further per-process sections (the
- * goroutine view of a Go process) go beside threads. */
+/* One process's part of a report: its blocked threads, and for a Go
+ * process its goroutines. */
 struct bw_proc_report {
 	uint32_t pid;
 	char comm[BW_COMM_MAX];
 	uint64_t blocked_ns; /* sum of its entries' interval_ns */
 	size_t nthreads;
 	struct bw_entry **threads; /* still blocked first, oldest first; then most blocked */
+	const struct bw_go_view *go; /* NULL: not a Go process */
 };
 
 /* A cycle in the waits-for-a-lock-held-by graph. */
@@ -85,6 +91,7 @@ struct bw_report {
 	uint64_t short_count; /* blocks below it */
 	uint64_t short_ns;
 	/* processes, most blocked first, cut to --top */
+	size_t blocked_procs; /* with a thread blocked past the threshold */
 	size_t total_procs;
 	size_t nprocs;
 	struct bw_proc_report **procs;

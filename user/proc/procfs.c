@@ -263,6 +263,25 @@ int procfs_read_many(pid_t pid, struct procfs_iov *iov, size_t n)
 	return done;
 }
 
+uint64_t procfs_starttime(pid_t pid)
+{
+	char line[1024], *p;
+	unsigned long long v = 0;
+	FILE *f = procfs_fopen("%d/stat", pid);
+	int field;
+
+	if (!f)
+		return 0;
+	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	/* after "(comm)": state is field 3, starttime field 22 */
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		sscanf(p + 1, "%llu", &v);
+	return v;
+}
+
 uint64_t procfs_auxv(pid_t pid, uint64_t type)
 {
 	uint64_t kv[2], v = 0;

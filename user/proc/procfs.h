@@ -53,6 +53,9 @@ struct procfs_iov {
  * read whole, or -errno when none could be (-EPERM: not allowed, -ESRCH:
  * gone). */
 int procfs_read_many(pid_t pid, struct procfs_iov *iov, size_t n);
+/* When the process started (/proc/PID/stat field 22, clock ticks since
+ * boot): with the pid, who it is (pids are reused). 0 if gone. */
+uint64_t procfs_starttime(pid_t pid);
 /* AT_ENTRY and friends: the value of auxv entry @type, 0 if none. */
 uint64_t procfs_auxv(pid_t pid, uint64_t type);
 

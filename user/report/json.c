@@ -5,7 +5,9 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include "model/go.h"
 #include "report/fmt.h"
+#include "report/json_go.h"
 #include "report/sink.h"
 #include "stacks/stacktab.h"
 
@@ -145,6 +147,14 @@ static json_object *entry_json(const struct bw_entry *e)
 		if (e->owner_entry)
 			json_object_object_add(o, "lock_owner_blocked_ns", u64(e->owner_entry->age_ns));
 	}
+	if (e->nsame) {
+		json_object *same = json_object_new_array_ext(e->nsame);
+		uint32_t i;
+
+		for (i = 0; i < e->nsame; i++)
+			json_object_array_add(same, u64(e->same_tids[i]));
+		json_object_object_add(o, "idle_like_it", same);
+	}
 	json_object_object_add(o, "truncated", json_object_new_boolean(e->stack->truncated));
 	json_object_object_add(o, "stack", stack_json(e->stack));
 	return o;
@@ -166,6 +176,8 @@ static json_object *procs_json(const struct bw_report *r)
 		for (j = 0; j < p->nthreads; j++)
 			json_object_array_add(threads, entry_json(p->threads[j]));
 		json_object_object_add(po, "threads", threads);
+		if (p->go)
+			json_object_object_add(po, "go", bw_go_json(p->go));
 		json_object_array_add(procs, po);
 	}
 	return procs;

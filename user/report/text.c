@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "report/fmt.h"
+#include "report/text_go.h"
 #include "report/sink.h"
 #include "stacks/stacktab.h"
 
@@ -73,7 +74,7 @@ static void print_header(FILE *out, const struct bw_report *r)
 	}
 	fprintf(out, "\n    %zu process%s blocked past the threshold; %" PRIu64
 		" shorter blocks (%s)\n",
-		r->total_procs, r->total_procs == 1 ? "" : "es", r->short_count, sh);
+		r->blocked_procs, r->blocked_procs == 1 ? "" : "es", r->short_count, sh);
 }
 
 static void print_deadlocks(FILE *out, const struct bw_report *r)
@@ -194,6 +195,13 @@ static void print_entry(FILE *out, const struct bw_entry *e, unsigned int frames
 	fprintf(out, "  %7u  %-16s %-22s %9s %7" PRIu64 " %9s\n", e->tid, e->comm, e->reason, blk,
 		e->count, max);
 	print_wait(out, e);
+	if (e->nsame) {
+		fprintf(out, "           + %u more idle Go runtime thread%s like it (TID", e->nsame,
+			e->nsame == 1 ? "" : "s");
+		for (k = 0; k < e->nsame; k++)
+			fprintf(out, "%s%u", k ? ", " : " ", e->same_tids[k]);
+		fprintf(out, ")\n");
+	}
 	for (k = 0; k < st->nframes && k < frames; k++)
 		print_frame(out, &st->frames[k]);
 	if (st->nframes > frames)
@@ -213,12 +221,16 @@ static int text_emit(struct bw_sink *s, const struct bw_report *r)
 		const struct bw_proc_report *p = r->procs[i];
 		char tot[16];
 
-		bw_fmt_duration(p->blocked_ns, tot, sizeof(tot));
-		fprintf(out, "\nPID %u (%s)  blocked %s\n", p->pid, p->comm, tot);
-		fprintf(out, "  %7s  %-16s %-22s %9s %7s %9s\n", "TID", "COMM", "REASON",
-			"BLOCKED", "COUNT", "MAX");
+		if (p->nthreads) {
+			bw_fmt_duration(p->blocked_ns, tot, sizeof(tot));
+			fprintf(out, "\nPID %u (%s)  blocked %s\n", p->pid, p->comm, tot);
+			fprintf(out, "  %7s  %-16s %-22s %9s %7s %9s\n", "TID", "COMM", "REASON",
+				"BLOCKED", "COUNT", "MAX");
+		}
 		for (j = 0; j < p->nthreads; j++)
 			print_entry(out, p->threads[j], s->cfg->frames);
+		if (p->go)
+			bw_go_text(out, p->pid, p->comm, p->go, s->cfg->frames);
 	}
 	if (r->nprocs < r->total_procs)
 		fprintf(out, "\n(%zu more processes, see --top)\n", r->total_procs - r->nprocs);

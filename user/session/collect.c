@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <bpf/libbpf.h>
+#include <dirent.h>
+#include <unistd.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "golang/gproc.h"
+#include "model/agg.h"
 #include "model/ingest.h"
+#include "proc/procfs.h"
 #include "session/collect.h"
 #include "trace/loader.h"
 
@@ -223,4 +228,87 @@ struct bw_collector *bw_counter_collector(struct bw_loader *l)
 	}
 	cc->missed = 0;
 	return &cc->c;
+}
+
+/* --- goroutines ------------------------------------------------------- */
+
+struct go_collector {
+	struct bw_collector c;
+	struct goprocs *procs; /* the pipeline's */
+	const pid_t *pids;
+	int npids;
+	bool trend;
+};
+
+static void go_one(struct go_collector *gc, struct bw_collect *x, pid_t pid, bool target)
+{
+	const struct bw_go_view *v;
+	struct bw_status st;
+	int err;
+
+	v = goprocs__snapshot(gc->procs, pid, bw_collect_now(x), gc->trend, &err);
+	if (err == -EPERM && target)
+		gc->c.exit_code = BW_EXIT_NOREAD;
+	if (!v || procfs_status(pid, 0, &st))
+		return;
+	if (agg__go(x->in->agg, pid, st.name, v))
+		x->in->user_drops++;
+}
+
+/* Every process but ours: which run Go is told once per process. */
+static void go_all(struct go_collector *gc, struct bw_collect *x)
+{
+	DIR *d = procfs_opendir("%s", "");
+	struct dirent *de;
+	pid_t self = getpid();
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		pid_t pid = (pid_t)strtol(de->d_name, NULL, 10);
+
+		if (pid > 0 && pid != self)
+			go_one(gc, x, pid, false);
+	}
+	closedir(d);
+}
+
+static int go_collect(struct bw_collector *c, struct bw_collect *x)
+{
+	struct go_collector *gc = bw_container_of(c, struct go_collector, c);
+	int i;
+
+	/* the views of the last report are out: forget who is gone */
+	goprocs__sweep(gc->procs);
+	if (!gc->pids) {
+		go_all(gc, x);
+		return 0;
+	}
+	for (i = 0; i < gc->npids; i++)
+		go_one(gc, x, gc->pids[i], true);
+	return 0;
+}
+
+static void go_free(struct bw_collector *c)
+{
+	struct go_collector *gc = bw_container_of(c, struct go_collector, c);
+
+	free(gc);
+}
+
+struct bw_collector *bw_go_collector(struct ingest *in, const pid_t *pids, int npids,
+				      bool trend)
+{
+	struct go_collector *gc = calloc(1, sizeof(*gc));
+
+	if (!gc)
+		return NULL;
+	gc->c = (struct bw_collector){
+		.what = "read goroutines", .collect = go_collect, .free = go_free,
+	};
+	gc->procs = in->go;
+	gc->pids = npids ? pids : NULL;
+	gc->npids = npids;
+	gc->trend = trend;
+	return &gc->c;
 }

@@ -34,6 +34,9 @@ struct bw_collector {
 	int (*collect)(struct bw_collector *c, struct bw_collect *x);
 	void (*free)(struct bw_collector *c);
 	bool required;
+	/* for --now: an enum bw_exit code the snapshot must end with (what
+	 * it could not read of a target, said on stderr), 0 if none */
+	int exit_code;
 };
 
 /* Finished blocks from the ring buffer. While tracing, its handler
@@ -46,5 +49,10 @@ struct bw_collector *bw_scan_collector(struct bw_loader *l);
 /* Drops, short blocks and the slow-block count, as deltas since the
  * last report. */
 struct bw_collector *bw_counter_collector(struct bw_loader *l);
+/* The goroutines of every Go process among @pids (NULL: every process
+ * on the machine but blockwatch), read from their memory; @trend: follow
+ * groups across reports (interval mode). */
+struct bw_collector *bw_go_collector(struct ingest *in, const pid_t *pids, int npids,
+				      bool trend);
 
 #endif

@@ -48,6 +48,8 @@ static int add_collectors(struct session *s)
 	}
 	err = add_collector(s, bw_scan_collector(s->loader), s->o->now);
 	if (!err)
+		err = add_collector(s, bw_go_collector(s->in, s->o->pids, s->o->npids, !s->o->now), false);
+	if (!err)
 		err = add_collector(s, bw_counter_collector(s->loader), true);
 	if (err)
 		bw_err("cannot read counters: %s", strerror(-err));
@@ -100,6 +102,20 @@ int session_report(struct session *s)
 	}
 	ingest__next_interval(s->in, now);
 	return 0;
+}
+
+/* One snapshot (interval_start 0: an ongoing block counts whole); a
+ * collector may have more to say with the exit code. */
+static int session_now(struct session *s)
+{
+	int i;
+
+	if (session_report(s))
+		return BW_EXIT_FAIL;
+	for (i = 0; i < s->ncollectors; i++)
+		if (s->collectors[i]->exit_code)
+			return s->collectors[i]->exit_code;
+	return BW_EXIT_OK;
 }
 
 static struct bw_loader_cfg loader_cfg(const struct bw_opts *o)
@@ -183,8 +199,7 @@ int bw_session_run(const struct bw_opts *o)
 	s.kind = o->now ? BW_REPORT_SNAPSHOT : BW_REPORT_INTERVAL;
 	ret = setup(&s);
 	if (!ret && o->now)
-		/* interval_start 0: an ongoing block counts whole */
-		ret = session_report(&s) ? BW_EXIT_FAIL : BW_EXIT_OK;
+		ret = session_now(&s);
 	else if (!ret)
 		ret = session_trace(&s);
 	teardown(&s);

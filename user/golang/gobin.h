@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+#ifndef BW_GOBIN_H
+#define BW_GOBIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "golang/goelf.h"
+#include "golang/layout.h"
+#include "golang/pclntab.h"
+
+/* One frame of a goroutine stack, symbolized. Strings belong to the
+ * binary's pclntab. */
+struct go_sym {
+	const char *func; /* NULL: not a Go pc */
+	bool wrapper;	  /* compiler-made (a go statement's closure...): tracebacks hide it */
+	const char *file;
+	uint32_t line;
+	bool inlined;
+	bool runtime; /* hidden by the runtime's tracebacks: runtime.* but exported */
+};
+
+/*
+ * A Go binary, shared by every process that runs it (keyed by the file's
+ * device and inode): its ELF, its function table, its runtime layout,
+ * and the pcs symbolized so far. A binary whose layout is refused keeps
+ * the reason, so that it is said once.
+ */
+struct gobin {
+	struct goelf elf;
+	struct gopclntab *pcln;
+	struct go_layout layout;
+	bool usable;	  /* the layout resolved */
+	char why[160];	  /* why not */
+	uint64_t goexit_entry, goexit_end; /* runtime.goexit: where stacks end */
+	int funcid_wrapper; /* funcID_wrapper of this Go version; -1: unknown */
+	struct go_pcsyms *pcs; /* pc -> frames cache */
+	uint32_t refs;
+};
+
+struct gobins;
+
+struct gobins *gobins__new(void);
+void gobins__free(struct gobins *c);
+/* The Go binary @pid runs: NULL with -ENOEXEC when it is none (or not
+ * readable as a file), -ENOMEM. A reference of the caller's. */
+struct gobin *gobins__get(struct gobins *c, pid_t pid, int *err);
+void gobin_put(struct gobin *b);
+
+/* The frames of link-time @pc, innermost first (inlined calls, then the
+ * function); @ret: a return address (looked up at pc - 1). Cached per
+ * pc for the binary's lifetime. Returns how many (>= 1): a pc outside
+ * Go code is one frame with func NULL. */
+int gobin_symbolize(struct gobin *b, uint64_t pc, bool ret, const struct go_sym **frames);
+/* Is @name one of the runtime's frames its tracebacks hide? */
+bool go_is_runtime_func(const char *name);
+
+#endif
