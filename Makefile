@@ -180,9 +180,11 @@ demo: deps
 	$(Q)tools/demo.sh $(OUTPUT)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/blockers
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/blockers $(OUTPUT)/tests/go/default/goroutines
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch tools/bench/bench.sh
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers tools/bench/now.sh
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch GO_FIXTURE=$(OUTPUT)/tests/go/default/goroutines \
+		tools/bench/go.sh
 
 install: $(OUTPUT)/blockwatch
 	install -D -m 0755 $(OUTPUT)/blockwatch $(DESTDIR)$(PREFIX)/sbin/blockwatch

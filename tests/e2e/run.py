@@ -21,7 +21,9 @@ sigint, sigterm, duration, ringbuf-overflow), test_still_blocked.py
 (still-blocked-*, deadlock-*, chain*, epoll-socket-detail,
 wait-kinds-now, now-*), test_errors.py (help, version, error-*,
 now-error-no-such-pid), test_stacks.py (stacks-*), test_outputs.py
-(outputs-*: several sinks in one run, a write error). The harness they use
+(outputs-*: several sinks in one run, a write error), test_go.py (go-*:
+the goroutine view against the runtime's own dump, in four builds;
+channels, trends, churn, errors). The harness they use
 is the package lib/ (processes, reports, ground truth from /proc, the
 runner). A full run takes them in ORDER below.
 
@@ -49,13 +51,14 @@ import sys
 
 import test_blocks
 import test_errors
+import test_go
 import test_outputs
 import test_stacks
 import test_still_blocked
 from lib.config import Config
 from lib.runner import Run, run_tests
 
-AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs]
+AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -129,6 +132,16 @@ ORDER = [
     "stacks-kernel",
     "stacks-truncated",
     "stacks-jit",
+    # test_go
+    "go-now-default",
+    "go-now-stripped",
+    "go-now-pie",
+    "go-now-static",
+    "go-text",
+    "go-trend",
+    "go-churn",
+    "go-not-go",
+    "go-unreadable",
 ]
 
 

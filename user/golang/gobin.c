@@ -131,9 +131,14 @@ struct gobin *gobins__get(struct gobins *c, pid_t pid, int *err)
 	struct stat st;
 	int fd;
 
-	*err = -ENOEXEC;
-	if (procfs_readlink(exe, sizeof(exe), "%d/exe", pid) < 0)
+	ssize_t n = procfs_readlink(exe, sizeof(exe), "%d/exe", pid);
+
+	/* not allowed to look (another user's, without CAP_SYS_PTRACE):
+	 * said as such, not taken for "not Go" */
+	*err = n == -EACCES || n == -EPERM ? -EPERM : -ENOEXEC;
+	if (n < 0)
 		return NULL;
+	*err = -ENOEXEC;
 	fd = procfs_open_mapped(pid, exe);
 	if (fd < 0 || fstat(fd, &st)) {
 		if (fd >= 0)

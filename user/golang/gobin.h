@@ -43,7 +43,8 @@ struct gobins;
 struct gobins *gobins__new(void);
 void gobins__free(struct gobins *c);
 /* The Go binary @pid runs: NULL with -ENOEXEC when it is none (or not
- * readable as a file), -ENOMEM. A reference of the caller's. */
+ * readable as a file), -EPERM when we may not look at its executable,
+ * -ENOMEM. A reference of the caller's. */
 struct gobin *gobins__get(struct gobins *c, pid_t pid, int *err);
 void gobin_put(struct gobin *b);
 

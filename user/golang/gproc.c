@@ -24,6 +24,7 @@ struct goproc {
 	struct gview view;
 	bool has_view;
 	bool warned;	    /* its trouble was said once */
+	int exe_err;	    /* -EPERM: its executable could not be looked at */
 	uint64_t gen;
 };
 
@@ -106,6 +107,7 @@ static struct goproc *goproc_get(struct goprocs *g, pid_t pid)
 	p->pid = pid;
 	p->starttime = start;
 	p->bin = gobins__get(g->bins, pid, &err);
+	p->exe_err = err == -EPERM ? err : 0;
 	if (p->bin) {
 		p->bias = load_bias(pid, p->bin);
 		p->seen = gseen__new();
@@ -145,8 +147,16 @@ const struct bw_go_view *goprocs__snapshot(struct goprocs *g, pid_t pid, uint64_
 	if (!p)
 		return NULL;
 	p->gen = g->gen; /* not Go is remembered too, till it exits */
-	if (!p->bin)
+	if (!p->bin) {
+		*err = p->exe_err;
+		if (*err && !p->warned) {
+			p->warned = true;
+			bw_err("process %d: cannot read its executable (/proc/%d/exe): %s (needs "
+			       "CAP_SYS_PTRACE for another user's); no goroutine view if it runs Go",
+			       pid, pid, strerror(-*err));
+		}
 		return NULL;
+	}
 	if (p->has_view)
 		gview_clear(&p->view);
 	p->has_view = false;
@@ -222,6 +232,50 @@ void goprocs__cut_stack(struct goprocs *g, pid_t pid, struct bw_pc *pcs, int *n,
 			return;
 		}
 	}
+}
+
+int goprocs__resolve(struct goprocs *g, pid_t pid, const struct bw_pc *pc, struct bw_frame *out,
+		     int max)
+{
+	struct goproc *p = goproc_get(g, pid);
+	const struct go_sym *syms;
+	struct bw_frame base = out[0];
+	uint64_t addr;
+	int n, i;
+
+	if (!p || !p->bin || !p->bin->pcln || pc->kernel || max < 1)
+		return 1;
+	p->gen = g->gen;
+	addr = pc->pc - p->bias;
+	if (addr < p->bin->elf.text_addr || addr >= p->bin->elf.text_end)
+		return 1;
+	n = gobin_symbolize(p->bin, addr, !pc->activation, &syms);
+	if (n < 0)
+		return n;
+	if (!syms[0].func)
+		return 1;
+	if (n > max)
+		n = max;
+	for (i = 0; i < n; i++) {
+		/* innermost first, as the symbolizer's frames */
+		const struct go_sym *s = &syms[i];
+
+		if (i && bw_frame_copy(&out[i], &base))
+			goto nomem;
+		free(out[i].symbol);
+		free(out[i].file);
+		out[i].symbol = strdup(s->func);
+		out[i].file = s->file ? strdup(s->file) : NULL;
+		out[i].line = s->line;
+		out[i].inlined = s->inlined;
+		if (!out[i].symbol || (s->file && !out[i].file))
+			goto nomem;
+	}
+	return n;
+nomem:
+	for (; i >= 1; i--)
+		bw_frame_clear(&out[i]);
+	return -ENOMEM;
 }
 
 void goprocs__sweep(struct goprocs *g)

@@ -39,5 +39,14 @@ void goprocs__sweep(struct goprocs *g);
  */
 void goprocs__cut_stack(struct goprocs *g, pid_t pid, struct bw_pc *pcs, int *n,
 			bool *truncated);
+/*
+ * Name a pc of Go process @pid that the ELF symbols could not (a
+ * stripped binary: .gopclntab is always there): @out[0] is what the
+ * symbolizer made of it (module, offsets), which every frame keeps; its
+ * inlined calls become frames of their own. Returns how many (1 and
+ * @out untouched when it is no Go code of @pid), or -ENOMEM.
+ */
+int goprocs__resolve(struct goprocs *g, pid_t pid, const struct bw_pc *pc, struct bw_frame *out,
+		     int max);
 
 #endif

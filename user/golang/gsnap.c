@@ -50,6 +50,7 @@ struct slot {
 	struct go_g g;
 	uint64_t lo, hi, pc, bp, sp;
 	bool unwind;
+	bool complete; /* its walk reached goexit */
 };
 
 struct reader {
@@ -373,16 +374,22 @@ static int do_batch(struct reader *r, const uint64_t *gp, size_t m)
 		if (!sl->unwind)
 			continue;
 		n = walk(r, sl, pcs, &complete, &first_is_pc);
-		if (!complete)
-			r->s->unwind_failed++;
+		sl->complete = complete;
 		sl->g.stack = add_stack(r, pcs, n, complete, first_is_pc);
 		if (sl->g.stack < 0)
 			return sl->g.stack;
 	}
 	revalidate(r, m, keep);
-	for (i = 0; i < m; i++)
-		if (keep[i] && keep_g(r, &r->slots[i]))
+	for (i = 0; i < m; i++) {
+		if (!keep[i])
+			continue;
+		/* a walk that failed on a G that changed meanwhile is a torn
+		 * read, counted as such; these are the G's that held still */
+		if (r->slots[i].unwind && !r->slots[i].complete)
+			r->s->unwind_failed++;
+		if (keep_g(r, &r->slots[i]))
 			return -ENOMEM;
+	}
 	return 0;
 }
 

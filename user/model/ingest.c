@@ -11,9 +11,16 @@
 #include "stacks/stacktab.h"
 #include "stacks/syms.h"
 
+/* A pc's frames: the ELF/DWARF symbolizer's, and where it has no name
+ * in a Go process, the Go function table's (stripped Go binaries). */
 static int resolve_cb(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_frame *out, int max)
 {
-	return syms__resolve(ctx, pid, pc, out, max);
+	struct ingest *in = ctx;
+	int n = syms__resolve(in->syms, pid, pc, out, max);
+
+	if (n == 1 && !out[0].symbol && !pc->kernel)
+		n = goprocs__resolve(in->go, pid, pc, out, max);
+	return n;
 }
 
 struct ingest *ingest__new(const char *debuginfo_path, uint64_t threshold_ns)
@@ -24,7 +31,7 @@ struct ingest *ingest__new(const char *debuginfo_path, uint64_t threshold_ns)
 		return NULL;
 	in->threshold_ns = threshold_ns;
 	in->syms = syms__new(debuginfo_path);
-	in->stacks = in->syms ? stacktab__new(resolve_cb, in->syms) : NULL;
+	in->stacks = in->syms ? stacktab__new(resolve_cb, in) : NULL;
 	in->split = split__new();
 	in->fdinfo = fdinfo__new();
 	in->agg = agg__new();

@@ -45,3 +45,8 @@ class Config:
                                         "cxx_blocker")
         self.jit = os.path.join(os.path.dirname(self.blockers), "jit")
         self.stacks_src = os.path.join(ROOT, "tests", "workloads", "stacks.c")
+        # the Go fixture (tests/fixtures/go/goroutines.go) in its builds,
+        # under tests/go/ next to BLOCKERS
+        self.go_fixture = {v: os.path.join(os.path.dirname(self.blockers),
+                                           "go", v, "goroutines")
+                           for v in ("default", "stripped", "pie", "static")}
