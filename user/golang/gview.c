@@ -5,86 +5,30 @@
 #include <string.h>
 #include <uthash.h>
 #include "golang/gobin.h"
-#include "golang/gview.h"
+#include "golang/gview_int.h"
 #include "proc/procfs.h"
 
 #define MAX_FRAMES 128
-#define NAME_READ 128
-
-/* --- first seen ------------------------------------------------------ */
-
-struct seen {
-	UT_hash_handle hh;
-	uint64_t goid;
-	uint64_t first_ns; /* when first seen in this wait */
-	uint64_t sched_sp; /* the wait: its saved SP, state and reason */
-	uint32_t status;
-	uint8_t reason;
-	uint64_t gen;
-};
-
-struct gseen {
-	struct seen *by_goid;
-	uint64_t gen;
-};
-
-struct gseen *gseen__new(void)
-{
-	return calloc(1, sizeof(struct gseen));
-}
-
-void gseen__free(struct gseen *g)
-{
-	struct seen *e, *tmp;
-
-	if (!g)
-		return;
-	HASH_ITER(hh, g->by_goid, e, tmp) {
-		HASH_DEL(g->by_goid, e);
-		free(e);
-	}
-	free(g);
-}
-
-/* When @g was first seen in the wait it is in now (@now if just now);
- * entries of goroutines gone are swept by gseen_sweep. */
-static uint64_t seen_since(struct gseen *gs, const struct go_g *g, uint64_t now)
-{
-	struct seen *e;
-
-	HASH_FIND(hh, gs->by_goid, &g->goid, sizeof(g->goid), e);
-	if (!e) {
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return now;
-		e->goid = g->goid;
-		HASH_ADD(hh, gs->by_goid, goid, sizeof(e->goid), e);
-		e->first_ns = now;
-	} else if (e->sched_sp != g->sched_sp || e->status != g->status ||
-		   e->reason != g->waitreason) {
-		e->first_ns = now; /* woke and waits again: a new wait */
-	}
-	e->sched_sp = g->sched_sp;
-	e->status = g->status;
-	e->reason = g->waitreason;
-	e->gen = gs->gen;
-	return e->first_ns;
-}
-
-static void seen_sweep(struct gseen *gs)
-{
-	struct seen *e, *tmp;
-
-	HASH_ITER(hh, gs->by_goid, e, tmp) {
-		if (e->gen != gs->gen) {
-			HASH_DEL(gs->by_goid, e);
-			free(e);
-		}
-	}
-	gs->gen++;
-}
 
 /* --- grouping -------------------------------------------------------- */
+
+const char *gview_reason(const struct builder *bd, const struct go_g *g)
+{
+	const struct go_layout *L = &bd->b->layout;
+
+	if (g->status != GO_WAITING)
+		return NULL;
+	if (g->waitreason < L->nreasons && L->reasons[g->waitreason])
+		return L->reasons[g->waitreason];
+	return "unknown";
+}
+
+int gview_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
 
 struct gkey {
 	uint32_t status;
@@ -100,28 +44,7 @@ struct gent {
 	uint32_t index;
 };
 
-struct builder {
-	struct gview *out;
-	const struct go_snapshot *s;
-	struct gobin *b;
-	pid_t pid;
-	uint64_t bias, now;
-	struct gseen *seen;
-	uint32_t *group_of; /* per G of s: its group, or UINT32_MAX (system) */
-	uint32_t *member_n;
-	uint64_t *chan_of;  /* per G: the hchan it waits on, 0 none */
-};
 
-static const char *reason_name(struct builder *bd, const struct go_g *g)
-{
-	const struct go_layout *L = &bd->b->layout;
-
-	if (g->status != GO_WAITING)
-		return NULL;
-	if (g->waitreason < L->nreasons && L->reasons[g->waitreason])
-		return L->reasons[g->waitreason];
-	return "unknown";
-}
 
 static int groups_of(struct builder *bd, struct gent **index)
 {
@@ -155,12 +78,6 @@ static int groups_of(struct builder *bd, struct gent **index)
 	return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* Every group's count, state, reason, members (sorted) and oldest goids. */
 static int fill_members(struct builder *bd)
@@ -188,14 +105,14 @@ static int fill_members(struct builder *bd)
 		gr = &v->groups[gi];
 		if (!bd->member_n[gi]) {
 			gr->state = go_state_name(g->status);
-			gr->wait_reason = reason_name(bd, g);
+			gr->wait_reason = gview_reason(bd, g);
 		}
 		v->members[gi][bd->member_n[gi]++] = g->goid;
 	}
 	for (gi = 0; gi < v->v.ngroups; gi++) {
 		struct bw_go_group *gr = &v->groups[gi];
 
-		qsort(v->members[gi], gr->count, sizeof(uint64_t), cmp_u64);
+		qsort(v->members[gi], gr->count, sizeof(uint64_t), gview_cmp_u64);
 		gr->ngoids = gr->count < BW_GO_GOIDS ? gr->count : BW_GO_GOIDS;
 		memcpy(gr->goids, v->members[gi], gr->ngoids * sizeof(uint64_t));
 	}
@@ -280,7 +197,7 @@ static void fill_ages(struct builder *bd)
 
 	for (i = 0; i < s->n; i++) {
 		const struct go_g *g = &s->gs[i];
-		uint64_t since = seen_since(bd->seen, g, bd->now), age;
+		uint64_t since = gseen_since(bd->seen, g, bd->now), age;
 		struct bw_go_group *gr;
 
 		if (bd->group_of[i] == UINT32_MAX)
@@ -298,282 +215,7 @@ static void fill_ages(struct builder *bd)
 			gr->youngest_ns = age;
 		gr->age_known = true;
 	}
-	seen_sweep(bd->seen);
-}
-
-/* --- channels -------------------------------------------------------- */
-
-static int chan_dir(const char *reason)
-{
-	if (!reason)
-		return 0;
-	if (!strcmp(reason, "chan send"))
-		return 1;
-	if (!strcmp(reason, "chan receive"))
-		return 2;
-	return 0;
-}
-
-/* The hchan of each goroutine blocked in a channel operation:
- * g.waiting -> sudog.c. */
-static int read_sudogs(struct builder *bd)
-{
-	const struct go_layout *L = &bd->b->layout;
-	const struct go_snapshot *s = bd->s;
-	struct procfs_iov *iov;
-	size_t i, n = 0, *which;
-	int err = 0;
-
-	if (L->sudog_c == GO_NOFIELD)
-		return 0;
-	iov = calloc(s->n ? s->n : 1, sizeof(*iov));
-	which = calloc(s->n ? s->n : 1, sizeof(*which));
-	if (!iov || !which) {
-		err = -ENOMEM;
-		goto out;
-	}
-	for (i = 0; i < s->n; i++) {
-		const struct go_g *g = &s->gs[i];
-
-		if (bd->group_of[i] == UINT32_MAX || !g->waiting ||
-		    !chan_dir(reason_name(bd, g)))
-			continue;
-		iov[n] = (struct procfs_iov){ .addr = g->waiting + L->sudog_c,
-					      .buf = &bd->chan_of[i], .len = 8 };
-		which[n++] = i;
-	}
-	if (n)
-		procfs_read_many(bd->pid, iov, n);
-	for (i = 0; i < n; i++)
-		if (!iov[i].ok)
-			bd->chan_of[which[i]] = 0;
-out:
-	free(iov);
-	free(which);
-	return err;
-}
-
-/* A Go runtime name (1.17+: a flag byte, a uvarint length, the bytes)
- * at runtime address @addr; *extra_star: drop its leading '*'. */
-static char *read_name(struct builder *bd, uint64_t addr, bool extra_star)
-{
-	uint8_t buf[NAME_READ];
-	size_t len = 0, i, off = 1;
-	char *s;
-
-	if (procfs_read_mem(bd->pid, addr, buf, sizeof(buf)))
-		return NULL;
-	for (i = 0; i < 4; i++) {
-		len |= (size_t)(buf[off] & 0x7f) << (7 * i);
-		if (!(buf[off++] & 0x80))
-			break;
-	}
-	if (!len || off + len > sizeof(buf))
-		return NULL;
-	if (extra_star && buf[off] == '*') {
-		off++;
-		len--;
-	}
-	s = strndup((const char *)buf + off, len);
-	return s;
-}
-
-static int keep_string(struct gview *v, char *s)
-{
-	char **grown = realloc(v->strings, (v->nstrings + 1) * sizeof(*grown));
-
-	if (!grown)
-		return -ENOMEM;
-	v->strings = grown;
-	v->strings[v->nstrings++] = s;
-	return 0;
-}
-
-/* The element type's name of a channel: its _type.str, a nameOff from
- * the module's types; tflagExtraStar (2) says the name has a '*' too
- * many. NULL when the layout does not say where. */
-static const char *elem_type(struct builder *bd, uint64_t type, uint64_t types)
-{
-	const struct go_layout *L = &bd->b->layout;
-	uint8_t tflag = 0;
-	int32_t str = 0;
-	char *name;
-
-	if (!type || !types || L->type_str == GO_NOFIELD || L->type_tflag == GO_NOFIELD ||
-	    procfs_read_mem(bd->pid, type + L->type_str, &str, sizeof(str)) ||
-	    procfs_read_mem(bd->pid, type + L->type_tflag, &tflag, 1))
-		return NULL;
-	name = read_name(bd, types + (uint32_t)str, tflag & 2);
-	if (name && keep_string(bd->out, name)) {
-		free(name);
-		return NULL;
-	}
-	return name;
-}
-
-struct type_name {
-	UT_hash_handle hh;
-	uint64_t type;
-	const char *name;
-};
-
-static int chan_index(const struct gview *v, uint64_t addr)
-{
-	size_t lo = 0, hi = v->nchannels;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (v->channels[mid].addr < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < v->nchannels && v->channels[lo].addr == addr ? (int)lo : -1;
-}
-
-/* One hchan: length, capacity, closed, element type. */
-static void read_hchan(struct builder *bd, struct bw_go_channel *c, const uint8_t *raw,
-		       uint64_t types, struct type_name **names)
-{
-	const struct go_layout *L = &bd->b->layout;
-	struct type_name *tn;
-	uint64_t type;
-	uint32_t closed;
-
-	memcpy(&c->len, raw + L->hchan_qcount, 8);
-	memcpy(&c->cap, raw + L->hchan_dataqsiz, 8);
-	memcpy(&closed, raw + L->hchan_closed, 4);
-	c->closed = closed;
-	if (L->hchan_elemtype == GO_NOFIELD)
-		return;
-	memcpy(&type, raw + L->hchan_elemtype, 8);
-	HASH_FIND(hh, *names, &type, sizeof(type), tn);
-	if (!tn && (tn = calloc(1, sizeof(*tn)))) {
-		tn->type = type;
-		tn->name = elem_type(bd, type, types);
-		HASH_ADD(hh, *names, type, sizeof(tn->type), tn);
-	}
-	c->elem_type = tn ? tn->name : NULL;
-}
-
-static size_t hchan_bytes(const struct go_layout *L)
-{
-	uint32_t offs[] = { L->hchan_qcount, L->hchan_dataqsiz, L->hchan_closed, L->hchan_elemtype };
-	size_t i, max = 0;
-
-	for (i = 0; i < 4; i++)
-		if (offs[i] != GO_NOFIELD && offs[i] + 8 > max)
-			max = offs[i] + 8;
-	return max;
-}
-
-/* The distinct channels waited on, sorted by address, read in a batch. */
-static int read_channels(struct builder *bd)
-{
-	const struct go_layout *L = &bd->b->layout;
-	size_t i, n = 0, sz = hchan_bytes(L);
-	struct type_name *names = NULL, *tn, *tmp;
-	struct gview *v = bd->out;
-	struct procfs_iov *iov = NULL;
-	uint64_t *addrs, types = 0;
-	uint8_t *raw = NULL;
-	int err = -ENOMEM;
-
-	if (L->hchan_qcount == GO_NOFIELD || L->hchan_dataqsiz == GO_NOFIELD ||
-	    L->hchan_closed == GO_NOFIELD)
-		return 0;
-	addrs = malloc((bd->s->n ? bd->s->n : 1) * sizeof(*addrs));
-	if (!addrs)
-		return -ENOMEM;
-	for (i = 0; i < bd->s->n; i++)
-		if (bd->chan_of[i])
-			addrs[n++] = bd->chan_of[i];
-	qsort(addrs, n, sizeof(*addrs), cmp_u64);
-	for (i = 0, v->nchannels = 0; i < n; i++)
-		if (!v->nchannels || addrs[i] != addrs[v->nchannels - 1])
-			addrs[v->nchannels++] = addrs[i];
-	n = v->nchannels;
-	v->channels = calloc(n ? n : 1, sizeof(*v->channels));
-	iov = calloc(n ? n : 1, sizeof(*iov));
-	raw = malloc((n ? n : 1) * sz);
-	if (!v->channels || !iov || !raw)
-		goto out;
-	for (i = 0; i < n; i++)
-		iov[i] = (struct procfs_iov){ .addr = addrs[i], .buf = raw + i * sz, .len = sz };
-	if (n)
-		procfs_read_many(bd->pid, iov, n);
-	if (L->firstmoduledata && L->moduledata_types != GO_NOFIELD)
-		procfs_read_mem(bd->pid, L->firstmoduledata + bd->bias + L->moduledata_types,
-				&types, 8);
-	for (i = 0; i < n; i++) {
-		v->channels[i].addr = addrs[i];
-		if (iov[i].ok)
-			read_hchan(bd, &v->channels[i], raw + i * sz, types, &names);
-	}
-	err = 0;
-out:
-	HASH_ITER(hh, names, tn, tmp) {
-		HASH_DEL(names, tn);
-		free(tn);
-	}
-	free(addrs);
-	free(iov);
-	free(raw);
-	return err;
-}
-
-struct pair {
-	uint32_t group;
-	int32_t chan;
-};
-
-static int cmp_pair(const void *a, const void *b)
-{
-	const struct pair *x = a, *y = b;
-
-	if (x->group != y->group)
-		return x->group < y->group ? -1 : 1;
-	return x->chan < y->chan ? -1 : x->chan > y->chan;
-}
-
-/* Who waits on each channel, and the channel each group waits on most. */
-static int assign_channels(struct builder *bd)
-{
-	struct gview *v = bd->out;
-	struct pair *p;
-	size_t i, n = 0, run;
-
-	p = malloc((bd->s->n ? bd->s->n : 1) * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	for (i = 0; i < bd->s->n; i++) {
-		int c = bd->chan_of[i] ? chan_index(v, bd->chan_of[i]) : -1;
-
-		if (c < 0)
-			continue;
-		if (chan_dir(reason_name(bd, &bd->s->gs[i])) == 1)
-			v->channels[c].send_waiting++;
-		else
-			v->channels[c].recv_waiting++;
-		p[n++] = (struct pair){ bd->group_of[i], c };
-	}
-	qsort(p, n, sizeof(*p), cmp_pair);
-	/* member_n is free now: each group's longest run so far */
-	memset(bd->member_n, 0, v->v.ngroups * sizeof(*bd->member_n));
-	for (i = 0; i < n; i += run) {
-		struct bw_go_group *gr = &v->groups[p[i].group];
-
-		for (run = 1; i + run < n && !cmp_pair(&p[i], &p[i + run]); run++)
-			;
-		gr->nchannels++;
-		if (run > bd->member_n[p[i].group]) {
-			bd->member_n[p[i].group] = run;
-			gr->channel = &v->channels[p[i].chan];
-		}
-	}
-	free(p);
-	return 0;
+	gseen_sweep(bd->seen);
 }
 
 /* --- counts, order, the whole ----------------------------------------- */
@@ -613,7 +255,7 @@ static int fill_counts(struct builder *bd)
 
 	for (i = 0; i < bd->s->n; i++) {
 		const struct go_g *g = &bd->s->gs[i];
-		const char *r = reason_name(bd, g);
+		const char *r = gview_reason(bd, g);
 
 		if (bd->group_of[i] == UINT32_MAX)
 			continue;
@@ -760,12 +402,10 @@ int gview_build(struct gview *out, const struct go_snapshot *s, struct gobin *b,
 		err = fill_groups(&bd);
 	if (!err) {
 		fill_ages(&bd);
-		err = read_sudogs(&bd);
+		err = gview_read_channels(&bd);
 	}
 	if (!err)
-		err = read_channels(&bd);
-	if (!err)
-		err = assign_channels(&bd);
+		err = gview_assign_channels(&bd);
 	if (!err)
 		err = fill_counts(&bd);
 	if (!err)
