@@ -68,7 +68,7 @@ GOFLAGS_static :=
 GOENV_static := CGO_ENABLED=0
 
 .DELETE_ON_ERROR:
-.PHONY: all deps test unit e2e demo bench install clean
+.PHONY: all deps test unit e2e demo bench install clean check-asan
 
 all: $(OUTPUT)/blockwatch
 
@@ -185,6 +185,16 @@ bench: deps
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers tools/bench/now.sh
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch GO_FIXTURE=$(OUTPUT)/tests/go/default/goroutines \
 		tools/bench/go.sh
+
+# The end-to-end tests of what reads another process's memory (goroutine
+# views, outputs, stacks), run on a build with AddressSanitizer and
+# UndefinedBehaviorSanitizer: any report from them fails the test.
+check-asan: $(WORKLOADS) $(GO_FIXTURES)
+	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" all
+	$(Q)BLOCKWATCH=$(OUTPUT)-asan/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers \
+		python3 tests/e2e/run.py -k go- -k outputs -k stacks -k deadlock
 
 install: $(OUTPUT)/blockwatch
 	install -D -m 0755 $(OUTPUT)/blockwatch $(DESTDIR)$(PREFIX)/sbin/blockwatch

@@ -40,8 +40,12 @@ static const char usage_text[] =
 "\n"
 "DUR is a number with a unit: ns, us, ms, s, m or h (e.g. 500us, 2s).\n"
 "\n"
+"Go processes among the targets (or on the machine) also get a goroutine\n"
+"view: their goroutines grouped, the channels they wait on, leak suspects.\n"
+"\n"
 "Exit status: 0 ok, 1 runtime failure, 2 usage error, 3 no such process,\n"
-"4 permission denied (needs root or CAP_BPF+CAP_PERFMON), 5 no kernel BTF.\n";
+"4 permission denied (needs root or CAP_BPF+CAP_PERFMON), 5 no kernel BTF,\n"
+"6 --now could not read a Go target's memory (needs CAP_SYS_PTRACE).\n";
 
 enum {
 	OPT_TOP = 0x100,
