@@ -13,7 +13,9 @@
 struct entry_key {
 	uint32_t pid;
 	uint32_t tid;
-	const struct bw_stack *stack;
+	/* by content: a stack named again (its process's maps changed) is
+	 * still the same stack, one entry */
+	uint64_t stack;
 	uint32_t ongoing;
 	uint64_t object;
 	char reason[BW_REASON_LEN];
@@ -160,7 +162,7 @@ int agg__add(struct agg *a, struct bw_sample *s)
 	key.ongoing = s->ongoing;
 	key.object = s->wait ? s->wait->object : 0;
 	snprintf(key.reason, sizeof(key.reason), "%s", s->reason);
-	key.stack = s->stack;
+	key.stack = s->stack->id;
 	p = proc_get(a, s->pid, s->pcomm);
 	if (!p)
 		return -ENOMEM;

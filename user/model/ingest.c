@@ -23,6 +23,11 @@ static int resolve_cb(void *ctx, pid_t pid, const struct bw_pc *pc, struct bw_fr
 	return n;
 }
 
+static void cut_cb(void *ctx, pid_t pid, struct bw_pc *pcs, int *n, bool *truncated)
+{
+	goprocs__cut_stack(ctx, pid, pcs, n, truncated);
+}
+
 struct ingest *ingest__new(const char *debuginfo_path, uint64_t threshold_ns)
 {
 	struct ingest *in = calloc(1, sizeof(*in));
@@ -40,6 +45,7 @@ struct ingest *ingest__new(const char *debuginfo_path, uint64_t threshold_ns)
 		ingest__free(in);
 		return NULL;
 	}
+	syms__set_cut(in->syms, cut_cb, in->go);
 	return in;
 }
 
@@ -75,7 +81,6 @@ static int unwind(struct ingest *in, const struct bw_event *e, bool *truncated)
 			.stack_len = e->stack_len,
 		};
 		n = syms__unwind(in->syms, &snap, in->pcs, BW_MAX_FRAMES, truncated);
-		goprocs__cut_stack(in->go, e->pid, in->pcs, &n, truncated);
 		if (e->flags & BW_EV_NO_STACK)
 			*truncated = true;
 	}

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/clock.h"
@@ -49,6 +51,44 @@ static int claim_module(Dwfl_Module *mod, void **userdata, const char *name, Dwa
 	return DWARF_CB_OK;
 }
 
+static int hash_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		       void *arg)
+{
+	uint64_t *h = arg;
+	Dwarf_Addr end;
+	const char *p;
+
+	(void)userdata;
+	dwfl_module_info(mod, NULL, NULL, &end, NULL, NULL, NULL, NULL);
+	for (p = name; p && *p; p++)
+		*h = (*h ^ (uint8_t)*p) * 1099511628211ULL;
+	*h = (*h ^ start) * 1099511628211ULL;
+	*h = (*h ^ end) * 1099511628211ULL;
+	return DWARF_CB_OK;
+}
+
+/* A reread that finds the same modules (and the same JIT map file) is
+ * the same generation: what was named with it needs no naming again.
+ * Stacks that run into garbage (no CFI, no frame pointer) would
+ * otherwise make every reread a new one. */
+static void sign(struct procmap *pm)
+{
+	uint64_t h = 1469598103934665603ULL;
+	char path[64];
+	struct stat st;
+	struct bw_status ps;
+
+	dwfl_getmodules(pm->dwfl, hash_module, &h, 0);
+	if (!procfs_status(pm->pid, 0, &ps)) {
+		snprintf(path, sizeof(path), "/proc/%d/root/tmp/perf-%d.map", pm->pid, ps.ns_pid);
+		if (!stat(path, &st))
+			h = (h ^ (uint64_t)st.st_size ^ (uint64_t)st.st_mtim.tv_nsec) * 1099511628211ULL;
+	}
+	if (h != pm->signature)
+		pm->generation++;
+	pm->signature = h;
+}
+
 static void drop_dwfl(struct procmap *pm)
 {
 	if (pm->dwfl)
@@ -70,7 +110,6 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 	pm->jit = jit;
 	pm->foreign_root = procfs_foreign_root(pm->pid);
 	pm->built_ns = bw_mono_ns();
-	pm->generation++;
 	pm->dwfl = dwfl_begin(cb);
 	if (!pm->dwfl)
 		return -ENOMEM;
@@ -83,6 +122,7 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 	}
 	/* before attaching: that opens a first file already */
 	dwfl_getmodules(pm->dwfl, claim_module, pm, 0);
+	sign(pm);
 	pm->attached = bw_unwind_attach(pm->dwfl, pm->pid, &pm->uw);
 	if (!pm->attached)
 		bw_dbg("pid %d: no unwinder state: %s", pm->pid, dwfl_errmsg(-1));

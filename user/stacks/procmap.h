@@ -21,7 +21,8 @@ struct procmap {
 	bool attached;		  /* the unwinder is */
 	bool foreign_root;	  /* found while it lived: once gone, /proc cannot say */
 	uint64_t built_ns;	  /* when the maps were read (CLOCK_MONOTONIC) */
-	uint32_t generation;	  /* how many times they were */
+	uint32_t generation;	  /* bumped when a reread found them changed */
+	uint64_t signature;	  /* of the modules and the JIT map, to tell */
 	struct jitmap *jit;
 	struct bw_unwinder uw;
 };

@@ -98,6 +98,18 @@ static struct pstacks *pstacks_get(struct stacktab *t, uint32_t pid)
 	return ps;
 }
 
+/* FNV-1a over the pid, the truncated flag and the pcs. */
+static uint64_t stack_id(uint32_t pid, const uint64_t *key, size_t keylen)
+{
+	uint64_t h = 1469598103934665603ULL ^ pid;
+	const uint8_t *p = (const uint8_t *)key;
+	size_t i;
+
+	for (i = 0; i < keylen; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
 static int symbolize(struct stacktab *t, struct bw_stack *st, const struct bw_pc *pcs, int n)
 {
 	int i;
@@ -131,6 +143,7 @@ static struct bw_stack *stack_new(struct stacktab *t, uint32_t pid, const uint64
 	st->refs = 1;
 	st->pid = pid;
 	st->truncated = key[0];
+	st->id = stack_id(pid, key, keylen);
 	st->keylen = keylen;
 	st->key = malloc(keylen);
 	if (!st->key || symbolize(t, st, pcs, n)) {

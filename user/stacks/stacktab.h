@@ -18,6 +18,7 @@
  */
 struct bw_stack {
 	uint32_t refs;
+	uint64_t id;		 /* of its pid and pcs: the same stack named anew has the same */
 	uint32_t pid;
 	uint32_t nframes;
 	bool truncated;

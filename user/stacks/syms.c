@@ -32,7 +32,30 @@ struct syms {
 	struct proc *procs;
 	struct elfsyms *files;
 	struct kallsyms *kernel;
+	bw_cut_fn cut;
+	void *cut_ctx;
 };
+
+void syms__set_cut(struct syms *s, bw_cut_fn fn, void *ctx)
+{
+	s->cut = fn;
+	s->cut_ctx = ctx;
+}
+
+/* One walk, cut where the process's runtime says its stack ends. */
+static int walk(struct syms *s, struct procmap *pm, const struct bw_snapshot *snap,
+		struct bw_pc *pcs, int max, int *err, bool *cut)
+{
+	int n = bw_unwind_walk(pm->dwfl, &pm->uw, snap, pcs, max, err);
+	bool truncated = true;
+
+	*cut = false;
+	if (s->cut && n > 0) {
+		s->cut(s->cut_ctx, snap->pid, pcs, &n, &truncated);
+		*cut = !truncated;
+	}
+	return n;
+}
 
 struct syms *syms__new(const char *debuginfo_path)
 {
@@ -159,6 +182,7 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
 {
 	uint64_t ip = snap->regs[BW_REG_RIP];
 	struct procmap *pm;
+	bool cut;
 	int n, err;
 
 	*truncated = true;
@@ -167,15 +191,16 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
 	pm = proc_get(s, snap->pid);
 	if (!pm || !pm->dwfl || !pm->attached)
 		goto pc_only;
-	n = bw_unwind_walk(pm->dwfl, &pm->uw, snap, pcs, max, &err);
+	n = walk(s, pm, snap, pcs, max, &err, &cut);
 	if ((n == 0 || left_modules(pm, pcs, n)) && bw_mono_ns() - pm->built_ns > REREAD_NS) {
 		bw_dbg("pid %d: a pc outside the known mappings, rereading them", pm->pid);
 		if (!procmap__rebuild(pm, &s->proc_cb) && pm->attached)
-			n = bw_unwind_walk(pm->dwfl, &pm->uw, snap, pcs, max, &err);
+			n = walk(s, pm, snap, pcs, max, &err, &cut);
 	}
 	if (n == 0)
 		goto pc_only;
-	*truncated = err != 0 || pm->uw.cut_short;
+	/* cut by the runtime: it ended where the stack does */
+	*truncated = !cut && (err != 0 || pm->uw.cut_short);
 	if (*truncated)
 		bw_dbg("pid %d tid %d: stack cut after %d frames: %s", snap->pid, snap->tid, n,
 		       pm->uw.cut_short ? "stack copy too short" :

@@ -22,6 +22,11 @@ struct syms *syms__new(const char *debuginfo_path);
 void syms__free(struct syms *s);
 /* Read the mappings of @pid now, while it lives. */
 int syms__prepare(struct syms *s, pid_t pid);
+/* Where a language runtime knows a stack ends before the unwinder does
+ * (Go's stack switches): called on every walk, before its pcs are
+ * judged (a pc past the real end is no reason to reread the maps). */
+typedef void (*bw_cut_fn)(void *ctx, pid_t pid, struct bw_pc *pcs, int *n, bool *truncated);
+void syms__set_cut(struct syms *s, bw_cut_fn fn, void *ctx);
 /* Drop what is cached about @pid (it exited, or exec'd). */
 void syms__forget(struct syms *s, pid_t pid);
 /* Drop processes that no longer exist. */
