@@ -32,6 +32,10 @@ def start_go(ctx, variant, *args, prefix=()):
     if not m:
         raise Fail(f"go fixture did not print 'ready' ({describe_rc(w.wait(1))})",
                    w.tail())
+    # a round trip: its main goroutine is back in its read of stdin
+    w.send("count\n")
+    if not w.wait_line("out", r"^count \d+$", READY_TIMEOUT_S):
+        raise Fail("go fixture did not answer 'count'", w.tail())
     return w, int(m.group(1))
 
 

@@ -56,6 +56,10 @@ static void start(const char *variant, struct proc *p)
 	assert_non_null(out);
 	assert_non_null(fgets(line, sizeof(line), out));
 	assert_int_equal(sscanf(line, "ready %d", &pid), 1);
+	/* a round trip: main is back in its read of stdin, not on its way */
+	fputs("count\n", p->in);
+	fflush(p->in);
+	assert_non_null(fgets(line, sizeof(line), out));
 	fclose(out);
 }
 
@@ -91,9 +95,12 @@ static void check(const char *variant)
 	assert_null(v->warning);
 	assert_string_equal(v->version, "go1.19.8");
 	/* 10 + 3 + 4 parked, main reading its stdin, the idle listener's
-	 * accept loop */
-	assert_int_equal(v->goroutines, 19);
-	assert_int_equal(v->torn + v->unreadable + v->unwind_failed, 0);
+	 * accept loop: each one reported, or counted as torn (one that
+	 * changed while read: main, woken by nothing but a spurious wakeup,
+	 * could be) */
+	assert_int_equal(v->goroutines + v->torn, 19);
+	assert_true(v->torn <= 1);
+	assert_int_equal(v->unreadable + v->unwind_failed, 0);
 	gr = group(v, "chan send");
 	assert_non_null(gr);
 	assert_int_equal(gr->count, 10);

@@ -64,6 +64,7 @@ struct reader {
 	uint8_t *raw;	/* BATCH * gsize */
 	uint8_t *stacks; /* BATCH * STACK_READ */
 	struct procfs_iov iov[BATCH];
+	bool checked; /* allgs[0] was goroutine 1 */
 };
 
 static uint64_t u64_at(const uint8_t *raw, uint32_t off)
@@ -317,7 +318,9 @@ static void revalidate(struct reader *r, size_t m, bool *keep)
 	for (i = 0; i < m; i++) {
 		const uint8_t *a = r->slots[i].raw, *b = again + i * r->gsize;
 
-		if (!keep[i])
+		/* only a G whose stack was read can be torn by a change: the
+		 * others are what they were when read */
+		if (!keep[i] || !r->slots[i].unwind)
 			continue;
 		if (!r->iov[i].ok ||
 		    memcmp(a + L->g_atomicstatus, b + L->g_atomicstatus, 4) ||
@@ -361,6 +364,13 @@ static int do_batch(struct reader *r, const uint64_t *gp, size_t m)
 	err = procfs_read_many(r->pid, r->iov, m);
 	if (err < 0)
 		return err;
+	/* The sanity gate: allgs[0] is the main goroutine, goid 1, whatever
+	 * it is doing (it may well be torn, running). */
+	if (!r->checked) {
+		if (!r->iov[0].ok || u64_at(r->slots[0].raw, r->L->g_goid) != 1)
+			return -EPROTO;
+		r->checked = true;
+	}
 	for (i = 0; i < m; i++) {
 		keep[i] = r->iov[i].ok && decode(r, &r->slots[i]);
 		if (!r->iov[i].ok)
@@ -459,9 +469,6 @@ int go_snapshot_read(pid_t pid, struct gobin *b, uint64_t bias, struct go_snapsh
 	err = r->raw && r->stacks ? read_allgs(r, &gps, &n) : -ENOMEM;
 	for (i = 0; !err && i < n; i += BATCH)
 		err = do_batch(r, gps + i, n - i < BATCH ? n - i : BATCH);
-	/* the sanity gate: the first G is the main goroutine */
-	if (!err && (!s->n || s->gs[0].goid != 1))
-		err = -EPROTO;
 	free_index(s);
 	free(gps);
 	free(r->raw);
