@@ -7,19 +7,10 @@
 #include <stdio.h>
 #include "model/go.h"
 #include "report/fmt.h"
+#include "report/json_util.h"
 #include "report/json_go.h"
 #include "report/sink.h"
 #include "stacks/stacktab.h"
-
-static json_object *u64(uint64_t v)
-{
-	return json_object_new_uint64(v);
-}
-
-static json_object *str_or_null(const char *s)
-{
-	return s ? json_object_new_string(s) : NULL;
-}
 
 static json_object *hex_str(uint64_t v)
 {
@@ -95,7 +86,7 @@ static json_object *detail_json(const struct bw_detail *d)
 	if (d->io) {
 		if (!o)
 			o = json_object_new_object();
-		json_object_object_add(o, "syscall", str_or_null(d->syscall));
+		json_object_object_add(o, "syscall", bw_json_str(d->syscall));
 	}
 	return o;
 }
@@ -109,13 +100,13 @@ static json_object *stack_json(const struct bw_stack *st)
 		const struct bw_frame *f = &st->frames[i];
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "addr", u64(f->addr));
-		json_object_object_add(o, "symbol", str_or_null(f->symbol));
-		json_object_object_add(o, "module", str_or_null(f->module));
-		json_object_object_add(o, "offset", u64(f->offset));
+		json_object_object_add(o, "addr", bw_json_u64(f->addr));
+		json_object_object_add(o, "symbol", bw_json_str(f->symbol));
+		json_object_object_add(o, "module", bw_json_str(f->module));
+		json_object_object_add(o, "offset", bw_json_u64(f->offset));
 		if (f->file) {
 			json_object_object_add(o, "file", json_object_new_string(f->file));
-			json_object_object_add(o, "line", u64(f->line));
+			json_object_object_add(o, "line", bw_json_u64(f->line));
 		}
 		if (f->inlined)
 			json_object_object_add(o, "inline", json_object_new_boolean(true));
@@ -130,29 +121,29 @@ static json_object *entry_json(const struct bw_entry *e)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "tid", u64(e->tid));
+	json_object_object_add(o, "tid", bw_json_u64(e->tid));
 	json_object_object_add(o, "comm", json_object_new_string(e->comm));
 	json_object_object_add(o, "reason", json_object_new_string(e->reason));
-	json_object_object_add(o, "blocked_ns", u64(e->blocked_ns));
-	json_object_object_add(o, "interval_blocked_ns", u64(e->interval_ns));
-	json_object_object_add(o, "count", u64(e->count));
-	json_object_object_add(o, "max_ns", u64(e->max_ns));
+	json_object_object_add(o, "blocked_ns", bw_json_u64(e->blocked_ns));
+	json_object_object_add(o, "interval_blocked_ns", bw_json_u64(e->interval_ns));
+	json_object_object_add(o, "count", bw_json_u64(e->count));
+	json_object_object_add(o, "max_ns", bw_json_u64(e->max_ns));
 	json_object_object_add(o, "ongoing", json_object_new_boolean(e->ongoing));
 	if (e->ongoing)
-		json_object_object_add(o, "age_ns", u64(e->age_ns));
+		json_object_object_add(o, "age_ns", bw_json_u64(e->age_ns));
 	json_object_object_add(o, "detail", detail_json(&e->detail));
 	if (e->owner) {
-		json_object_object_add(o, "lock_owner", u64(e->owner));
+		json_object_object_add(o, "lock_owner", bw_json_u64(e->owner));
 		json_object_object_add(o, "lock_owner_comm", json_object_new_string(e->owner_comm));
 		if (e->owner_entry)
-			json_object_object_add(o, "lock_owner_blocked_ns", u64(e->owner_entry->age_ns));
+			json_object_object_add(o, "lock_owner_blocked_ns", bw_json_u64(e->owner_entry->age_ns));
 	}
 	if (e->nsame) {
 		json_object *same = json_object_new_array_ext(e->nsame);
 		uint32_t i;
 
 		for (i = 0; i < e->nsame; i++)
-			json_object_array_add(same, u64(e->same_tids[i]));
+			json_object_array_add(same, bw_json_u64(e->same_tids[i]));
 		json_object_object_add(o, "idle_like_it", same);
 	}
 	json_object_object_add(o, "truncated", json_object_new_boolean(e->stack->truncated));
@@ -170,9 +161,9 @@ static json_object *procs_json(const struct bw_report *r)
 		json_object *po = json_object_new_object();
 		json_object *threads = json_object_new_array_ext(p->nthreads);
 
-		json_object_object_add(po, "pid", u64(p->pid));
+		json_object_object_add(po, "pid", bw_json_u64(p->pid));
 		json_object_object_add(po, "comm", json_object_new_string(p->comm));
-		json_object_object_add(po, "blocked_ns", u64(p->blocked_ns));
+		json_object_object_add(po, "blocked_ns", bw_json_u64(p->blocked_ns));
 		for (j = 0; j < p->nthreads; j++)
 			json_object_array_add(threads, entry_json(p->threads[j]));
 		json_object_object_add(po, "threads", threads);
@@ -192,7 +183,7 @@ static json_object *deadlocks_json(const struct bw_report *r)
 		json_object *cyc = json_object_new_array_ext(r->deadlocks[i].n);
 
 		for (j = 0; j < r->deadlocks[i].n; j++)
-			json_object_array_add(cyc, u64(r->deadlocks[i].entries[j]->tid));
+			json_object_array_add(cyc, bw_json_u64(r->deadlocks[i].entries[j]->tid));
 		json_object_array_add(arr, cyc);
 	}
 	return arr;
@@ -208,15 +199,15 @@ static int json_emit(struct bw_sink *s, const struct bw_report *r)
 		return -ENOMEM;
 	bw_fmt_time(r->time_ns, when, sizeof(when));
 	json_object_object_add(root, "time", json_object_new_string(when));
-	json_object_object_add(root, "interval_ns", u64(r->interval_ns));
-	json_object_object_add(root, "threshold_ns", u64(r->threshold_ns));
+	json_object_object_add(root, "interval_ns", bw_json_u64(r->interval_ns));
+	json_object_object_add(root, "threshold_ns", bw_json_u64(r->threshold_ns));
 	drops = json_object_new_object();
 	for (i = 0; i < BW_DROP_MAX; i++)
-		json_object_object_add(drops, bw_drop_names[i], u64(r->dropped[i]));
+		json_object_object_add(drops, bw_drop_names[i], bw_json_u64(r->dropped[i]));
 	json_object_object_add(root, "dropped", drops);
-	json_object_object_add(root, "above_threshold_count", u64(r->slow_count));
-	json_object_object_add(root, "below_threshold_count", u64(r->short_count));
-	json_object_object_add(root, "below_threshold_ns", u64(r->short_ns));
+	json_object_object_add(root, "above_threshold_count", bw_json_u64(r->slow_count));
+	json_object_object_add(root, "below_threshold_count", bw_json_u64(r->short_count));
+	json_object_object_add(root, "below_threshold_ns", bw_json_u64(r->short_ns));
 	json_object_object_add(root, "processes", procs_json(r));
 	json_object_object_add(root, "deadlocks", deadlocks_json(r));
 	fprintf(s->out, "%s\n",
