@@ -123,8 +123,11 @@ static void check(const char *variant)
 	gr = group(v, "chan receive");
 	assert_non_null(gr);
 	assert_int_equal(gr->count, 3);
-	/* a second look: the same, and the goroutines now have an age */
+	/* twice in one report: the same view, not a second read */
+	assert_ptr_equal(goprocs__snapshot(g, p.pid, bw_mono_ns(), false, &err), v);
+	/* the next report: the goroutines now have an age */
 	usleep(20000);
+	goprocs__sweep(g);
 	v = goprocs__snapshot(g, p.pid, bw_mono_ns(), true, &err);
 	assert_non_null(v);
 	gr = group(v, "chan send");
@@ -177,6 +180,37 @@ static void test_exited_mid_read(void **state)
 	gobins__free(bins);
 }
 
+/* A binary may lie about its layout: optional offsets out of any G's
+ * reach are left out, required ones refuse the snapshot; nothing is
+ * read outside what was copied. */
+static void test_lying_layout(void **state)
+{
+	struct gobins *bins = gobins__new();
+	struct go_layout saved;
+	struct go_snapshot s;
+	struct gobin *b;
+	struct proc p;
+	int err;
+
+	start("default", &p);
+	b = gobins__get(bins, p.pid, &err);
+	assert_non_null(b);
+	saved = b->layout;
+	b->layout.g_syscallsp = GO_NOFIELD;
+	b->layout.g_syscallbp = 4000;
+	b->layout.g_waiting = 0x7fffffff;
+	assert_int_equal(go_snapshot_read(p.pid, b, 0, &s), 0);
+	assert_true(s.n >= 19);
+	go_snapshot_clear(&s);
+	b->layout.g_goid = 5000;
+	assert_int_equal(go_snapshot_read(p.pid, b, 0, &s), -EPROTO);
+	b->layout = saved;
+	kill(p.pid, SIGKILL);
+	stop(&p);
+	gobin_put(b);
+	gobins__free(bins);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_pie),
 		cmocka_unit_test(test_stripped),
 		cmocka_unit_test(test_exited_mid_read),
+		cmocka_unit_test(test_lying_layout),
 	};
 
 	return cmocka_run_group_tests_name("gsnap", tests, NULL, NULL);

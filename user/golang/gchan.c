@@ -81,6 +81,10 @@ static char *read_name(struct builder *bd, uint64_t addr, bool extra_star)
 		len--;
 	}
 	s = strndup((const char *)buf + off, len);
+	/* from the process's memory: printable, whatever it holds */
+	for (i = 0; s && s[i]; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			s[i] = '?';
 	return s;
 }
 

@@ -42,14 +42,45 @@ struct gobins *gobins__new(void)
 	return calloc(1, sizeof(struct gobins));
 }
 
+const char *gobin_clean(struct gobin *b, const char *s)
+{
+	const unsigned char *p;
+	char **grown, *copy;
+	size_t i;
+
+	for (p = (const unsigned char *)s; p && *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			break;
+	if (!p || !*p)
+		return s;
+	grown = realloc(b->clean, (b->nclean + 1) * sizeof(*grown));
+	copy = strdup(s);
+	if (!grown || !copy) {
+		free(copy);
+		if (grown)
+			b->clean = grown;
+		return "?";
+	}
+	b->clean = grown;
+	for (i = 0; copy[i]; i++)
+		if ((unsigned char)copy[i] < 0x20 || (unsigned char)copy[i] > 0x7e)
+			copy[i] = '?';
+	b->clean[b->nclean++] = copy;
+	return copy;
+}
+
 static void gobin_free(struct gobin *b)
 {
 	struct go_pcsyms *p, *tmp;
+	size_t i;
 
 	HASH_ITER(hh, b->pcs, p, tmp) {
 		HASH_DEL(b->pcs, p);
 		free(p);
 	}
+	for (i = 0; i < b->nclean; i++)
+		free(b->clean[i]);
+	free(b->clean);
 	go_layout_clear(&b->layout);
 	gopclntab__free(b->pcln);
 	goelf_close(&b->elf);
@@ -178,6 +209,25 @@ struct gobin *gobins__get(struct gobins *c, pid_t pid, int *err)
 	return e->bin;
 }
 
+#define MAX_NOT_GO 4096
+
+void gobins__prune(struct gobins *c)
+{
+	struct binent *e, *tmp;
+	size_t not_go = 0;
+
+	HASH_ITER(hh, c->bins, e, tmp)
+		not_go += !e->bin;
+	HASH_ITER(hh, c->bins, e, tmp) {
+		/* only the cache's own reference: no process of ours runs it */
+		if ((e->bin && e->bin->refs == 1) || (!e->bin && not_go > MAX_NOT_GO)) {
+			HASH_DEL(c->bins, e);
+			gobin_put(e->bin);
+			free(e);
+		}
+	}
+}
+
 bool go_is_runtime_func(const char *name)
 {
 	/* runtime.showfuncinfo: the runtime's own frames, but its exported
@@ -213,8 +263,8 @@ int gobin_symbolize(struct gobin *b, uint64_t pc, bool ret, const struct go_sym 
 	p->n = n > 0 ? n : 1;
 	for (i = 0; i < n; i++) {
 		p->frames[i] = (struct go_sym){
-			.func = fr[i].func,
-			.file = fr[i].file,
+			.func = gobin_clean(b, fr[i].func),
+			.file = gobin_clean(b, fr[i].file),
 			.line = fr[i].line,
 			.inlined = fr[i].inlined,
 			.runtime = fr[i].func && go_is_runtime_func(fr[i].func),

@@ -53,14 +53,14 @@ int goelf_read(const struct goelf *g, uint64_t addr, void *buf, size_t len)
 		Elf_Data *d;
 
 		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) ||
-		    addr < sh.sh_addr || addr + len > sh.sh_addr + sh.sh_size)
+		    addr < sh.sh_addr || len > sh.sh_size || addr - sh.sh_addr > sh.sh_size - len)
 			continue;
 		if (sh.sh_type == SHT_NOBITS) {
 			memset(buf, 0, len);
 			return 0;
 		}
 		d = elf_getdata(scn, NULL);
-		if (!d || addr - sh.sh_addr + len > d->d_size)
+		if (!d || len > d->d_size || addr - sh.sh_addr > d->d_size - len)
 			return -EFAULT;
 		memcpy(buf, (const uint8_t *)d->d_buf + (addr - sh.sh_addr), len);
 		return 0;
@@ -144,6 +144,7 @@ static int read_version(struct goelf *g)
 int goelf_open(int fd, struct goelf *g)
 {
 	GElf_Ehdr eh;
+	size_t i;
 	int err;
 
 	memset(g, 0, sizeof(*g));
@@ -157,6 +158,10 @@ int goelf_open(int fd, struct goelf *g)
 	g->pie = eh.e_type == ET_DYN;
 	g->entry = eh.e_entry;
 	err = read_version(g);
+	for (i = 0; !err && g->version[i]; i++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-+_ ",
+			    g->version[i]))
+			err = -EINVAL; /* not a version: not a Go binary we know */
 	if (!err && goelf_parse_version(g->version, &g->major, &g->minor))
 		err = -EINVAL;
 	if (!err && !goelf_section(g, ".gopclntab", &g->pclntab, &g->pclntab_len, &g->pclntab_addr) &&

@@ -25,6 +25,7 @@ struct goproc {
 	bool has_view;
 	bool warned;	    /* its trouble was said once */
 	int exe_err;	    /* -EPERM: its executable could not be looked at */
+	uint64_t snap_gen;  /* the report its view is of */
 	uint64_t gen;
 };
 
@@ -146,6 +147,8 @@ const struct bw_go_view *goprocs__snapshot(struct goprocs *g, pid_t pid, uint64_
 	p = goproc_get(g, pid);
 	if (!p)
 		return NULL;
+	if (p->snap_gen == g->gen && p->has_view)
+		return &p->view.v; /* twice in one report (-p PID,TID): the same view */
 	p->gen = g->gen; /* not Go is remembered too, till it exits */
 	if (!p->bin) {
 		*err = p->exe_err;
@@ -161,7 +164,10 @@ const struct bw_go_view *goprocs__snapshot(struct goprocs *g, pid_t pid, uint64_
 		gview_clear(&p->view);
 	p->has_view = false;
 	if (!p->bin->usable) {
-		say_once(p, p->bin->why, 0);
+		/* said once per binary, however often it is started */
+		if (!p->bin->warned)
+			say_once(p, p->bin->why, 0);
+		p->bin->warned = true;
 		memset(&p->view, 0, sizeof(p->view));
 		p->view.v.version = p->bin->elf.version;
 		p->view.v.warning = p->bin->why;
@@ -182,6 +188,7 @@ const struct bw_go_view *goprocs__snapshot(struct goprocs *g, pid_t pid, uint64_
 	if (*err)
 		return NULL;
 	p->view.v.read_ns = bw_mono_ns() - t0;
+	p->snap_gen = g->gen;
 	if (trend)
 		gtrend__update(p->trend, &p->view, now);
 	p->has_view = true;
@@ -210,9 +217,11 @@ void goprocs__cut_stack(struct goprocs *g, pid_t pid, struct bw_pc *pcs, int *n,
 	struct go_func f;
 	int i;
 
-	if (!p || !p->bin || !p->bin->pcln)
+	if (!p)
 		return;
 	p->gen = g->gen;
+	if (!p->bin || !p->bin->pcln)
+		return;
 	for (i = 0; i < *n; i++) {
 		uint64_t pc = pcs[i].pc - p->bias;
 
@@ -239,13 +248,15 @@ int goprocs__resolve(struct goprocs *g, pid_t pid, const struct bw_pc *pc, struc
 {
 	struct goproc *p = goproc_get(g, pid);
 	const struct go_sym *syms;
-	struct bw_frame base = out[0];
+	struct bw_frame base;
 	uint64_t addr;
 	int n, i;
 
-	if (!p || !p->bin || !p->bin->pcln || pc->kernel || max < 1)
+	if (!p)
 		return 1;
 	p->gen = g->gen;
+	if (!p->bin || !p->bin->pcln || pc->kernel || max < 1)
+		return 1;
 	addr = pc->pc - p->bias;
 	if (addr < p->bin->elf.text_addr || addr >= p->bin->elf.text_end)
 		return 1;
@@ -256,14 +267,19 @@ int goprocs__resolve(struct goprocs *g, pid_t pid, const struct bw_pc *pc, struc
 		return 1;
 	if (n > max)
 		n = max;
+	/* what every frame shares: out[0] without its name and line */
+	free(out[0].symbol);
+	free(out[0].file);
+	out[0].symbol = out[0].file = NULL;
+	base = out[0];
 	for (i = 0; i < n; i++) {
 		/* innermost first, as the symbolizer's frames */
 		const struct go_sym *s = &syms[i];
 
-		if (i && bw_frame_copy(&out[i], &base))
+		if (i && bw_frame_copy(&out[i], &base)) {
+			memset(&out[i], 0, sizeof(out[i]));
 			goto nomem;
-		free(out[i].symbol);
-		free(out[i].file);
+		}
 		out[i].symbol = strdup(s->func);
 		out[i].file = s->file ? strdup(s->file) : NULL;
 		out[i].line = s->line;
@@ -273,7 +289,8 @@ int goprocs__resolve(struct goprocs *g, pid_t pid, const struct bw_pc *pc, struc
 	}
 	return n;
 nomem:
-	for (; i >= 1; i--)
+	/* nothing of the frames stays: the caller owns none on failure */
+	for (; i >= 0; i--)
 		bw_frame_clear(&out[i]);
 	return -ENOMEM;
 }
@@ -288,5 +305,17 @@ void goprocs__sweep(struct goprocs *g)
 			goproc_free(p);
 		}
 	}
+	gobins__prune(g->bins);
 	g->gen++;
+}
+
+void goprocs__forget(struct goprocs *g, pid_t pid)
+{
+	struct goproc *p;
+
+	HASH_FIND_INT(g->procs, &pid, p);
+	if (!p)
+		return;
+	HASH_DEL(g->procs, p);
+	goproc_free(p);
 }

@@ -30,6 +30,9 @@ const struct bw_go_view *goprocs__snapshot(struct goprocs *g, pid_t pid, uint64_
 					   bool trend, int *err);
 /* After a report: forget processes not looked at since the last sweep. */
 void goprocs__sweep(struct goprocs *g);
+/* @pid exec'd or exited: what is known about it goes (its binary may be
+ * another now). */
+void goprocs__forget(struct goprocs *g, pid_t pid);
 /*
  * An OS thread's unwound stack in a Go process ends where the runtime
  * switched stacks (runtime.mcall, systemstack, asmcgocall: on to the

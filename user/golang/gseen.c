@@ -11,6 +11,7 @@ struct seen {
 	uint64_t sched_sp; /* the wait: its saved SP, state and reason */
 	uint32_t status;
 	uint8_t reason;
+	int64_t waitsince;
 	uint64_t gen;
 };
 
@@ -52,9 +53,13 @@ uint64_t gseen_since(struct gseen *gs, const struct go_g *g, uint64_t now)
 		HASH_ADD(hh, gs->by_goid, goid, sizeof(e->goid), e);
 		e->first_ns = now;
 	} else if (e->sched_sp != g->sched_sp || e->status != g->status ||
-		   e->reason != g->waitreason) {
-		e->first_ns = now; /* woke and waits again: a new wait */
+		   e->reason != g->waitreason ||
+		   (e->waitsince && g->waitsince != e->waitsince)) {
+		/* woke and waits again: a new wait (the runtime clears
+		 * waitsince when a goroutine runs, and the GC sets it anew) */
+		e->first_ns = now;
 	}
+	e->waitsince = g->waitsince;
 	e->sched_sp = g->sched_sp;
 	e->status = g->status;
 	e->reason = g->waitreason;

@@ -21,6 +21,11 @@
 #define MAX_GO_FRAMES 64
 #define MAX_GS (8u << 20)	/* more Gs than this: not a plausible allglen */
 #define SCAN_BIT 0x1000
+#define G_MAX 4096		/* no runtime.g has been near this big */
+/* stack words read one by one beyond the batch's copies, per snapshot:
+ * a process whose frame pointers lead it on (hostile, or corrupt)
+ * cannot make a snapshot cost more than this many syscalls */
+#define EXTRA_READS 65536
 
 static const char *const state_names[GO_STATE_MAX] = {
 	[GO_IDLE] = "idle",	    [GO_RUNNABLE] = "runnable", [GO_RUNNING] = "running",
@@ -65,6 +70,8 @@ struct reader {
 	uint8_t *stacks; /* BATCH * STACK_READ */
 	struct procfs_iov iov[BATCH];
 	bool checked; /* allgs[0] was goroutine 1 */
+	uint32_t extra_reads;
+	struct go_layout L_checked; /* the layout, its offsets bounded */
 };
 
 static uint64_t u64_at(const uint8_t *raw, uint32_t off)
@@ -83,20 +90,36 @@ static uint32_t u32_at(const uint8_t *raw, uint32_t off)
 	return v;
 }
 
-/* The highest field we decode, and 8 bytes of it. */
-static size_t g_bytes(const struct go_layout *L)
+/*
+ * The offsets the reader decodes, checked once: a layout comes from the
+ * binary, which may lie. Every offset must leave 8 bytes inside G_MAX;
+ * an optional one that does not is taken as absent, a required one
+ * refuses the snapshot. Returns how many bytes of a G to read, or 0.
+ */
+static size_t g_bytes(struct go_layout *L)
 {
-	const uint32_t offs[] = {
-		L->g_stack_lo, L->g_stack_hi, L->g_sched + L->gobuf_sp, L->g_sched + L->gobuf_pc,
-		L->g_sched + L->gobuf_bp, L->g_syscallsp, L->g_syscallpc, L->g_atomicstatus,
-		L->g_goid, L->g_waitsince, L->g_waitreason, L->g_gopc, L->g_startpc,
-		L->g_waiting,
+	uint32_t *required[] = {
+		&L->g_stack_lo, &L->g_stack_hi, &L->g_sched, &L->gobuf_sp, &L->gobuf_pc,
+		&L->gobuf_bp, &L->g_atomicstatus, &L->g_goid, &L->g_waitsince,
+		&L->g_waitreason, &L->g_gopc, &L->g_startpc,
 	};
+	uint32_t *optional[] = { &L->g_syscallsp, &L->g_syscallpc, &L->g_syscallbp, &L->g_waiting };
 	size_t i, max = 0;
 
-	for (i = 0; i < sizeof(offs) / sizeof(offs[0]); i++)
-		if (offs[i] < GO_NOFIELD / 2 && offs[i] + 8 > max)
-			max = offs[i] + 8;
+	if (L->gobuf_sp > 64 || L->gobuf_pc > 64 || L->gobuf_bp > 64)
+		return 0;
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (*required[i] >= G_MAX - 8 - 64)
+			return 0;
+	for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
+		if (*optional[i] >= G_MAX - 8)
+			*optional[i] = GO_NOFIELD;
+	for (i = 0; i < sizeof(required) / sizeof(required[0]); i++)
+		if (*required[i] + 8 + (required[i] == &L->g_sched ? 64 : 0) > max)
+			max = *required[i] + 8 + (required[i] == &L->g_sched ? 64 : 0);
+	for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++)
+		if (*optional[i] != GO_NOFIELD && *optional[i] + 8 > max)
+			max = *optional[i] + 8;
 	return max;
 }
 
@@ -140,9 +163,13 @@ static bool decode(struct reader *r, struct slot *sl)
 	    (g->status == GO_WAITING && L->nreasons && g->waitreason >= L->nreasons))
 		return (r->s->torn++, false);
 	if (g->status == GO_SYSCALL) {
-		sl->sp = u64_at(raw, L->g_syscallsp);
-		sl->pc = u64_at(raw, L->g_syscallpc) - r->bias;
+		sl->sp = opt64(raw, L->g_syscallsp);
+		sl->pc = opt64(raw, L->g_syscallpc) - r->bias;
 		sl->bp = opt64(raw, L->g_syscallbp);
+		if (L->g_syscallsp == GO_NOFIELD || L->g_syscallpc == GO_NOFIELD) {
+			sl->unwind = false; /* no saved context: its state alone */
+			return true;
+		}
 	}
 	sl->unwind = g->status == GO_WAITING || g->status == GO_RUNNABLE ||
 		     g->status == GO_SYSCALL || g->status == GO_PREEMPTED || g->status == GO_LEAKED;
@@ -159,8 +186,9 @@ static bool stack_word(struct reader *r, const struct slot *sl, uint64_t addr, u
 		memcpy(v, sl->stack + (addr - sl->stack_base), 8);
 		return true;
 	}
-	if (addr < sl->lo || addr + 8 > sl->hi)
+	if (addr < sl->lo || addr + 8 > sl->hi || r->extra_reads >= EXTRA_READS)
 		return false;
+	r->extra_reads++;
 	return !procfs_read_mem(r->pid, addr, v, 8);
 }
 
@@ -326,7 +354,11 @@ static void revalidate(struct reader *r, size_t m, bool *keep)
 		    memcmp(a + L->g_atomicstatus, b + L->g_atomicstatus, 4) ||
 		    memcmp(a + L->g_goid, b + L->g_goid, 8) ||
 		    memcmp(a + L->g_sched + L->gobuf_sp, b + L->g_sched + L->gobuf_sp, 8) ||
-		    memcmp(a + L->g_sched + L->gobuf_pc, b + L->g_sched + L->gobuf_pc, 8)) {
+		    memcmp(a + L->g_sched + L->gobuf_pc, b + L->g_sched + L->gobuf_pc, 8) ||
+		    (L->g_syscallsp != GO_NOFIELD &&
+		     memcmp(a + L->g_syscallsp, b + L->g_syscallsp, 8)) ||
+		    (L->g_syscallpc != GO_NOFIELD &&
+		     memcmp(a + L->g_syscallpc, b + L->g_syscallpc, 8))) {
 			keep[i] = false;
 			r->s->torn++;
 		}
@@ -403,6 +435,29 @@ static int do_batch(struct reader *r, const uint64_t *gp, size_t m)
 	return 0;
 }
 
+static int cmp_addr(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool has_duplicates(const uint64_t *gps, size_t n)
+{
+	uint64_t *sorted = malloc(n * sizeof(*sorted));
+	bool dup = false;
+	size_t i;
+
+	if (!sorted)
+		return false;
+	memcpy(sorted, gps, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_addr);
+	for (i = 1; i < n && !dup; i++)
+		dup = sorted[i] == sorted[i - 1];
+	free(sorted);
+	return dup;
+}
+
 /* allglen first, then allgptr: the order allgadd publishes them in, so
  * that every pointer below allglen is set. */
 static int read_allgs(struct reader *r, uint64_t **gps, size_t *n)
@@ -430,7 +485,13 @@ static int read_allgs(struct reader *r, uint64_t **gps, size_t *n)
 	err = procfs_read_mem(r->pid, ptr, *gps, len * sizeof(uint64_t));
 	if (err) {
 		free(*gps);
+		*gps = NULL;
 		return err == -EFAULT ? -EPROTO : err;
+	}
+	if (has_duplicates(*gps, len)) {
+		free(*gps);
+		*gps = NULL;
+		return -EPROTO; /* the runtime's allgs never does: not a real one */
 	}
 	*n = len;
 	r->s->max_goroutines = len;
@@ -460,10 +521,15 @@ int go_snapshot_read(pid_t pid, struct gobin *b, uint64_t bias, struct go_snapsh
 		return -ENOMEM;
 	r->pid = pid;
 	r->b = b;
-	r->L = &b->layout;
+	r->L_checked = b->layout;
+	r->L = &r->L_checked;
 	r->bias = bias;
 	r->s = s;
-	r->gsize = g_bytes(r->L);
+	r->gsize = g_bytes(&r->L_checked);
+	if (!r->gsize) {
+		free(r);
+		return -EPROTO;
+	}
 	r->raw = malloc(BATCH * r->gsize);
 	r->stacks = malloc(BATCH * (STACK_READ > r->gsize ? STACK_READ : r->gsize));
 	err = r->raw && r->stacks ? read_allgs(r, &gps, &n) : -ENOMEM;

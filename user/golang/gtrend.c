@@ -85,10 +85,18 @@ static double slope_per_min(const struct hist *h)
 	return den > 0 ? num / den : 0;
 }
 
-/* The verdict on one group, with the reason in words. */
+/*
+ * The verdict on one group, with the reason in words: over at least
+ * GTREND_MIN_REPORTS reports spanning GTREND_MIN_SPAN_NS, it never
+ * shrank, grew by at least 2, is still growing in the recent half of
+ * the window (a pool that warmed up and stopped is not), and its oldest
+ * members are all still there (a busy pool's come and go).
+ */
 static void judge(struct bw_go_group *g, const struct hist *h, uint32_t kept, uint32_t sampled)
 {
 	uint32_t i, ups = 0, downs = 0, first = h->pts[0].count, last = h->pts[h->n - 1].count;
+	uint32_t mid = h->pts[h->n / 2].count;
+	uint64_t span = h->pts[h->n - 1].t - h->pts[0].t;
 
 	g->has_trend = true;
 	g->trend_reports = h->n;
@@ -98,9 +106,9 @@ static void judge(struct bw_go_group *g, const struct hist *h, uint32_t kept, ui
 		ups += h->pts[i].count > h->pts[i - 1].count;
 		downs += h->pts[i].count < h->pts[i - 1].count;
 	}
-	/* growing in (nearly) every step, by a margin, and nobody leaves */
-	g->leak_suspect = h->n >= GTREND_MIN_REPORTS && !downs && ups * 4 >= (h->n - 1) * 3 &&
-			  last >= first + 2 && g->growth_per_min > 0 && g->members_persist;
+	g->leak_suspect = h->n >= GTREND_MIN_REPORTS && span >= GTREND_MIN_SPAN_NS && !downs &&
+			  last >= first + 2 && last > mid && g->growth_per_min > 0 &&
+			  g->members_persist;
 	if (g->leak_suspect)
 		snprintf(g->leak_why, sizeof(g->leak_why),
 			 "grew in %u of the last %u reports (%u -> %u, %+.0f/min) and none of its "

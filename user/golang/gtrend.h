@@ -24,6 +24,7 @@ void gtrend__update(struct gtrend *t, struct gview *v, uint64_t now);
 /* How many reports a trend looks back over, and how many it needs
  * before it may call a group a leak suspect. */
 #define GTREND_WINDOW 6
-#define GTREND_MIN_REPORTS 3
+#define GTREND_MIN_REPORTS 4
+#define GTREND_MIN_SPAN_NS 3000000000ULL
 
 #endif

@@ -181,7 +181,7 @@ static void fill_created_by(struct builder *bd, struct bw_go_group *gr, uint64_t
 	if (n <= 0)
 		return;
 	gr->created_by = go_frame(&syms[0], gopc + bd->bias);
-	gr->created_by.func = f.name;
+	gr->created_by.func = gobin_clean(bd->b, f.name);
 	gr->created_by.inlined = false;
 	gr->created_by.runtime = false;
 }
@@ -203,8 +203,10 @@ static void fill_ages(struct builder *bd)
 		if (bd->group_of[i] == UINT32_MAX)
 			continue;
 		gr = &v->groups[bd->group_of[i]];
-		if (g->waitsince > 0 && (uint64_t)g->waitsince <= bd->now &&
-		    (uint64_t)g->waitsince < since)
+		/* the GC sets waitsince for waiting and syscall goroutines;
+		 * others may carry a stale one until they run */
+		if ((g->status == GO_WAITING || g->status == GO_SYSCALL) && g->waitsince > 0 &&
+		    (uint64_t)g->waitsince <= bd->now && (uint64_t)g->waitsince < since)
 			since = g->waitsince;
 		if (since >= bd->now)
 			continue;
@@ -322,7 +324,9 @@ static int sort_groups(struct gview *v)
  * (not its index, which changes). */
 static uint64_t group_key(const struct go_g *g, const struct go_stack *st)
 {
-	uint64_t h = 1469598103934665603ULL, parts[3] = { g->status, g->waitreason, g->gopc };
+	/* the reason only counts while waiting, as in the grouping */
+	uint64_t h = 1469598103934665603ULL,
+		 parts[3] = { g->status, g->status == GO_WAITING ? g->waitreason : 0, g->gopc };
 	const uint8_t *p;
 	size_t i, len;
 

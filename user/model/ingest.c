@@ -185,6 +185,7 @@ void ingest__record(struct ingest *in, const void *data, size_t size)
 		 * every record before this one was already symbolized. */
 		syms__forget(in->syms, e->pid);
 		stacktab__forget(in->stacks, e->pid);
+		goprocs__forget(in->go, e->pid);
 		return;
 	}
 	if (!interval_part(in, e, &blocked, &age))
