@@ -25,6 +25,6 @@ void gtrend__update(struct gtrend *t, struct gview *v, uint64_t now);
  * before it may call a group a leak suspect. */
 #define GTREND_WINDOW 6
 #define GTREND_MIN_REPORTS 4
-#define GTREND_MIN_SPAN_NS 3000000000ULL
+#define GTREND_MIN_SPAN_NS 2500000000ULL /* 4 reports at -i 1s, whatever the jitter */
 
 #endif
