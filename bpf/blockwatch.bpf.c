@@ -107,6 +107,16 @@ struct {
  * Lets every other return on the machine exit after a single load. */
 __u32 npending;
 
+/*
+ * Who each CPU's last switch we saw put on it. Some switches never reach
+ * the tracepoint (here: those away from one system process's threads):
+ * when one of them brings a blocked thread back, its block's end is
+ * never seen. That thread then returns to user space on a CPU whose last
+ * seen switch was to someone else: rseq_update compares, and closes the
+ * block there, with its stack still the block's.
+ */
+__u32 cpu_cur[BW_MAX_CPUS];
+
 /* Scratch record for the task iterator (too big for the BPF stack, and
  * for a per-CPU value): one slot per CPU, indexed by the CPU the
  * iterator runs on (sleepable programs run with migration disabled).
@@ -309,6 +319,78 @@ out:
  */
 #define TREAD(btf, task, field) ((btf) ? (task)->field : BPF_CORE_READ(task, field))
 
+/*
+ * The block of @s ended at @end: counted, and when it is a slow one, kept
+ * for its record (count, total, max). @atomic: off the sched_switch path,
+ * where the counters need atomic adds (see stat_add). Returns whether it
+ * was slow.
+ */
+static __always_inline bool end_block(struct task_state *s, __u64 end, bool atomic)
+{
+	__u64 delta = end - s->start_ns;
+	struct bw_stats *st;
+
+	s->start_ns = 0;
+	if (delta < threshold_ns) {
+		if (atomic) {
+			stat_add(BW_STAT_SHORT_COUNT, 1);
+			stat_add(BW_STAT_SHORT_NS, delta);
+		} else if ((st = stats_get())) {
+			st->v[BW_STAT_SHORT_COUNT]++;
+			st->v[BW_STAT_SHORT_NS] += delta;
+		}
+		return false;
+	}
+	if (atomic) {
+		stat_add(BW_STAT_SLOW_COUNT, 1);
+		stat_add(BW_STAT_SLOW_NS, delta);
+	} else if ((st = stats_get())) {
+		st->v[BW_STAT_SLOW_COUNT]++;
+		st->v[BW_STAT_SLOW_NS] += delta;
+	}
+	if (!s->count) {
+		s->first_start_ns = end - delta;
+		s->total_ns = 0;
+		s->max_ns = 0;
+	}
+	s->count++;
+	s->total_ns += delta;
+	if (delta > s->max_ns)
+		s->max_ns = delta;
+	s->last_end_ns = end;
+	return true;
+}
+
+/* Where a block whose end was not seen ended: when its thread last got
+ * a CPU, if the scheduler says (and it is in range), else @now. */
+static __always_inline __u64 late_end(struct task_state *s, struct task_struct *task, __u64 now,
+				      bool btf)
+{
+	__u64 arrival = task_last_arrival(task, btf);
+
+	return arrival > s->start_ns && arrival <= now ? arrival : now;
+}
+
+/*
+ * A thread going to sleep with its last block still open: the switch
+ * that brought it back was not seen, and nothing closed the block since
+ * (no rseq, or its rseq_update was skipped). Its stack is no longer the
+ * block's: the record goes without one (counted as no_stack).
+ */
+static __always_inline void close_late_at_switch_out(struct task_state *s,
+						     struct task_struct *cur, __u64 now, bool btf)
+{
+	bool pending = s->count;
+
+	stat_add(BW_STAT_LATE, 1);
+	end_block(s, late_end(s, cur, now, btf), false);
+	if (!s->count)
+		return;
+	if (pending)
+		__sync_fetch_and_add(&npending, -1);
+	emit(s, cur, NULL, false);
+}
+
 static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt,
 				       __u64 now, bool btf)
 {
@@ -337,6 +419,8 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 		stat_add(BW_STAT_STORAGE_FAIL, 1);
 		return;
 	}
+	if (s->start_ns)
+		close_late_at_switch_out(s, cur, now, btf);
 	s->start_ns = now;
 	if (s->count)
 		return; /* same syscall sleeping again: keep its reason */
@@ -355,42 +439,20 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
 {
 	struct task_state *s;
-	struct bw_stats *st;
-	__u64 delta;
 	__u32 tid;
 
 	tid = TREAD(btf, next, pid);
+	cpu_cur[bpf_get_smp_processor_id() & (BW_MAX_CPUS - 1)] = tid;
 	if (!tid)
 		return; /* idle */
 	s = state_get(next, tid, false);
 	if (!s || !s->start_ns)
 		return;
-	delta = now - s->start_ns;
-	s->start_ns = 0;
-	st = stats_get();
-	if (delta < threshold_ns) {
-		if (st) {
-			st->v[BW_STAT_SHORT_COUNT]++;
-			st->v[BW_STAT_SHORT_NS] += delta;
-		}
+	if (!end_block(s, now, false)) {
 		if (!s->count)
 			state_done(s, tid);
 		return;
 	}
-	if (st) {
-		st->v[BW_STAT_SLOW_COUNT]++;
-		st->v[BW_STAT_SLOW_NS] += delta;
-	}
-	if (!s->count) {
-		s->first_start_ns = now - delta;
-		s->total_ns = 0;
-		s->max_ns = 0;
-	}
-	s->count++;
-	s->total_ns += delta;
-	if (delta > s->max_ns)
-		s->max_ns = delta;
-	s->last_end_ns = now;
 	if (!has_rseq(next, btf) && (!use_sys_exit || s->syscall_nr < 0)) {
 		/* Nothing will run in its context before it is back in user
 		 * space, and its memory is not mapped here: registers only. */
@@ -428,16 +490,30 @@ static __always_inline int on_resume(void)
 {
 	struct task_struct *cur;
 	struct task_state *s;
+	bool pending;
 	__u32 tid;
 
-	if (!npending)
+	tid = (__u32)bpf_get_current_pid_tgid();
+	/* The common return: nothing pending anywhere, and the switch that
+	 * put this thread here was seen. */
+	if (!npending && cpu_cur[bpf_get_smp_processor_id() & (BW_MAX_CPUS - 1)] == tid)
 		return 0;
 	cur = bpf_get_current_task_btf();
-	tid = (__u32)bpf_get_current_pid_tgid();
 	s = state_get(cur, tid, false);
-	if (!s || !s->count)
+	if (!s)
 		return 0;
-	__sync_fetch_and_add(&npending, -1);
+	pending = s->count;
+	if (s->start_ns) {
+		/* running with its block open: its switch-in was not seen */
+		stat_add(BW_STAT_LATE, 1);
+		end_block(s, late_end(s, cur, bpf_ktime_get_ns(), true), true);
+	}
+	if (!s->count) {
+		state_done(s, tid);
+		return 0;
+	}
+	if (pending)
+		__sync_fetch_and_add(&npending, -1);
 	emit(s, cur, (struct pt_regs *)bpf_task_pt_regs(cur), true);
 	state_done(s, tid);
 	return 0;

@@ -23,6 +23,8 @@
  * record fits the task iterator's 8-page seq_file buffer. */
 #define BW_ITER_STACK_PAGES 7
 #define BW_MAX_TARGETS 1024
+/* CPUs the switch path remembers who it put on (more are folded in) */
+#define BW_MAX_CPUS 4096
 
 /* Registers in DWARF numbering for x86-64 (what libdwfl expects). */
 enum bw_reg {
@@ -44,6 +46,7 @@ enum bw_stat {
 	BW_STAT_SHORT_NS,	 /* their total off-CPU time */
 	BW_STAT_SLOW_COUNT,	 /* blocks at or above the threshold */
 	BW_STAT_SLOW_NS,	 /* their total off-CPU time */
+	BW_STAT_LATE,		 /* blocks closed late: their switch-in never reached us */
 	BW_STAT_MAX,
 };
 

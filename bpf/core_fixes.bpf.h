@@ -63,4 +63,17 @@ static __always_inline __u64 task_sleep_start(struct task_struct *task)
 	return start + BPF_CORE_READ(rq, clock) - BPF_CORE_READ(rq, clock_task);
 }
 
+/*
+ * When @task last got a CPU (sched_info.last_arrival, on the runqueue's
+ * clock: rq_clock, what bpf_ktime_get_ns reads but for its offset from
+ * the last update, well under a tick). sched_info exists only with
+ * CONFIG_SCHED_INFO (schedstats or delay accounting); without it, 0.
+ */
+static __always_inline __u64 task_last_arrival(struct task_struct *task, bool btf)
+{
+	if (!bpf_core_field_exists(task->sched_info))
+		return 0;
+	return btf ? task->sched_info.last_arrival : BPF_CORE_READ(task, sched_info.last_arrival);
+}
+
 #endif

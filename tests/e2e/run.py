@@ -35,11 +35,9 @@ test, not only failing ones, and each test's run time.
 
 Output: one line per test, "ok - NAME", "not ok - NAME: reason" or
 "skip - NAME: reason" (diagnostics follow as "#" lines), then
-"e2e: N passed, N failed[, N skipped]". A test that fails is run once
-more: its first failure is printed as "#" lines, and if the second try
-passes the test is "ok - NAME (passed on the second try)" and listed as
-"# flaky: NAME (first reason)" before the summary. The whole run has a
-budget of 170 s; tests past it fail. Exit 1 if a test failed or if every
+"e2e: N passed, N failed[, N skipped]". A test that fails once fails the
+run (no retry). The whole run has a budget of 170 s; tests past it
+fail. Exit 1 if a test failed or if every
 test was skipped.
 
 Stdlib only; every subprocess has a timeout and is killed on failure.
@@ -77,6 +75,7 @@ ORDER = [
     # test_blocks
     "multi-pid",
     "threshold",
+    "every-block",
     "split-intervals",
     "system-wide",
     "top",
@@ -132,6 +131,7 @@ ORDER = [
     "stacks-kernel",
     "stacks-truncated",
     "stacks-jit",
+    "stacks-signal-handler",
     # test_go
     "go-now-default",
     "go-now-stripped",

@@ -180,6 +180,37 @@ def t_threshold(ctx):
                    show_entries(mine))
 
 
+def t_every_block(ctx):
+    """3,000 sleeps of 1 ms at -t 500us: every one is in the report,
+    exactly as many as the kernel's own count of the thread's voluntary
+    switches, even where a switch back to it never reached the
+    tracepoint (closed late, and counted as such)."""
+    path = os.path.join(os.path.dirname(ctx.cfg.blockers), "sleeps")
+    w = ctx.spawn([path, "3000", "1000"], "sleeps", stdin=True)
+    m = w.wait_line("out", r"^ready (\d+) (\d+)$", 10)
+    if not m:
+        raise Fail(f"sleeps did not start ({describe_rc(w.wait(1))})", w.tail())
+    pid, tid = int(m.group(1)), int(m.group(2))
+    bw = ctx.blockwatch("-p", pid, "-t", "500us", "-i", "60s", "-f", "json")
+    ctx.tracing(bw)
+    w.send("go\n")
+    sw = w.wait_line("out", r"^switches (\d+)$", 60)
+    if not sw or not w.wait_line("out", r"^done$", 5):
+        raise Fail("sleeps did not finish", w.tail())
+    ctx.finish(bw)
+    reports = parse_reports(bw.stdout_text())
+    kernel = int(sw.group(1))
+    seen = sum(t["count"] for _, _, t in entries(reports, pid=pid, tid=tid))
+    late = sum(r.get("recovered", {}).get("missed_switch_in", 0) for r in reports)
+    dropped = {k: sum(r["dropped"][k] for r in reports) for k in reports[0]["dropped"]}
+    if seen != kernel or any(dropped.values()):
+        raise Fail(f"{seen} blocks reported for the thread, the kernel counted "
+                   f"{kernel} voluntary switches; dropped {dropped}; "
+                   f"{late} closed late")
+    if kernel < 3000:
+        raise Fail(f"only {kernel} voluntary switches for 3000 sleeps")
+
+
 def t_split(ctx):
     w, pid, tid = ctx.workload("sleep", 2500, 1)
     bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "1s", "-f", "json")
@@ -407,6 +438,7 @@ TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
     ("block-sleep-no-rseq-counted", lambda c: t_no_rseq(c, False)),
     ("multi-pid", t_multi_pid),
     ("threshold", t_threshold),
+    ("every-block", t_every_block),
     ("split-intervals", t_split),
     ("system-wide", t_system_wide),
     ("top", t_top),

@@ -307,10 +307,15 @@ def t_go_unreadable(ctx):
                                 "--inh-caps=-sys_ptrace"))
     ctx.finish(bw, expect_rc=6)
     lines = [line for line in bw.err if line.strip()]
-    if len(lines) != 1 or "cannot read" not in lines[0] or \
-            str(pid) not in lines[0]:
-        raise Fail("expected one 'cannot read' line naming the process",
-                   bw.tail())
+    reads = [line for line in lines if "cannot read" in line]
+    warned = [line for line in lines if "warning: without CAP_SYS_PTRACE" in line]
+    if len(reads) != 1 or str(pid) not in reads[0] or len(warned) != 1 or \
+            len(lines) != len(reads) + len([x for x in lines if "warning:" in x]):
+        raise Fail("expected the CAP_SYS_PTRACE warning and one 'cannot read' "
+                   "line naming the process", bw.tail())
+    report = parse_reports(bw.stdout_text())[0]
+    if not any("CAP_SYS_PTRACE" in w for w in report.get("warnings", [])):
+        raise Fail(f"the report's warnings {report.get('warnings')} do not say it")
 
 
 TESTS = [(f"go-now-{v}", lambda c, v=v: t_go_now(c, v))

@@ -528,6 +528,37 @@ def t_stacks_jit(ctx):
         raise Fail(f"jit did not remove {path}")
 
 
+
+def t_stacks_signal_handler(ctx):
+    """A thread blocked inside a signal handler: its stack runs through
+    glibc's __restore_rt, whose symbol has no size. The block is kept,
+    that frame shown as module+offset if no symbol covers it, and the
+    walk goes on into the interrupted function."""
+    path = os.path.join(os.path.dirname(ctx.cfg.blockers), "sighandler")
+    w, m = ctx.simple(path, "sighandler")
+    pid, tid = int(m.group(1)), int(m.group(2))
+    for mode in (("--now",), ("-d", "1500ms", "-i", "1s")):
+        bw = ctx.blockwatch(*mode, "-f", "json", "-p", pid)
+        if mode[0] != "--now":
+            ctx.tracing(bw)
+        ctx.finish(bw)
+        reports = parse_reports(bw.stdout_text())
+        mine = [t for _, _, t in entries(reports, pid=pid, tid=tid)]
+        if not mine:
+            raise Fail(f"{mode[0]}: no entry for the thread blocked in a signal "
+                       "handler", bw.tail())
+        for r in reports:
+            if r["dropped"]["userspace"]:
+                raise Fail(f"{mode[0]}: dropped.userspace {r['dropped']}")
+        names = [f.get("symbol") or f"{f.get('module')}+{f.get('offset')}"
+                 for f in mine[0]["stack"]]
+        if "bw_in_handler" not in names or "bw_before_signal" not in names or \
+                names.index("bw_in_handler") > names.index("bw_before_signal"):
+            raise Fail(f"{mode[0]}: the stack does not go from the handler to "
+                       "the interrupted function", names)
+        if any(not n for n in names):
+            raise Fail(f"{mode[0]}: a frame with neither name nor module", names)
+
 TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
           t_stacks(c, v, m))
          for variant in ("fp", "nofp") for mode in STACK_MODES] + [
@@ -540,4 +571,5 @@ TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
     ("stacks-kernel", t_stacks_kernel),
     ("stacks-truncated", t_stacks_truncated),
     ("stacks-jit", t_stacks_jit),
+    ("stacks-signal-handler", t_stacks_signal_handler),
 ]

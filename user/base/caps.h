@@ -7,5 +7,12 @@
 /* May this process load BPF tracing programs (root, CAP_SYS_ADMIN, or
  * CAP_BPF with CAP_PERFMON)? */
 bool bw_have_privileges(void);
+/* Is capability @cap (CAP_SYS_PTRACE...) in our effective set? */
+bool bw_have_cap(int cap);
+
+/* What this run cannot see for want of a capability it has not got, in
+ * words, one per line; at most @max, how many. Said at start and in
+ * every report. */
+int bw_missing_caps(const char **out, int max);
 
 #endif

@@ -33,7 +33,13 @@ struct goprocs {
 	struct goproc *procs;
 	struct gobins *bins;
 	uint64_t gen;
+	bool loud;
 };
+
+void goprocs__set_loud(struct goprocs *g, bool loud)
+{
+	g->loud = loud;
+}
 
 struct goprocs *goprocs__new(void)
 {
@@ -122,18 +128,20 @@ static struct goproc *goproc_get(struct goprocs *g, pid_t pid)
 	return p;
 }
 
-static void say_once(struct goproc *p, const char *what, int err)
+static void say_once(struct goprocs *g, struct goproc *p, const char *what, int err)
 {
+	void (*say)(const char *fmt, ...) = g->loud || !err ? bw_err : bw_dbg;
+
 	if (p->warned)
 		return;
 	p->warned = true;
 	if (err == -EPERM)
-		bw_err("go process %d (%s): cannot read its memory: %s (needs CAP_SYS_PTRACE; "
-		       "kernel.yama.ptrace_scope 3 refuses even root); no goroutine view",
-		       p->pid, p->bin->elf.version, strerror(-err));
+		say("go process %d (%s): cannot read its memory: %s (needs CAP_SYS_PTRACE; "
+		    "kernel.yama.ptrace_scope 3 refuses even root); no goroutine view",
+		    p->pid, p->bin->elf.version, strerror(-err));
 	else
-		bw_err("go process %d (%s): %s; no goroutine view", p->pid, p->bin->elf.version,
-		       what ? what : strerror(-err));
+		say("go process %d (%s): %s; no goroutine view", p->pid, p->bin->elf.version,
+		    what ? what : strerror(-err));
 }
 
 const struct bw_go_view *goprocs__snapshot(struct goprocs *g, pid_t pid, uint64_t now,
@@ -154,9 +162,9 @@ const struct bw_go_view *goprocs__snapshot(struct goprocs *g, pid_t pid, uint64_
 		*err = p->exe_err;
 		if (*err && !p->warned) {
 			p->warned = true;
-			bw_err("process %d: cannot read its executable (/proc/%d/exe): %s (needs "
-			       "CAP_SYS_PTRACE for another user's); no goroutine view if it runs Go",
-			       pid, pid, strerror(-*err));
+			(g->loud ? bw_err : bw_dbg)("process %d: cannot read its executable "
+						    "(/proc/%d/exe): %s; no goroutine view if it runs Go",
+						    pid, pid, strerror(-*err));
 		}
 		return NULL;
 	}
@@ -166,7 +174,7 @@ const struct bw_go_view *goprocs__snapshot(struct goprocs *g, pid_t pid, uint64_
 	if (!p->bin->usable) {
 		/* said once per binary, however often it is started */
 		if (!p->bin->warned)
-			say_once(p, p->bin->why, 0);
+			say_once(g, p, p->bin->why, 0);
 		p->bin->warned = true;
 		memset(&p->view, 0, sizeof(p->view));
 		p->view.v.version = p->bin->elf.version;
@@ -178,9 +186,9 @@ const struct bw_go_view *goprocs__snapshot(struct goprocs *g, pid_t pid, uint64_
 	*err = go_snapshot_read(pid, p->bin, p->bias, &s);
 	if (*err) {
 		if (*err == -EPROTO)
-			say_once(p, "what its runtime holds fails the layout's sanity checks", 0);
+			say_once(g, p, "what its runtime holds fails the layout's sanity checks", 0);
 		else if (*err != -ESRCH)
-			say_once(p, NULL, *err);
+			say_once(g, p, NULL, *err);
 		return NULL;
 	}
 	*err = gview_build(&p->view, &s, p->bin, pid, p->bias, now, p->seen);

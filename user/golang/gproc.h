@@ -28,6 +28,11 @@ void goprocs__free(struct goprocs *g);
  */
 const struct bw_go_view *goprocs__snapshot(struct goprocs *g, pid_t pid, uint64_t now,
 					   bool trend, int *err);
+/* Say on stderr what keeps a process's goroutines from being read (its
+ * memory, its executable): for -p targets; system-wide, the missing
+ * capability is said once at start instead, and each process only with
+ * -v. Default: quiet. */
+void goprocs__set_loud(struct goprocs *g, bool loud);
 /* After a report: forget processes not looked at since the last sweep. */
 void goprocs__sweep(struct goprocs *g);
 /* @pid exec'd or exited: what is known about it goes (its binary may be

@@ -90,6 +90,9 @@ struct bw_report {
 	uint64_t slow_count;  /* blocks at or above the threshold */
 	uint64_t short_count; /* blocks below it */
 	uint64_t short_ns;
+	/* blocks whose switch-in never reached the tracepoint, closed late
+	 * (when the thread was next seen): counted like the others, and here */
+	uint64_t late_count;
 	/* processes, most blocked first, cut to --top */
 	size_t blocked_procs; /* with a thread blocked past the threshold */
 	size_t total_procs;
@@ -98,6 +101,9 @@ struct bw_report {
 	/* report-level sections */
 	size_t ndeadlocks;
 	struct bw_cycle *deadlocks;
+	/* what this run cannot see, in words (missing capabilities) */
+	size_t nwarnings;
+	const char *const *warnings;
 };
 
 uint64_t bw_report_dropped(const struct bw_report *r);

@@ -208,8 +208,15 @@ static int json_emit(struct bw_sink *s, const struct bw_report *r)
 	json_object_object_add(root, "above_threshold_count", bw_json_u64(r->slow_count));
 	json_object_object_add(root, "below_threshold_count", bw_json_u64(r->short_count));
 	json_object_object_add(root, "below_threshold_ns", bw_json_u64(r->short_ns));
+	drops = json_object_new_object();
+	json_object_object_add(drops, "missed_switch_in", bw_json_u64(r->late_count));
+	json_object_object_add(root, "recovered", drops);
 	json_object_object_add(root, "processes", procs_json(r));
 	json_object_object_add(root, "deadlocks", deadlocks_json(r));
+	drops = json_object_new_array_ext(r->nwarnings);
+	for (i = 0; i < (int)r->nwarnings; i++)
+		json_object_array_add(drops, json_object_new_string(r->warnings[i]));
+	json_object_object_add(root, "warnings", drops);
 	fprintf(s->out, "%s\n",
 		json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
 							     JSON_C_TO_STRING_NOSLASHESCAPE));

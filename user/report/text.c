@@ -73,8 +73,14 @@ static void print_header(FILE *out, const struct bw_report *r)
 		fputc(')', out);
 	}
 	fprintf(out, "\n    %zu process%s blocked past the threshold; %" PRIu64
-		" shorter blocks (%s)\n",
+		" shorter blocks (%s)",
 		r->blocked_procs, r->blocked_procs == 1 ? "" : "es", r->short_count, sh);
+	if (r->late_count)
+		fprintf(out, "; %" PRIu64 " block%s closed late (switch-in not seen)", r->late_count,
+			r->late_count == 1 ? "" : "s");
+	fputc('\n', out);
+	for (i = 0; i < (int)r->nwarnings; i++)
+		fprintf(out, "    warning: %s\n", r->warnings[i]);
 }
 
 static void print_deadlocks(FILE *out, const struct bw_report *r)

@@ -205,6 +205,7 @@ static int counter_collect(struct bw_collector *c, struct bw_collect *x)
 	r->short_count = d[BW_STAT_SHORT_COUNT];
 	r->short_ns = d[BW_STAT_SHORT_NS];
 	r->slow_count = d[BW_STAT_SLOW_COUNT];
+	r->late_count = d[BW_STAT_LATE];
 	return 0;
 }
 
@@ -307,6 +308,7 @@ struct bw_collector *bw_go_collector(struct ingest *in, const pid_t *pids, int n
 		.what = "read goroutines", .collect = go_collect, .free = go_free,
 	};
 	gc->procs = in->go;
+	goprocs__set_loud(gc->procs, npids > 0);
 	gc->pids = npids ? pids : NULL;
 	gc->npids = npids;
 	gc->trend = trend;

@@ -83,6 +83,8 @@ int session_report(struct session *s)
 	struct bw_report r = {
 		.kind = s->kind,
 		.threshold_ns = s->o->threshold_ns,
+		.nwarnings = s->nwarnings,
+		.warnings = s->warnings,
 	};
 	uint64_t now;
 	int err;
@@ -145,6 +147,10 @@ static int setup(struct session *s)
 		bw_err("permission denied: run as root (or with CAP_BPF and CAP_PERFMON)");
 		return BW_EXIT_PERM;
 	}
+	/* what it will not see, said once here and in every report */
+	s->nwarnings = bw_missing_caps(s->warnings, 4);
+	for (i = 0; i < s->nwarnings; i++)
+		bw_err("warning: %s", s->warnings[i]);
 	s->targets = calloc(o->npids ? o->npids : 1, sizeof(*s->targets));
 	if (!s->targets)
 		goto nomem;

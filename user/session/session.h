@@ -37,6 +37,8 @@ struct session {
 	int ncollectors;
 	enum bw_report_kind kind;
 	uint64_t start; /* when tracing began (CLOCK_MONOTONIC) */
+	const char *warnings[4];
+	int nwarnings;
 };
 
 /* Collect, build, emit, reset: one report. 0 or a negative errno (the

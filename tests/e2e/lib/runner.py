@@ -1,7 +1,7 @@
 """The test runner: Run (what the tests of one run share), run_one (one
 test in a fresh Ctx, deferred failures, harness errors), and run_tests
-(the main loop: preconditions, run time budget, one retry of a failed
-test, the output lines and the summary)."""
+(the main loop: preconditions, run time budget, the output lines and
+the summary). A test that fails once fails the run: there is no retry."""
 
 import os
 import sys
@@ -52,7 +52,6 @@ def run_tests(run, tests):
     the summary; returns the exit code: 1 if a test failed or none
     passed."""
     passed = failed = skipped = 0
-    flaky = []
     pre = None
     if os.geteuid() != 0:
         pre = ("skip", "needs root")
@@ -79,18 +78,6 @@ def run_tests(run, tests):
             continue
         t0 = time.monotonic()
         status, lines = run_one(run, fn)
-        if status == "fail":
-            # A second try, in the open: the first failure is printed in
-            # full and the test is listed as flaky at the end. A real
-            # regression fails both tries.
-            print(f"# {name}: failed, trying once more. First failure:")
-            for line in lines:
-                print(f"#   {line}")
-            first = lines[0]
-            status, lines = run_one(run, fn)
-            if status == "ok":
-                flaky.append(f"{name} ({first})")
-                lines = ["passed on the second try"]
         if status == "ok":
             print(f"ok - {name}" + (f" ({lines[0]})" if lines else ""))
             passed += 1
@@ -106,8 +93,6 @@ def run_tests(run, tests):
             print(f"#   {name}: {time.monotonic() - t0:.1f} s")
         sys.stdout.flush()
 
-    for f in flaky:
-        print(f"# flaky: {f}")
     summary = f"e2e: {passed} passed, {failed} failed"
     if skipped:
         summary += f", {skipped} skipped"
