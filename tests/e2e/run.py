@@ -96,6 +96,10 @@ ORDER = [
     "error-not-root",
     "error-btf-missing",
     "error-btf-not-btf",
+    "error-btf-fifo",
+    "error-btf-dir",
+    "error-btf-empty",
+    "error-btf-elf-without-btf",
     # test_blocks
     "sigint",
     "sigterm",

@@ -3,6 +3,7 @@ line on stderr, nothing on stdout, the documented exit code), not root
 included."""
 
 import os
+import re
 import shutil
 import tempfile
 
@@ -11,7 +12,8 @@ from lib.errors import Fail, Skip
 from lib.procs import describe_rc
 
 
-def t_error(ctx, args, want_rc, prefix=(), binary=None):
+def t_error(ctx, args, want_rc, prefix=(), binary=None, want_msg=None):
+    """want_msg: a regex the stderr line must match, past "blockwatch: "."""
     if binary:
         bw = ctx.spawn([*prefix, binary, *map(str, args)], "blockwatch")
     else:
@@ -26,6 +28,8 @@ def t_error(ctx, args, want_rc, prefix=(), binary=None):
     if len(lines) != 1 or not lines[0].startswith("blockwatch: "):
         raise Fail(f"{len(lines)} stderr lines, expected exactly one "
                    "starting with 'blockwatch: '", bw.tail())
+    if want_msg and not re.search(want_msg, lines[0]):
+        raise Fail(f"stderr line does not match {want_msg!r}", bw.tail())
     if bw.stdout_text().strip():
         raise Fail("output on stdout on failure",
                    [bw.stdout_text()[:200]])
@@ -59,6 +63,23 @@ def t_not_root(ctx):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def t_btf_bad(ctx, kind, want_msg):
+    """--btf on what is no BTF file: one clear line, exit 5, no hang (a
+    FIFO with no writer blocks a plain open or read for good)."""
+    tmp = tempfile.mkdtemp(prefix="bw-btf-")
+    ctx.tmpdirs.append(tmp)
+    path = os.path.join(tmp, kind)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dir":
+        os.mkdir(path)
+    elif kind == "empty":
+        open(path, "w").close()
+    elif kind == "elf":
+        shutil.copy2("/bin/true", path)     # an ELF file without .BTF
+    t_error(ctx, ["--btf", path, "-d", "1s"], 5, want_msg=want_msg)
+
+
 TESTS = [
     ("help", lambda c: t_info(c, "-h")),
     ("version", lambda c: t_info(c, "-V")),
@@ -73,6 +94,14 @@ TESTS = [
      lambda c: t_error(c, ["--btf", "/nonexistent", "-d", "1s"], 5)),
     ("error-btf-not-btf",
      lambda c: t_error(c, ["--btf", "/etc/passwd", "-d", "1s"], 5)),
+    ("error-btf-fifo",
+     lambda c: t_btf_bad(c, "fifo", r"--btf '.*': not a regular file$")),
+    ("error-btf-dir",
+     lambda c: t_btf_bad(c, "dir", r"--btf '.*': not a regular file$")),
+    ("error-btf-empty",
+     lambda c: t_btf_bad(c, "empty", r"--btf '.*': empty file")),
+    ("error-btf-elf-without-btf",
+     lambda c: t_btf_bad(c, "elf", r"--btf '.*': no BTF in it")),
     ("now-error-no-such-pid",
      lambda c: t_error(c, ["--now", "-p", "999999999"], 3)),
 ]
