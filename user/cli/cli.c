@@ -38,7 +38,8 @@ static const char usage_text[] =
 "  -h, --help              show this help\n"
 "  -V, --version           show the version\n"
 "\n"
-"DUR is a number with a unit: ns, us, ms, s, m or h (e.g. 500us, 2s).\n"
+"DUR is a decimal number (a fraction allowed) and a unit: ns, us, ms, s, m\n"
+"or h (e.g. 500us, 1.5s); no hex, exponent or sign.\n"
 "\n"
 "Go processes among the targets (or on the machine) also get a goroutine\n"
 "view: their goroutines grouped, the channels they wait on, leak suspects.\n"
@@ -85,6 +86,26 @@ static int bad(const char *what, const char *val)
 {
 	bw_err("invalid %s '%s' (see --help)", what, val);
 	return -EINVAL;
+}
+
+/* -t, -i, -d: what is wrong with a duration, in its own words. */
+static int duration(const char *what, const char *arg, uint64_t min, const char *min_text,
+		    uint64_t *ns)
+{
+	int err = bw_parse_duration(arg, ns);
+
+	if (err == -ERANGE) {
+		bw_err("invalid %s '%s': out of range (at most %s; see --help)", what, arg,
+		       BW_DURATION_MAX_TEXT);
+		return -EINVAL;
+	}
+	if (err)
+		return bad(what, arg);
+	if (*ns < min) {
+		bw_err("invalid %s '%s': %s (see --help)", what, arg, min_text);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* -f FORMAT[:FILE]; FILE "-" is stdout. */
@@ -196,15 +217,11 @@ static int parse_value(struct bw_opts *o, int c, const char *arg, const char **o
 	case 'p':
 		return parse_pids(o, arg);
 	case 't':
-		return bw_parse_duration(arg, &o->threshold_ns) ? bad("threshold", arg) : 0;
+		return duration("threshold", arg, 0, NULL, &o->threshold_ns);
 	case 'i':
-		if (bw_parse_duration(arg, &o->interval_ns) || o->interval_ns < 1000000)
-			return bad("interval (at least 1ms)", arg);
-		return 0;
+		return duration("interval", arg, 1000000, "must be at least 1ms", &o->interval_ns);
 	case 'd':
-		if (bw_parse_duration(arg, &o->duration_ns) || !o->duration_ns)
-			return bad("duration", arg);
-		return 0;
+		return duration("duration", arg, 1, "must be more than 0", &o->duration_ns);
 	case 'f':
 		return add_sink(o, arg);
 	case 'o':
