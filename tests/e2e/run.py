@@ -103,6 +103,10 @@ ORDER = [
     "error-btf-dir",
     "error-btf-empty",
     "error-btf-elf-without-btf",
+    "error-output-kept",
+    "error-output-is-btf",
+    "error-output-is-btf-symlink",
+    "error-output-is-btf-hardlink",
     # test_blocks
     "sigint",
     "sigterm",

@@ -80,6 +80,52 @@ def t_btf_bad(ctx, kind, want_msg):
     t_error(ctx, ["--btf", path, "-d", "1s"], 5, want_msg=want_msg)
 
 
+def _tmpdir(ctx, prefix):
+    tmp = tempfile.mkdtemp(prefix=prefix)
+    ctx.tmpdirs.append(tmp)
+    return tmp
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def t_output_kept(ctx):
+    """A run that fails before tracing (a bad --btf) leaves its outputs as
+    they were: yesterday's report still there, no new file made."""
+    tmp = _tmpdir(ctx, "bw-out-")
+    old = os.path.join(tmp, "report.json")
+    new = os.path.join(tmp, "new.txt")
+    with open(old, "w") as f:
+        f.write("yesterday's report\n")
+    t_error(ctx, ["-o", old, "-f", "json", "-f", f"text:{new}",
+                  "--btf", "/nonexistent", "-d", "1s"], 5)
+    if _read(old) != b"yesterday's report\n":
+        raise Fail(f"{old} changed by a run that failed: {_read(old)[:80]!r}")
+    if os.path.exists(new):
+        raise Fail(f"{new} made by a run that failed")
+
+
+def t_output_is_btf(ctx, via):
+    """--btf F -o F (or F by another name): refused, F untouched."""
+    tmp = _tmpdir(ctx, "bw-out-")
+    btf = os.path.join(tmp, "vmlinux.btf")
+    shutil.copyfile("/sys/kernel/btf/vmlinux", btf)
+    before = _read(btf)
+    out = btf
+    if via == "symlink":
+        out = os.path.join(tmp, "link")
+        os.symlink(btf, out)
+    elif via == "hardlink":
+        out = os.path.join(tmp, "link")
+        os.link(btf, out)
+    t_error(ctx, ["--btf", btf, "-f", f"json:{out}", "-d", "1s"], 2,
+            want_msg=r"is the --btf file")
+    if _read(btf) != before:
+        raise Fail(f"the --btf file {btf} changed")
+
+
 TESTS = [
     ("help", lambda c: t_info(c, "-h")),
     ("version", lambda c: t_info(c, "-V")),
@@ -109,6 +155,12 @@ TESTS = [
      lambda c: t_btf_bad(c, "empty", r"--btf '.*': empty file")),
     ("error-btf-elf-without-btf",
      lambda c: t_btf_bad(c, "elf", r"--btf '.*': no BTF in it")),
+    ("error-output-kept", t_output_kept),
+    ("error-output-is-btf", lambda c: t_output_is_btf(c, "same")),
+    ("error-output-is-btf-symlink",
+     lambda c: t_output_is_btf(c, "symlink")),
+    ("error-output-is-btf-hardlink",
+     lambda c: t_output_is_btf(c, "hardlink")),
     ("now-error-no-such-pid",
      lambda c: t_error(c, ["--now", "-p", "999999999"], 3)),
 ]
