@@ -107,6 +107,9 @@ ORDER = [
     "error-output-is-btf",
     "error-output-is-btf-symlink",
     "error-output-is-btf-hardlink",
+    "fds-closed-stdout",
+    "fds-closed-stderr",
+    "error-stdout-closed",
     # test_blocks
     "sigint",
     "sigterm",

@@ -7,9 +7,12 @@ import re
 import shutil
 import tempfile
 
-from lib.config import EXIT_TIMEOUT_S
+import time
+
+from lib.config import EXIT_TIMEOUT_S, START_TIMEOUT_S
 from lib.errors import Fail, Skip
 from lib.procs import describe_rc
+from lib.reports import parse_reports
 
 
 def t_error(ctx, args, want_rc, prefix=(), binary=None, want_msg=None):
@@ -126,6 +129,36 @@ def t_output_is_btf(ctx, via):
         raise Fail(f"the --btf file {btf} changed")
 
 
+def _closing(fd):
+    """A prefix that runs blockwatch with standard fd @fd closed."""
+    return ("sh", "-c", f'exec {fd}>&- "$@"', "sh")
+
+
+def t_fd_closed(ctx, fd):
+    """blockwatch started with fd 1 or 2 closed: the fd is /dev/null while
+    it runs (not a pidfd or the output file, where the messages or the
+    reports would go), the JSON file holds reports only, exit 0."""
+    tmp = _tmpdir(ctx, "bw-fd-")
+    path = os.path.join(tmp, "r.json")
+    w, pid, _ = ctx.workload("sleep", 300, 1)
+    bw = ctx.blockwatch("-p", pid, "-i", "300ms", "-d", "2s",
+                        "-f", f"json:{path}", prefix=_closing(fd))
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not (os.path.exists(path) and os.path.getsize(path)):
+        if time.monotonic() > deadline or not bw.running():
+            raise Fail(f"no report in {path} ({describe_rc(bw.wait(0))})",
+                       bw.tail())
+        time.sleep(0.05)
+    try:
+        target = os.readlink(f"/proc/{bw.pid}/fd/{fd}")
+    except OSError as e:
+        target = f"({e.strerror})"
+    ctx.finish(bw)
+    if target != "/dev/null":
+        raise Fail(f"fd {fd} of blockwatch is {target}, expected /dev/null")
+    parse_reports(_read(path).decode("utf-8", "replace"), where=path)
+
+
 TESTS = [
     ("help", lambda c: t_info(c, "-h")),
     ("version", lambda c: t_info(c, "-V")),
@@ -161,6 +194,11 @@ TESTS = [
      lambda c: t_output_is_btf(c, "symlink")),
     ("error-output-is-btf-hardlink",
      lambda c: t_output_is_btf(c, "hardlink")),
+    ("fds-closed-stdout", lambda c: t_fd_closed(c, 1)),
+    ("fds-closed-stderr", lambda c: t_fd_closed(c, 2)),
+    ("error-stdout-closed",
+     lambda c: t_error(c, ["-d", "1s"], 1, prefix=_closing(1),
+                       want_msg=r"'stdout'.*closed")),
     ("now-error-no-such-pid",
      lambda c: t_error(c, ["--now", "-p", "999999999"], 3)),
 ]
