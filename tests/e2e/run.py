@@ -110,6 +110,10 @@ ORDER = [
     "fds-closed-stdout",
     "fds-closed-stderr",
     "error-stdout-closed",
+    "error-pid-self",
+    "error-pid-kthread",
+    "error-pid-zombie",
+    "pid-leader-exited",
     # test_blocks
     "sigint",
     "sigterm",

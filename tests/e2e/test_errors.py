@@ -12,7 +12,7 @@ import time
 from lib.config import EXIT_TIMEOUT_S, START_TIMEOUT_S
 from lib.errors import Fail, Skip
 from lib.procs import describe_rc
-from lib.reports import parse_reports
+from lib.reports import entries, parse_reports
 
 
 def t_error(ctx, args, want_rc, prefix=(), binary=None, want_msg=None):
@@ -159,6 +159,71 @@ def t_fd_closed(ctx, fd):
     parse_reports(_read(path).decode("utf-8", "replace"), where=path)
 
 
+def _kernel_thread():
+    """A kernel thread's pid (PF_KTHREAD in /proc/PID/stat), or None."""
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        flags = int(stat[stat.rindex(")") + 2:].split()[6])
+        if flags & 0x00200000:
+            return int(name)
+    return None
+
+
+def t_pid_kthread(ctx):
+    pid = _kernel_thread()
+    if pid is None:
+        raise Skip("no kernel thread visible (a pid namespace?)")
+    t_error(ctx, ["-p", pid, "-d", "1s"], 2, want_msg=r"kernel thread")
+
+
+def t_pid_zombie(ctx):
+    """-p of a process that has exited, not yet reaped: no such process."""
+    pid = os.posix_spawn("/bin/true", ["true"], os.environ)
+    try:
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    break
+            time.sleep(0.01)
+        else:
+            raise Fail(f"{pid} did not become a zombie")
+        t_error(ctx, ["-p", pid, "-d", "1s"], 3, want_msg=r"exited")
+    finally:
+        os.waitpid(pid, 0)
+
+
+def t_pid_leader_exited(ctx):
+    """A process whose main thread has exited (pthread_exit) is a zombie
+    leader but lives on: not refused as exited, its blocked threads
+    reported. (Their stacks and lock owners are not: /proc/PID/maps and
+    the memory reads go through the leader, whose mm is gone.)"""
+    w, pid, (t1, t2), _ = ctx.stuck("deadlock-no-main")
+    deadline = time.monotonic() + 5
+    while True:
+        with open(f"/proc/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        if time.monotonic() > deadline:
+            raise Fail(f"the main thread of {pid} did not exit", w.tail())
+        time.sleep(0.01)
+    time.sleep(0.2)  # past the threshold
+    bw = ctx.blockwatch("--now", "-f", "json", "-p", pid)
+    ctx.finish(bw)
+    reports = parse_reports(bw.stdout_text())
+    tids = {t["tid"] for _, _, t in entries(reports, pid=pid)
+            if t.get("ongoing")}
+    if not {t1, t2} <= tids:
+        raise Fail(f"ongoing entries for {sorted(tids)}, expected {t1} and "
+                   f"{t2}", bw.tail())
+
+
 TESTS = [
     ("help", lambda c: t_info(c, "-h")),
     ("version", lambda c: t_info(c, "-V")),
@@ -199,6 +264,13 @@ TESTS = [
     ("error-stdout-closed",
      lambda c: t_error(c, ["-d", "1s"], 1, prefix=_closing(1),
                        want_msg=r"'stdout'.*closed")),
+    ("error-pid-self",
+     lambda c: t_error(c, ["-d", "1s"], 2,
+                       prefix=("sh", "-c", 'exec "$@" -p $$', "sh"),
+                       want_msg=r"blockwatch itself")),
+    ("error-pid-kthread", t_pid_kthread),
+    ("error-pid-zombie", t_pid_zombie),
+    ("pid-leader-exited", t_pid_leader_exited),
     ("now-error-no-such-pid",
      lambda c: t_error(c, ["--now", "-p", "999999999"], 3)),
 ]
