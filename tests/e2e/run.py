@@ -114,6 +114,8 @@ ORDER = [
     "error-pid-kthread",
     "error-pid-zombie",
     "pid-leader-exited",
+    "error-now-duration",
+    "error-now-interval",
     # test_blocks
     "sigint",
     "sigterm",

@@ -271,6 +271,10 @@ TESTS = [
     ("error-pid-kthread", t_pid_kthread),
     ("error-pid-zombie", t_pid_zombie),
     ("pid-leader-exited", t_pid_leader_exited),
+    ("error-now-duration",
+     lambda c: t_error(c, ["--now", "-d", "5s"], 2, want_msg=r"--now")),
+    ("error-now-interval",
+     lambda c: t_error(c, ["--now", "-i", "1s"], 2, want_msg=r"--now")),
     ("now-error-no-such-pid",
      lambda c: t_error(c, ["--now", "-p", "999999999"], 3)),
 ]

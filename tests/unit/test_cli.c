@@ -176,6 +176,9 @@ static void test_cli_errors(void **state)
 	char *a9[] = { "blockwatch", "-t", "0x10s", NULL };
 	char *a10[] = { "blockwatch", "-d", "1e3ms", NULL };
 	char *a11[] = { "blockwatch", "-i", "0.5ms", NULL };
+	char *a12[] = { "blockwatch", "--now", "-d", "5s", NULL };
+	char *a13[] = { "blockwatch", "-i", "1s", "-n", NULL };
+	char *ok1[] = { "blockwatch", "--now", "-t", "1s", NULL };
 	struct bw_opts o;
 
 	assert_int_equal(parse(&o, 3, a1), -EINVAL);
@@ -199,6 +202,14 @@ static void test_cli_errors(void **state)
 	assert_int_equal(parse(&o, 3, a10), -EINVAL);
 	bw_opts_free(&o);
 	assert_int_equal(parse(&o, 3, a11), -EINVAL);
+	bw_opts_free(&o);
+	/* --now is one snapshot: no duration, no interval */
+	assert_int_equal(parse(&o, 4, a12), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 4, a13), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 4, ok1), 0);
+	assert_true(o.now);
 	bw_opts_free(&o);
 }
 

@@ -19,6 +19,7 @@ static const char usage_text[] =
 "  -d, --duration DUR      stop after DUR (default: until Ctrl-C or SIGTERM)\n"
 "  -n, --now               print the threads blocked right now (at least the\n"
 "                          threshold), with age, reason, lock owner, stack; exit\n"
+"                          (not with -d or -i)\n"
 "  -f, --format FMT[:FILE] text (default) or json (one object per line), to\n"
 "                          FILE or stdout; repeat for several outputs\n"
 "  -o, --output FILE       write the format without a :FILE to FILE\n"
@@ -262,9 +263,19 @@ static void defaults(struct bw_opts *o)
 	o->stack_size = 16 * 1024;
 }
 
+/* --now is one snapshot: a duration or an interval would be ignored,
+ * and the user would think it samples for a while. */
+static int check_now(const struct bw_opts *o, const char *timed)
+{
+	if (!o->now || !timed)
+		return 0;
+	bw_err("--now takes one snapshot and exits: %s does not apply (see --help)", timed);
+	return -EINVAL;
+}
+
 int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 {
-	const char *output = NULL;
+	const char *output = NULL, *timed = NULL;
 	int c, err;
 	bool *flag;
 
@@ -276,6 +287,8 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 			*flag = true;
 			continue;
 		}
+		if (c == 'd' || c == 'i')
+			timed = c == 'd' ? "-d/--duration" : "-i/--interval";
 		err = parse_value(o, c, optarg, &output);
 		if (err != -ENOENT) {
 			if (err)
@@ -299,7 +312,8 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 		bw_err("unexpected argument '%s' (see --help)", argv[optind]);
 		return -EINVAL;
 	}
-	return finish_sinks(o, output);
+	err = check_now(o, timed);
+	return err ? err : finish_sinks(o, output);
 }
 
 void bw_opts_free(struct bw_opts *o)
