@@ -20,7 +20,7 @@ split-intervals, system-wide, top, output-file, text-format, multi-pid,
 sigint, sigterm, duration, ringbuf-overflow), test_still_blocked.py
 (still-blocked-*, deadlock-*, chain*, epoll-socket-detail,
 wait-kinds-now, now-*), test_errors.py (help, version, error-*,
-now-error-no-such-pid), test_stacks.py (stacks-*), test_outputs.py
+fds-closed-*, pid-leader-exited, now-error-no-such-pid), test_stacks.py (stacks-*), test_outputs.py
 (outputs-*: several sinks in one run, a write error), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
 channels, trends, churn, errors). The harness they use

@@ -1,6 +1,8 @@
 """The command line: -h and -V, and the error exits (one "blockwatch: "
 line on stderr, nothing on stdout, the documented exit code), not root
-included."""
+included; outputs left as they were by a run that fails; closed standard
+fds; -p targets that cannot be traced, and one that can (a process whose
+main thread has exited)."""
 
 import os
 import re
