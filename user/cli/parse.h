@@ -11,7 +11,7 @@
  * a fraction, and a unit (ns us ms s m h). Anything else (no unit, a
  * sign, hex, an exponent, ".5s", "5.s") is -EINVAL; more than 2^64-1 ns
  * (BW_DURATION_MAX_TEXT) is -ERANGE. */
-#define BW_DURATION_MAX_TEXT "5124095h"
+#define BW_DURATION_MAX_TEXT "2^64-1 ns, about 5124095h"
 int bw_parse_duration(const char *s, uint64_t *ns);
 /* "65536", "64K", "16M" into bytes. */
 int bw_parse_size(const char *s, uint64_t *bytes);

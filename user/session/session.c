@@ -160,10 +160,10 @@ static int outputs_clash(const struct bw_opts *o)
 
 /*
  * In the order the exit codes rank: usage, permission, targets, BPF;
- * the outputs last, when nothing else can fail: opening one truncates
+ * the outputs last, just before tracing starts: opening one truncates
  * its file, and a run that fails must leave yesterday's report as it
  * was. (A temporary file renamed at the end would hide a long run's
- * reports until then.)
+ * reports until then, and replace a symlink or a FIFO by a file.)
  */
 static int setup(struct session *s)
 {
