@@ -20,7 +20,7 @@ split-intervals, system-wide, top, output-file, text-format, multi-pid,
 sigint, sigterm, duration, ringbuf-overflow), test_still_blocked.py
 (still-blocked-*, deadlock-*, chain*, epoll-socket-detail,
 wait-kinds-now, now-*), test_errors.py (help, version, error-*,
-now-error-no-such-pid), test_stacks.py (stacks-*), test_outputs.py
+fds-closed-*, pid-leader-exited, now-error-no-such-pid), test_stacks.py (stacks-*), test_outputs.py
 (outputs-*: several sinks in one run, a write error), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
 channels, trends, churn, errors). The harness they use
@@ -90,11 +90,31 @@ ORDER = [
     "error-no-such-pid",
     "error-duration-bare",
     "error-duration-suffix",
+    "error-duration-hex",
+    "error-duration-exponent",
+    "error-interval-out-of-range",
     "error-format",
     "error-unknown-option",
     "error-not-root",
     "error-btf-missing",
     "error-btf-not-btf",
+    "error-btf-fifo",
+    "error-btf-dir",
+    "error-btf-empty",
+    "error-btf-elf-without-btf",
+    "error-output-kept",
+    "error-output-is-btf",
+    "error-output-is-btf-symlink",
+    "error-output-is-btf-hardlink",
+    "fds-closed-stdout",
+    "fds-closed-stderr",
+    "error-stdout-closed",
+    "error-pid-self",
+    "error-pid-kthread",
+    "error-pid-zombie",
+    "pid-leader-exited",
+    "error-now-duration",
+    "error-now-interval",
     # test_blocks
     "sigint",
     "sigterm",

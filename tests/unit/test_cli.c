@@ -26,12 +26,46 @@ static void test_duration_units(void **state)
 	assert_int_equal(ns, 3600000000000ULL);
 	assert_int_equal(bw_parse_duration("0.25s", &ns), 0);
 	assert_int_equal(ns, 250000000ULL);
+	assert_int_equal(bw_parse_duration("010ms", &ns), 0); /* decimal, not octal */
+	assert_int_equal(ns, 10000000ULL);
+	assert_int_equal(bw_parse_duration("0s", &ns), 0);
+	assert_int_equal(ns, 0);
+}
+
+/* Exact decimal arithmetic, rounded half up to a nanosecond. */
+static void test_duration_exact(void **state)
+{
+	uint64_t ns;
+
+	assert_int_equal(bw_parse_duration("0.1s", &ns), 0);
+	assert_int_equal(ns, 100000000ULL);
+	assert_int_equal(bw_parse_duration("0.3m", &ns), 0);
+	assert_int_equal(ns, 18000000000ULL);
+	assert_int_equal(bw_parse_duration("1.5ns", &ns), 0);
+	assert_int_equal(ns, 2);
+	assert_int_equal(bw_parse_duration("1.4999ns", &ns), 0);
+	assert_int_equal(ns, 1);
+	assert_int_equal(bw_parse_duration("1.0000000005s", &ns), 0);
+	assert_int_equal(ns, 1000000001ULL);
+	assert_int_equal(bw_parse_duration("0.000000001s", &ns), 0);
+	assert_int_equal(ns, 1);
+	assert_int_equal(bw_parse_duration("2.000000000000000000000000001h", &ns), 0);
+	assert_int_equal(ns, 7200000000000ULL);
+	assert_int_equal(bw_parse_duration("18446744073709551615ns", &ns), 0);
+	assert_true(ns == UINT64_MAX);
+	assert_int_equal(bw_parse_duration("18446744073.709551615s", &ns), 0);
+	assert_true(ns == UINT64_MAX);
+	assert_int_equal(bw_parse_duration("5124095h", &ns), 0);
+	assert_int_equal(ns, 5124095ULL * 3600000000000ULL);
 }
 
 static void test_duration_errors(void **state)
 {
 	static const char *bad[] = { "10", "5xs", "", "-1s", "+1s", "s", "ms", "1 s", "1S",
-				     "1sec", "abc", "1e400s", "nan s", "infs", "1.2.3s" };
+				     "1sec", "abc", "1e400s", "nan s", "infs", "1.2.3s",
+				     /* plain decimal only: no hex, exponents, bare dots */
+				     "0x10s", "0X10s", "1e3ms", "1E3ms", "1.5e2s", "0x1p3s",
+				     ".5s", "5.s", ".s", "nans", " 1s", "1s ", "1,5s", "1_000ms" };
 	uint64_t ns = 42;
 	size_t i;
 
@@ -40,6 +74,11 @@ static void test_duration_errors(void **state)
 		assert_int_equal(ns, 42);
 	}
 	assert_int_equal(bw_parse_duration("99999999999h", &ns), -ERANGE);
+	assert_int_equal(bw_parse_duration("5124096h", &ns), -ERANGE);
+	assert_int_equal(bw_parse_duration("18446744073709551616ns", &ns), -ERANGE);
+	assert_int_equal(bw_parse_duration("99999999999999999999999s", &ns), -ERANGE);
+	assert_int_equal(bw_parse_duration("18446744073.7095516155s", &ns), -ERANGE);
+	assert_int_equal(ns, 42);
 	assert_int_equal(bw_parse_duration(NULL, &ns), -EINVAL);
 }
 
@@ -133,6 +172,13 @@ static void test_cli_errors(void **state)
 	char *a5[] = { "blockwatch", "stray", NULL };
 	char *a6[] = { "blockwatch", "--top", "0", NULL };
 	char *a7[] = { "blockwatch", "-i", "0s", NULL };
+	char *a8[] = { "blockwatch", "-i", "999999999999h", NULL };
+	char *a9[] = { "blockwatch", "-t", "0x10s", NULL };
+	char *a10[] = { "blockwatch", "-d", "1e3ms", NULL };
+	char *a11[] = { "blockwatch", "-i", "0.5ms", NULL };
+	char *a12[] = { "blockwatch", "--now", "-d", "5s", NULL };
+	char *a13[] = { "blockwatch", "-i", "1s", "-n", NULL };
+	char *ok1[] = { "blockwatch", "--now", "-t", "1s", NULL };
 	struct bw_opts o;
 
 	assert_int_equal(parse(&o, 3, a1), -EINVAL);
@@ -148,6 +194,22 @@ static void test_cli_errors(void **state)
 	assert_int_equal(parse(&o, 3, a6), -EINVAL);
 	bw_opts_free(&o);
 	assert_int_equal(parse(&o, 3, a7), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, a8), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, a9), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, a10), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, a11), -EINVAL);
+	bw_opts_free(&o);
+	/* --now is one snapshot: no duration, no interval */
+	assert_int_equal(parse(&o, 4, a12), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 4, a13), -EINVAL);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 4, ok1), 0);
+	assert_true(o.now);
 	bw_opts_free(&o);
 }
 
@@ -200,7 +262,8 @@ static void test_cli_outputs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_duration_units), cmocka_unit_test(test_duration_errors),
+		cmocka_unit_test(test_duration_units), cmocka_unit_test(test_duration_exact),
+		cmocka_unit_test(test_duration_errors),
 		cmocka_unit_test(test_size),	       cmocka_unit_test(test_pids),
 		cmocka_unit_test(test_cli_defaults),   cmocka_unit_test(test_cli_options),
 		cmocka_unit_test(test_cli_errors),     cmocka_unit_test(test_cli_outputs),

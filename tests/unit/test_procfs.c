@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,12 +58,60 @@ static void test_gone(void **state)
 	while (procfs_status(pid, 0, &st) == 0 && st.state != 'Z')
 		usleep(1000);
 	assert_int_equal(st.state, 'Z');
+	assert_int_equal(st.threads, 1);
+	assert_true(procfs_exited(&st));
 	assert_true(procfs_alive(pid));
 	waitpid(pid, NULL, 0);
 	assert_true(procfs_status(pid, 0, &st) < 0);
 	assert_false(procfs_alive(pid));
 	procfs_comm(pid, pid, comm, sizeof(comm));
 	assert_string_equal(comm, "?");
+}
+
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+/* A leader that called pthread_exit is a zombie, its process is not. */
+static void test_leader_exited(void **state)
+{
+	struct bw_status st;
+	pthread_t t;
+	pid_t pid = fork();
+	int i;
+
+	if (pid == 0) {
+		if (pthread_create(&t, NULL, sleeper, NULL))
+			_exit(1);
+		pthread_exit(NULL);
+	}
+	assert_true(pid > 0);
+	for (i = 0; i < 5000; i++) {
+		assert_int_equal(procfs_status(pid, 0, &st), 0);
+		if (st.state == 'Z')
+			break;
+		usleep(1000);
+	}
+	assert_int_equal(st.state, 'Z');
+	assert_int_equal(st.threads, 2);
+	assert_false(procfs_exited(&st));
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void test_kthread(void **state)
+{
+	struct bw_status st;
+
+	assert_false(procfs_kthread(getpid()));
+	/* kthreadd is 2 where we see the host's pids */
+	if (procfs_status(2, 0, &st) || strcmp(st.name, "kthreadd"))
+		skip();
+	assert_true(procfs_kthread(2));
+	assert_false(procfs_kthread(1));
 }
 
 static void test_read_mem(void **state)
@@ -112,6 +161,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_status),
 		cmocka_unit_test(test_gone),
+		cmocka_unit_test(test_leader_exited),
+		cmocka_unit_test(test_kthread),
 		cmocka_unit_test(test_read_mem),
 		cmocka_unit_test(test_files),
 	};

@@ -5,6 +5,8 @@
  * deadlocks, wait details, --now).
  *
  *   stuck deadlock       ABBA deadlock: "ready PID TID1 TID2"
+ *   stuck deadlock-no-main  the same, then the main thread exits
+ *                        (pthread_exit): a zombie leader, a live process
  *   stuck chain          lock chain:    "ready PID T1 T2 T3"
  *   stuck chain-pi       the same with priority-inheritance mutexes
  *   stuck forever        one thread per wait kind: "ready PID TID..." (below)
@@ -20,6 +22,8 @@
  *   barrier bw_abba_1() locks B and bw_abba_2() locks A: both wait in
  *   pthread_mutex_lock forever, each on the mutex the other holds. Stays
  *   until killed (or stdin closes); a line on stdin is ignored.
+ *   deadlock-no-main: main calls pthread_exit after "ready"; stays until
+ *   killed.
  *
  * chain: "bw-chain-3" holds M3 and blocks in read() on an empty pipe
  *   (bw_chain_3); "bw-chain-2" holds M2 and waits for M3 (bw_chain_2);
@@ -89,10 +93,11 @@
 #define BLOCK_WAIT_TIMEOUT_MS 10000
 #define MAX_WAITERS 10
 
-enum mode { M_DEADLOCK, M_CHAIN, M_CHAIN_PI, M_FOREVER };
+enum mode { M_DEADLOCK, M_DEADLOCK_NO_MAIN, M_CHAIN, M_CHAIN_PI, M_FOREVER };
 
 static const char *const mode_names[] = {
 	[M_DEADLOCK] = "deadlock",
+	[M_DEADLOCK_NO_MAIN] = "deadlock-no-main",
 	[M_CHAIN] = "chain",
 	[M_CHAIN_PI] = "chain-pi",
 	[M_FOREVER] = "forever",
@@ -756,6 +761,7 @@ static void setup(void)
 
 	switch (g.mode) {
 	case M_DEADLOCK:
+	case M_DEADLOCK_NO_MAIN:
 		err = pthread_barrier_init(&g.barrier, NULL, 2);
 		if (err)
 			die("pthread_barrier_init: %s", strerror(err));
@@ -903,7 +909,7 @@ static void finish_forever(void)
 
 static void usage(void)
 {
-	die("usage: stuck deadlock|chain|chain-pi|forever");
+	die("usage: stuck deadlock|deadlock-no-main|chain|chain-pi|forever");
 }
 
 int main(int argc, char **argv)
@@ -942,6 +948,8 @@ int main(int argc, char **argv)
 	case M_DEADLOCK:
 		for (;;)
 			read_line(line, sizeof(line));
+	case M_DEADLOCK_NO_MAIN:
+		pthread_exit(NULL);
 	case M_CHAIN:
 	case M_CHAIN_PI:
 		finish_chain();

@@ -12,12 +12,14 @@ static const char usage_text[] =
 "Report threads that were blocked (off-CPU voluntarily) past a threshold:\n"
 "for how long, why, and where in the code.\n"
 "\n"
-"  -p, --pid PID[,PID...]  trace these processes (default: the whole system)\n"
+"  -p, --pid PID[,PID...]  trace these processes (default: the whole system);\n"
+"                          not blockwatch itself, a kernel thread or a zombie\n"
 "  -t, --threshold DUR     report blocks at least this long (default 100ms)\n"
 "  -i, --interval DUR      one report per interval (default 5s)\n"
 "  -d, --duration DUR      stop after DUR (default: until Ctrl-C or SIGTERM)\n"
 "  -n, --now               print the threads blocked right now (at least the\n"
 "                          threshold), with age, reason, lock owner, stack; exit\n"
+"                          (not with -d or -i)\n"
 "  -f, --format FMT[:FILE] text (default) or json (one object per line), to\n"
 "                          FILE or stdout; repeat for several outputs\n"
 "  -o, --output FILE       write the format without a :FILE to FILE\n"
@@ -38,7 +40,8 @@ static const char usage_text[] =
 "  -h, --help              show this help\n"
 "  -V, --version           show the version\n"
 "\n"
-"DUR is a number with a unit: ns, us, ms, s, m or h (e.g. 500us, 2s).\n"
+"DUR is a decimal number (a fraction allowed) and a unit: ns, us, ms, s, m\n"
+"or h (e.g. 500us, 1.5s); no hex, exponent or sign.\n"
 "\n"
 "Go processes among the targets (or on the machine) also get a goroutine\n"
 "view: their goroutines grouped, the channels they wait on, leak suspects.\n"
@@ -85,6 +88,26 @@ static int bad(const char *what, const char *val)
 {
 	bw_err("invalid %s '%s' (see --help)", what, val);
 	return -EINVAL;
+}
+
+/* -t, -i, -d: what is wrong with a duration, in its own words. */
+static int duration(const char *what, const char *arg, uint64_t min, const char *min_text,
+		    uint64_t *ns)
+{
+	int err = bw_parse_duration(arg, ns);
+
+	if (err == -ERANGE) {
+		bw_err("invalid %s '%s': out of range (at most %s; see --help)", what, arg,
+		       BW_DURATION_MAX_TEXT);
+		return -EINVAL;
+	}
+	if (err)
+		return bad(what, arg);
+	if (*ns < min) {
+		bw_err("invalid %s '%s': %s (see --help)", what, arg, min_text);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 /* -f FORMAT[:FILE]; FILE "-" is stdout. */
@@ -196,15 +219,11 @@ static int parse_value(struct bw_opts *o, int c, const char *arg, const char **o
 	case 'p':
 		return parse_pids(o, arg);
 	case 't':
-		return bw_parse_duration(arg, &o->threshold_ns) ? bad("threshold", arg) : 0;
+		return duration("threshold", arg, 0, NULL, &o->threshold_ns);
 	case 'i':
-		if (bw_parse_duration(arg, &o->interval_ns) || o->interval_ns < 1000000)
-			return bad("interval (at least 1ms)", arg);
-		return 0;
+		return duration("interval", arg, 1000000, "must be at least 1ms", &o->interval_ns);
 	case 'd':
-		if (bw_parse_duration(arg, &o->duration_ns) || !o->duration_ns)
-			return bad("duration", arg);
-		return 0;
+		return duration("duration", arg, 1, "must be more than 0", &o->duration_ns);
 	case 'f':
 		return add_sink(o, arg);
 	case 'o':
@@ -244,9 +263,19 @@ static void defaults(struct bw_opts *o)
 	o->stack_size = 16 * 1024;
 }
 
+/* --now is one snapshot: a duration or an interval would be ignored,
+ * and the user would think it samples for a while. */
+static int check_now(const struct bw_opts *o, const char *timed)
+{
+	if (!o->now || !timed)
+		return 0;
+	bw_err("--now takes one snapshot and exits: %s does not apply (see --help)", timed);
+	return -EINVAL;
+}
+
 int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 {
-	const char *output = NULL;
+	const char *output = NULL, *timed = NULL;
 	int c, err;
 	bool *flag;
 
@@ -258,6 +287,8 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 			*flag = true;
 			continue;
 		}
+		if (c == 'd' || c == 'i')
+			timed = c == 'd' ? "-d/--duration" : "-i/--interval";
 		err = parse_value(o, c, optarg, &output);
 		if (err != -ENOENT) {
 			if (err)
@@ -281,7 +312,8 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 		bw_err("unexpected argument '%s' (see --help)", argv[optind]);
 		return -EINVAL;
 	}
-	return finish_sinks(o, output);
+	err = check_now(o, timed);
+	return err ? err : finish_sinks(o, output);
 }
 
 void bw_opts_free(struct bw_opts *o)

@@ -1,37 +1,83 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
 #include <limits.h>
-#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/parse.h"
 
+/* @s's leading decimal digits: their value (*overflow past 2^64), how
+ * many (*n); returns past them. */
+static const char *digits(const char *s, uint64_t *v, unsigned int *n, bool *overflow)
+{
+	for (*v = 0, *n = 0; *s >= '0' && *s <= '9'; s++, (*n)++) {
+		unsigned int d = (unsigned int)(*s - '0');
+
+		if (*v > (UINT64_MAX - d) / 10)
+			*overflow = true;
+		else
+			*v = *v * 10 + d;
+	}
+	return s;
+}
+
+/* The fraction after the dot: its first 19 digits over *scale (10^n),
+ * more than a nanosecond of an hour needs; the rest only checked. */
+static const char *fraction(const char *s, uint64_t *frac, uint64_t *scale, unsigned int *n)
+{
+	for (*frac = 0, *scale = 1, *n = 0; *s >= '0' && *s <= '9'; s++, (*n)++) {
+		if (*n < 19) {
+			*frac = *frac * 10 + (uint64_t)(*s - '0');
+			*scale *= 10;
+		}
+	}
+	return s;
+}
+
+/*
+ * Plain decimal with an optional fraction, as documented: no sign, hex,
+ * exponent or bare dot (strtod took "0x10s" as 16 s and "1e3ms" as a
+ * second). Integer arithmetic, so 18446744073709551615ns is exact and
+ * -ERANGE is never a rounding artefact; the fraction is rounded half up
+ * to a nanosecond.
+ */
 int bw_parse_duration(const char *s, uint64_t *ns)
 {
 	static const struct {
 		const char *unit;
-		double mult;
+		uint64_t mult;
 	} units[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 },
-		{ "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
+		{ "ns", 1ULL }, { "us", 1000ULL }, { "ms", 1000000ULL },
+		{ "s", 1000000000ULL }, { "m", 60000000000ULL }, { "h", 3600000000000ULL },
 	};
-	char *end;
-	double v;
+	uint64_t whole, frac = 0, scale = 1;
+	unsigned int nwhole, nfrac;
+	bool overflow = false;
+	const char *end;
 	size_t i;
 
-	if (!s || !*s || *s == '-' || *s == '+' || (*s != '.' && (*s < '0' || *s > '9')))
+	if (!s)
 		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v))
+	end = digits(s, &whole, &nwhole, &overflow);
+	if (!nwhole)
 		return -EINVAL;
+	if (*end == '.') {
+		end = fraction(end + 1, &frac, &scale, &nfrac);
+		if (!nfrac)
+			return -EINVAL;
+	}
 	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		unsigned __int128 f, v;
+
 		if (strcmp(end, units[i].unit))
 			continue;
-		v *= units[i].mult;
-		if (v >= 18446744073709551616.0)
+		if (overflow || whole > UINT64_MAX / units[i].mult)
 			return -ERANGE;
-		*ns = (uint64_t)(v + 0.5);
+		f = (unsigned __int128)frac * units[i].mult;
+		v = (unsigned __int128)whole * units[i].mult + f / scale + (2 * (f % scale) >= scale);
+		if (v > UINT64_MAX)
+			return -ERANGE;
+		*ns = (uint64_t)v;
 		return 0;
 	}
 	return -EINVAL;

@@ -11,6 +11,9 @@
 #include <unistd.h>
 #include "proc/procfs.h"
 
+/* include/linux/sched.h, the same since 2.6.27 */
+#define PF_KTHREAD 0x00200000
+
 static int vpath(char *buf, size_t len, const char *fmt, va_list ap)
 {
 	int n = snprintf(buf, len, "/proc/");
@@ -121,6 +124,8 @@ int procfs_status(pid_t pid, pid_t tid, struct bw_status *st)
 			st->state = line[6 + strspn(line + 6, " \t")];
 		} else if (sscanf(line, "Tgid:\t%d", &st->tgid) == 1) {
 			tgid = true;
+		} else if (!strncmp(line, "Threads:", 8)) {
+			st->threads = (int)strtol(line + 8, NULL, 10);
 		} else if (!strncmp(line, "NSpid:", 6)) {
 			parse_nspid(line + 6, st);
 		}
@@ -263,7 +268,9 @@ int procfs_read_many(pid_t pid, struct procfs_iov *iov, size_t n)
 	return done;
 }
 
-uint64_t procfs_starttime(pid_t pid)
+/* Field @n of /proc/PID/stat as a number, 0 if gone. Counted after
+ * "(comm)", which may hold spaces: state is field 3. */
+static uint64_t stat_field(pid_t pid, int n)
 {
 	char line[1024], *p;
 	unsigned long long v = 0;
@@ -274,12 +281,26 @@ uint64_t procfs_starttime(pid_t pid)
 		return 0;
 	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
 	fclose(f);
-	/* after "(comm)": state is field 3, starttime field 22 */
-	for (field = 2; p && field < 22; field++)
+	for (field = 2; p && field < n; field++)
 		p = strchr(p + 1, ' ');
 	if (p)
 		sscanf(p + 1, "%llu", &v);
 	return v;
+}
+
+uint64_t procfs_starttime(pid_t pid)
+{
+	return stat_field(pid, 22);
+}
+
+bool procfs_kthread(pid_t pid)
+{
+	return stat_field(pid, 9) & PF_KTHREAD;
+}
+
+bool procfs_exited(const struct bw_status *st)
+{
+	return (st->state == 'Z' || st->state == 'X') && st->threads <= 1;
 }
 
 uint64_t procfs_auxv(pid_t pid, uint64_t type)

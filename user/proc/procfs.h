@@ -23,6 +23,7 @@ struct bw_status {
 	char state;	/* 'R', 'S', 'D', 'Z', 'X'... */
 	pid_t ns_pid;	/* last NSpid field: its id in its own pid namespace */
 	bool nested;	/* NSpid has more than one field: another namespace */
+	int threads;	/* live threads of the process, a zombie leader counted */
 };
 
 /* @tid 0: the process itself. 0 or -errno (gone: -ENOENT/-ESRCH). */
@@ -31,6 +32,12 @@ int procfs_status(pid_t pid, pid_t tid, struct bw_status *st);
 void procfs_comm(pid_t pid, pid_t tid, char *buf, size_t len);
 /* Does @pid still exist (a zombie does)? */
 bool procfs_alive(pid_t pid);
+/* Has the process of @st exited (a zombie, not yet reaped)? A leader
+ * that is a zombie while other threads run (it called pthread_exit) has
+ * not: its process lives on. */
+bool procfs_exited(const struct bw_status *st);
+/* Is @pid a kernel thread (PF_KTHREAD in /proc/PID/stat's flags)? */
+bool procfs_kthread(pid_t pid);
 /* A tid as @pid's own pid namespace numbers it (what glibc stores in a
  * mutex) -> the host's tid; @nstid itself when they are the same. */
 pid_t procfs_host_tid(pid_t pid, pid_t nstid);

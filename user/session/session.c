@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * A run: set up (targets, sinks, BPF, pipeline, the mode's collectors),
+ * A run: set up (targets, BPF, pipeline, the mode's collectors, sinks),
  * report, tear down. The modes differ only in what is attached, which
  * collectors run and whether an event loop does.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "base/caps.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -136,13 +137,45 @@ static struct bw_loader_cfg loader_cfg(const struct bw_opts *o)
 	};
 }
 
-/* In the order the exit codes rank: permission, targets, outputs, BPF. */
+/* An output that is the --btf file (by any name) would be truncated
+ * before libbpf reads it. A -p target's binary needs no check: the
+ * kernel refuses to open a running executable for writing (ETXTBSY). */
+static int outputs_clash(const struct bw_opts *o)
+{
+	struct stat btf, out;
+	int i;
+
+	if (!o->btf_path || stat(o->btf_path, &btf))
+		return 0;
+	for (i = 0; i < o->nsinks; i++) {
+		const char *path = o->sinks[i].path;
+
+		if (path && !stat(path, &out) && out.st_dev == btf.st_dev &&
+		    out.st_ino == btf.st_ino) {
+			bw_err("output '%s' is the --btf file '%s' (see --help)", path,
+			       o->btf_path);
+			return BW_EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/*
+ * In the order the exit codes rank: usage, permission, targets, BPF;
+ * the outputs last, just before tracing starts: opening one truncates
+ * its file, and a run that fails must leave yesterday's report as it
+ * was. (A temporary file renamed at the end would hide a long run's
+ * reports until then, and replace a symlink or a FIFO by a file.)
+ */
 static int setup(struct session *s)
 {
 	const struct bw_opts *o = s->o;
 	struct bw_loader_cfg lc = loader_cfg(o);
 	int i, ret;
 
+	ret = outputs_clash(o);
+	if (ret)
+		return ret;
 	if (!bw_have_privileges()) {
 		bw_err("permission denied: run as root (or with CAP_BPF and CAP_PERFMON)");
 		return BW_EXIT_PERM;
@@ -158,10 +191,6 @@ static int setup(struct session *s)
 	if (ret)
 		return ret;
 	s->ntargets = o->npids;
-	s->sink_cfg.frames = o->frames;
-	ret = bw_sinks__open(o->sinks, o->nsinks, &s->sink_cfg, &s->sinks);
-	if (ret)
-		return ret;
 	ret = bw_loader__new(&lc, &s->loader);
 	if (ret)
 		return ret;
@@ -177,7 +206,8 @@ static int setup(struct session *s)
 	/* -p targets: their mappings are read while they surely live */
 	for (i = 0; i < s->ntargets; i++)
 		syms__prepare(s->in->syms, s->targets[i].pid);
-	return 0;
+	s->sink_cfg.frames = o->frames;
+	return bw_sinks__open(o->sinks, o->nsinks, &s->sink_cfg, &s->sinks);
 nomem:
 	bw_err("out of memory");
 	return BW_EXIT_FAIL;

@@ -3,10 +3,12 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "blockwatch.skel.h"
 #include "trace/loader.h"
@@ -19,6 +21,8 @@ struct bw_loader {
 	struct blockwatch_bpf *skel;
 	bool raw_tp;
 	int ncpus;
+	int btf_fd;	    /* --btf FILE, open until the programs are loaded */
+	char btf_path[32];  /* its /proc/self/fd path; "" without --btf */
 };
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -28,26 +32,73 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return vfprintf(stderr, fmt, ap);
 }
 
-static int check_btf(const struct bw_loader_cfg *cfg)
+/* libbpf's own errors for a bad --btf are "Input/output error" (a short
+ * file), "No such file" (an ELF file without .BTF) or "BPF object format
+ * invalid": these say what is wrong with the file. */
+static int bad_btf(const char *path, int err)
 {
-	const char *path = cfg->btf_path ? cfg->btf_path : VMLINUX_BTF;
-	struct btf *btf;
-	int err;
+	if (err == ENOENT)
+		bw_err("--btf '%s': no BTF in it (an ELF file without a .BTF section)", path);
+	else
+		bw_err("--btf '%s': no usable BTF in it (neither raw BTF nor an ELF file "
+		       "with a valid .BTF section)", path);
+	return BW_EXIT_NOBTF;
+}
 
-	if (access(path, R_OK)) {
-		err = errno;
-		if (cfg->btf_path)
-			bw_err("cannot read kernel BTF '%s': %s", path, strerror(err));
-		else
-			bw_err("kernel has no BTF ('%s': %s); use --btf FILE", path, strerror(err));
+/*
+ * --btf FILE must be a regular file: a FIFO would block libbpf's open
+ * and read for good, a directory reads as an I/O error. It is opened
+ * without blocking, checked on the fd, and libbpf is handed that fd's
+ * /proc/self/fd path, so the file it parses (now, and again at load) is
+ * the one checked here.
+ */
+static int open_btf(struct bw_loader *l, const char *path)
+{
+	struct stat st;
+	struct btf *btf;
+
+	if (!stat(path, &st) && !S_ISREG(st.st_mode)) {
+		bw_err("--btf '%s': not a regular file", path);
 		return BW_EXIT_NOBTF;
 	}
-	btf = btf__parse(path, NULL);
+	l->btf_fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (l->btf_fd < 0) {
+		bw_err("--btf '%s': %s", path, strerror(errno));
+		return BW_EXIT_NOBTF;
+	}
+	if (fstat(l->btf_fd, &st) || !S_ISREG(st.st_mode)) {
+		bw_err("--btf '%s': not a regular file", path);
+		return BW_EXIT_NOBTF;
+	}
+	if (!st.st_size) {
+		bw_err("--btf '%s': empty file", path);
+		return BW_EXIT_NOBTF;
+	}
+	snprintf(l->btf_path, sizeof(l->btf_path), "/proc/self/fd/%d", l->btf_fd);
+	btf = btf__parse(l->btf_path, NULL);
+	if (!btf)
+		return bad_btf(path, errno);
+	btf__free(btf);
+	return 0;
+}
+
+static int check_btf(struct bw_loader *l, const struct bw_loader_cfg *cfg)
+{
+	struct btf *btf;
+
+	if (cfg->btf_path)
+		return open_btf(l, cfg->btf_path);
+	if (access(VMLINUX_BTF, R_OK)) {
+		bw_err("kernel has no BTF ('%s': %s); use --btf FILE", VMLINUX_BTF,
+		       strerror(errno));
+		return BW_EXIT_NOBTF;
+	}
+	btf = btf__parse(VMLINUX_BTF, NULL);
 	if (!btf) {
 		char msg[128];
 
 		libbpf_strerror(errno, msg, sizeof(msg));
-		bw_err("no usable kernel BTF in '%s': %s", path, msg);
+		bw_err("no usable kernel BTF in '%s': %s", VMLINUX_BTF, msg);
 		return BW_EXIT_NOBTF;
 	}
 	btf__free(btf);
@@ -73,7 +124,8 @@ static int exit_code_for(int err)
 static int try_load(struct bw_loader *l, const struct bw_loader_cfg *cfg, bool raw_tp,
 		    const char **stage)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = cfg->btf_path);
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts,
+		    .btf_custom_path = l->btf_path[0] ? l->btf_path : NULL);
 	struct blockwatch_bpf *skel;
 	int err, i;
 	__u8 one = 1;
@@ -128,18 +180,21 @@ int bw_loader__new(const struct bw_loader_cfg *cfg, struct bw_loader **out)
 	int err, ret;
 
 	libbpf_set_print(libbpf_log);
-	ret = check_btf(cfg);
-	if (ret)
-		return ret;
 	l = calloc(1, sizeof(*l));
 	if (!l) {
 		bw_err("out of memory");
 		return BW_EXIT_FAIL;
 	}
+	l->btf_fd = -1;
+	ret = check_btf(l, cfg);
+	if (ret) {
+		bw_loader__free(l);
+		return ret;
+	}
 	l->ncpus = libbpf_num_possible_cpus();
 	if (l->ncpus <= 0) {
 		bw_err("cannot count CPUs: %s", strerror(-l->ncpus));
-		free(l);
+		bw_loader__free(l);
 		return BW_EXIT_FAIL;
 	}
 
@@ -158,6 +213,9 @@ int bw_loader__new(const struct bw_loader_cfg *cfg, struct bw_loader **out)
 		bw_loader__free(l);
 		return ret;
 	}
+	if (l->btf_fd >= 0) /* libbpf has read it at load */
+		close(l->btf_fd);
+	l->btf_fd = -1;
 	bw_dbg("attached (%s/sched_switch, rseq_update%s)", bw_loader__mode(l),
 	       cfg->syscall_exit ? ", sys_exit" : "");
 	*out = l;
@@ -169,6 +227,8 @@ void bw_loader__free(struct bw_loader *l)
 	if (!l)
 		return;
 	blockwatch_bpf__destroy(l->skel);
+	if (l->btf_fd >= 0)
+		close(l->btf_fd);
 	free(l);
 }
 
