@@ -132,6 +132,7 @@ ORDER = [
     "stacks-kernel",
     "stacks-truncated",
     "stacks-jit",
+    "stacks-jit-fifo",
     # test_go
     "go-now-default",
     "go-now-stripped",

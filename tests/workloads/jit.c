@@ -3,7 +3,7 @@
  * jit: a thread blocked in "JIT-compiled" code, for the end-to-end test
  * of /tmp/perf-PID.map symbols.
  *
- *   jit        (no arguments)
+ *   jit [fifo]
  *
  * main maps an anonymous page, writes x86-64 machine code into it and
  * makes it executable: jit_sleeper(seconds), which sets up a frame
@@ -17,6 +17,10 @@
  * nanosleep(), main prints "ready PID TID ADDR SIZE" (ADDR and SIZE in
  * hex with 0x) and reads stdin; at end of file it removes the map file
  * and exits 0. Errors: one line on stderr, exit 1 (the map file removed).
+ *
+ * fifo: /tmp/perf-PID.map is a FIFO that nobody ever opens for writing,
+ * as any user can make it: blockwatch must neither wait on it nor name
+ * the code.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -31,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,15 +120,30 @@ static bool blocked(pid_t tid)
 	return task_asleep(tid, "S", &nr, &arg0) && nr == SYS_nanosleep;
 }
 
-int main(void)
+static void write_map(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		jit_die("create '%s': %s", path, strerror(errno));
+	fprintf(f, "%lx %zx jit_sleeper\n", (unsigned long)(uintptr_t)sleeper, sizeof(code));
+	if (fclose(f))
+		jit_die("write '%s': %s", path, strerror(errno));
+}
+
+int main(int argc, char **argv)
 {
 	struct timespec ms1 = { 0, 1000000 };
 	unsigned long long deadline;
 	pthread_t thread;
 	char line[64];
+	bool fifo;
 	void *page;
-	FILE *f;
 	int err;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "fifo")))
+		jit_die("usage: jit [fifo]");
+	fifo = argc == 2;
 
 	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -136,13 +156,13 @@ int main(void)
 	sleeper = (jit_fn)((char *)page + 64);
 
 	snprintf(map_path, sizeof(map_path), "/tmp/perf-%d.map", (int)getpid());
-	f = fopen(map_path, "w");
-	if (!f)
-		jit_die("create '%s': %s", map_path, strerror(errno));
-	fprintf(f, "%lx %zx jit_sleeper\n", (unsigned long)(uintptr_t)sleeper,
-		sizeof(code));
-	if (fclose(f))
-		jit_die("write '%s': %s", map_path, strerror(errno));
+	if (fifo) {
+		unlink(map_path);
+		if (mkfifo(map_path, 0666))
+			jit_die("mkfifo '%s': %s", map_path, strerror(errno));
+	} else {
+		write_map(map_path);
+	}
 
 	err = pthread_create(&thread, NULL, sleeper_thread, NULL);
 	if (err)
