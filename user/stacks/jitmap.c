@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "base/clock.h"
 #include "base/log.h"
@@ -21,8 +22,9 @@
  * 700,000 symbols as V8 writes them. */
 #define JIT_MAX_BYTES (64 << 20)
 #define JIT_MAX_SYMS (1u << 20)
-#define JIT_MAX_NS (500 * BW_NSEC_PER_MSEC)
+#define JIT_MAX_NS BW_NSEC_PER_SEC
 #define JIT_LINE 1024
+#define JIT_CHUNK (64 << 10)
 
 struct jit_sym {
 	uint64_t start, end;
@@ -41,6 +43,8 @@ struct jitmap {
 	pid_t pid;
 	bool loaded;
 	bool told; /* a refused map was said under -v */
+	bool read; /* syms, names and pieces are what the file @id held */
+	struct stat id;
 	struct jit_sym *syms; /* by start, then line */
 	uint32_t nsyms, capsyms;
 	char *names;
@@ -58,7 +62,7 @@ struct jitmap *jitmap__new(pid_t pid)
 	return jm;
 }
 
-void jitmap__reset(struct jitmap *jm)
+static void drop(struct jitmap *jm)
 {
 	free(jm->syms);
 	free(jm->names);
@@ -68,6 +72,11 @@ void jitmap__reset(struct jitmap *jm)
 	jm->pieces = NULL;
 	jm->nsyms = jm->capsyms = 0;
 	jm->nnames = jm->capnames = jm->npieces = 0;
+	jm->read = false;
+}
+
+void jitmap__reset(struct jitmap *jm)
+{
 	jm->loaded = false;
 }
 
@@ -75,7 +84,7 @@ void jitmap__free(struct jitmap *jm)
 {
 	if (!jm)
 		return;
-	jitmap__reset(jm);
+	drop(jm);
 	free(jm);
 }
 
@@ -96,17 +105,27 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
+/* A hex number and the blanks after it; false if none or no blank. */
+static bool hex_field(char **p, unsigned long long *v)
+{
+	char *end;
+
+	*v = strtoull(*p, &end, 16);
+	if (end == *p || (*end != ' ' && *end != '\t'))
+		return false;
+	*p = end + strspn(end, " \t");
+	return true;
+}
+
 /* "START SIZE name", hex without 0x; anything else is skipped. */
 static int add_line(struct jitmap *jm, char *line)
 {
 	unsigned long long start, size;
 	size_t cap = jm->capsyms, len;
-	int off = 0;
-	char *name;
+	char *name = line;
 
-	if (sscanf(line, "%llx %llx %n", &start, &size, &off) < 2 || !off)
+	if (!hex_field(&name, &start) || !hex_field(&name, &size))
 		return 0;
-	name = line + off;
 	len = strcspn(name, "\n");
 	if (!len || !size || start + size < start)
 		return 0;
@@ -125,29 +144,61 @@ static int add_line(struct jitmap *jm, char *line)
 	return 0;
 }
 
-/* Lines longer than JIT_LINE are skipped whole, not read as pieces. */
-static int parse(struct jitmap *jm, FILE *f)
+/* The whole lines in @buf (@end: its end) to add_line(); where the last,
+ * unfinished one starts. */
+static char *add_lines(struct jitmap *jm, char *buf, char *end, bool *skip, int *err)
 {
-	uint64_t t0 = bw_mono_ns();
-	char line[JIT_LINE];
+	char *p = buf, *nl;
+
+	while (!*err && (nl = memchr(p, '\n', (size_t)(end - p)))) {
+		*nl = 0;
+		if (!*skip)
+			*err = add_line(jm, p);
+		*skip = false;
+		p = nl + 1;
+	}
+	return p;
+}
+
+/* Read in chunks, within the budget; a line longer than JIT_LINE is
+ * skipped whole, not taken in pieces. */
+static int parse(struct jitmap *jm, int fd)
+{
+	char *buf = malloc(JIT_CHUNK + 1), *rest;
+	uint64_t t0 = bw_mono_ns(), total = 0;
+	size_t have = 0;
 	bool skip = false;
-	unsigned int n = 0;
 	int err = 0;
 
-	while (!err && fgets(line, sizeof(line), f)) {
-		bool whole = strchr(line, '\n') || feof(f);
+	if (!buf)
+		return -ENOMEM;
+	while (!err) {
+		ssize_t got = read(fd, buf + have, JIT_CHUNK - have);
 
-		if (!skip && whole)
-			err = add_line(jm, line);
-		skip = !whole;
+		if (got <= 0) {
+			if (got < 0 && errno == EINTR)
+				continue;
+			err = got < 0 ? -errno : 0;
+			buf[have] = 0;
+			if (!err && have && !skip)
+				err = add_line(jm, buf);
+			break;
+		}
 		/* the file may have grown since it was checked */
-		if (!err && ftello(f) > JIT_MAX_BYTES)
+		total += (size_t)got;
+		if (total > JIT_MAX_BYTES)
 			err = -EFBIG;
-		if (!err && ++n % 1024 == 0 && bw_mono_ns() - t0 > JIT_MAX_NS)
+		else if (bw_mono_ns() - t0 > JIT_MAX_NS)
 			err = -ETIME;
+		rest = add_lines(jm, buf, buf + have + got, &skip, &err);
+		have = (size_t)(buf + have + got - rest);
+		if (have >= JIT_LINE) {
+			skip = true;
+			have = 0;
+		}
+		memmove(buf, rest, have);
 	}
-	if (!err && ferror(f))
-		err = -EIO;
+	free(buf);
 	return err;
 }
 
@@ -237,25 +288,40 @@ static int flatten(struct jitmap *jm)
 	return 0;
 }
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* What was read stays while the file is the same: a JIT appends to it. */
 static int read_map(struct jitmap *jm, const char *path)
 {
-	FILE *f;
+	struct stat st;
 	int fd, err;
 
 	fd = procfs_open_untrusted(jm->pid, path, JIT_MAX_BYTES);
 	if (fd < 0)
 		return fd;
-	f = fdopen(fd, "r");
-	if (!f) {
+	if (fstat(fd, &st)) {
+		err = -errno;
 		close(fd);
-		return -errno;
-	}
-	err = parse(jm, f);
-	fclose(f);
-	if (err || !jm->nsyms)
 		return err;
-	qsort(jm->syms, jm->nsyms, sizeof(*jm->syms), cmp_sym);
-	return flatten(jm);
+	}
+	if (jm->read && same_file(&st, &jm->id)) {
+		close(fd);
+		return 0;
+	}
+	drop(jm);
+	err = parse(jm, fd);
+	close(fd);
+	if (!err && jm->nsyms) {
+		qsort(jm->syms, jm->nsyms, sizeof(*jm->syms), cmp_sym);
+		err = flatten(jm);
+	}
+	jm->id = st;
+	jm->read = !err;
+	return err;
 }
 
 static const char *why(int err)
@@ -286,8 +352,7 @@ static void load(struct jitmap *jm)
 		bw_dbg("pid %d: no JIT names from %s: %s", jm->pid, path, why(err));
 		jm->told = true;
 	}
-	jitmap__reset(jm);
-	jm->loaded = true;
+	drop(jm);
 }
 
 int jitmap__resolve(struct jitmap *jm, uint64_t addr, struct bw_frame *f)

@@ -12,7 +12,7 @@
  * /tmp/perf-PID.map, PID as the process knows itself; read through its
  * root (containers), the first time a pc needs it. Whoever wrote it, it
  * is read as hostile: no links, a regular file of the process's user (or
- * root), at most 64 MiB and 2^20 symbols, half a second; else no JIT
+ * root), at most 64 MiB and 2^20 symbols, a second of reading; else no JIT
  * names for the process (said once under -v). Where lines overlap, the
  * last one that covers a pc names it.
  */
@@ -20,8 +20,9 @@ struct jitmap;
 
 struct jitmap *jitmap__new(pid_t pid);
 void jitmap__free(struct jitmap *jm);
-/* Forget what was read: read again when a pc next needs it (the process's
- * mappings changed). What was said under -v stays said. */
+/* Look again when a pc next needs it (the process's mappings changed):
+ * read again if the file changed (its inode, size or mtime), else keep
+ * what was read. What was said under -v stays said. */
 void jitmap__reset(struct jitmap *jm);
 /* 1 and @f named ("[jit]") when @addr is in a known JIT symbol, 0 when
  * not, -ENOMEM. */
