@@ -42,6 +42,14 @@ static void test_status(void **state)
 	assert_int_equal(st.tgid, getpid());
 	procfs_comm(getpid(), getpid(), comm, sizeof(comm));
 	assert_string_equal(comm, "bw-procfs-test");
+	/* status writes LF and backslash escaped: the name as it was set */
+	assert_int_equal(prctl(PR_SET_NAME, "a\nb\\c\x1b\xff"), 0);
+	assert_int_equal(procfs_status(getpid(), 0, &st), 0);
+	assert_string_equal(st.name, "a\nb\\c\x1b\xff");
+	assert_int_equal(prctl(PR_SET_NAME, "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n"), 0);
+	assert_int_equal(procfs_status(getpid(), 0, &st), 0);
+	assert_string_equal(st.name, "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n");
+	assert_int_equal(prctl(PR_SET_NAME, "bw-procfs-test"), 0);
 	/* same namespace: a tid is the host's */
 	if (!st.nested)
 		assert_int_equal(procfs_host_tid(getpid(), 4242), 4242);

@@ -103,6 +103,21 @@ static void parse_nspid(const char *val, struct bw_status *st)
 	st->nested = n > 1;
 }
 
+/* The kernel writes a name's LF and backslash as \n and \\ in status
+ * (proc_task_name): the name as the thread set it, as comm and BPF say. */
+static void unescape_name(const char *s, char *name, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < len; s++) {
+		if (s[0] == '\\' && (s[1] == 'n' || s[1] == '\\'))
+			name[n++] = *++s == 'n' ? '\n' : '\\';
+		else
+			name[n++] = *s;
+	}
+	name[n] = 0;
+}
+
 int procfs_status(pid_t pid, pid_t tid, struct bw_status *st)
 {
 	char line[256];
@@ -116,7 +131,7 @@ int procfs_status(pid_t pid, pid_t tid, struct bw_status *st)
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "Name:\t", 6)) {
 			line[strcspn(line, "\n")] = 0;
-			snprintf(st->name, sizeof(st->name), "%.15s", line + 6);
+			unescape_name(line + 6, st->name, sizeof(st->name));
 		} else if (!strncmp(line, "State:", 6)) {
 			st->state = line[6 + strspn(line + 6, " \t")];
 		} else if (sscanf(line, "Tgid:\t%d", &st->tgid) == 1) {
