@@ -209,6 +209,17 @@ static void test_open_untrusted(void **state)
 	snprintf(path, sizeof(path), "%s/fifo", dir);
 	assert_int_equal(mkfifo(path, 0644), 0);
 
+	/* a binary's path: links followed, but only a regular file opened */
+	snprintf(path, sizeof(path), "%s/lfile", dir);
+	fd = procfs_open_mapped(getpid(), path);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(procfs_open_mapped(getpid(), path), -1);
+	snprintf(path, sizeof(path), "%s/null", dir);
+	assert_int_equal(symlink("/dev/null", path), 0);
+	assert_int_equal(procfs_open_mapped(getpid(), path), -1);
+
 	bad = open_untrusted_cases(dir);
 	/* the same without openat2, in a child */
 	pid = fork();

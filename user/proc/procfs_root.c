@@ -17,6 +17,36 @@
 #include <unistd.h>
 #include "proc/procfs.h"
 
+/*
+ * The regular file behind the O_PATH fd @pathfd (closed), opened for
+ * reading only now, through the inode itself: whatever its name points
+ * to by now, a FIFO or a device is never opened (one hangs open() or
+ * read(), another acts on being opened: a watchdog arms). fd or -errno.
+ */
+static int reopen_regular(int pathfd)
+{
+	struct stat st;
+	char link[64];
+	int fd;
+
+	if (fstat(pathfd, &st))
+		fd = -errno;
+	else if (S_ISLNK(st.st_mode))
+		fd = -ELOOP;
+	else if (S_ISDIR(st.st_mode))
+		fd = -EISDIR;
+	else if (!S_ISREG(st.st_mode))
+		fd = -EINVAL;
+	else {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", pathfd);
+		fd = open(link, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd < 0)
+			fd = -errno;
+	}
+	close(pathfd);
+	return fd;
+}
+
 /* The lowest mapping of @path in /proc/PID/map_files: it reaches the
  * file even once deleted or replaced, and holds the ELF header. */
 static int open_map_file(pid_t pid, const char *path)
@@ -25,6 +55,7 @@ static int open_map_file(pid_t pid, const char *path)
 	unsigned long lowest = ULONG_MAX;
 	struct dirent *de;
 	DIR *d;
+	int fd;
 
 	d = procfs_opendir("%d/map_files", pid);
 	if (!d)
@@ -44,26 +75,26 @@ static int open_map_file(pid_t pid, const char *path)
 	if (!best[0])
 		return -1;
 	snprintf(link, sizeof(link), "/proc/%d/map_files/%s", pid, best);
-	return open(link, O_RDONLY | O_CLOEXEC);
+	fd = open(link, O_PATH | O_CLOEXEC);
+	return fd < 0 ? -1 : reopen_regular(fd);
 }
 
 int procfs_open_mapped(pid_t pid, const char *path)
 {
 	char full[PATH_MAX];
-	struct stat st;
 	int fd = -1;
 
 	if (path[0] != '/' || pid <= 0)
 		return -1;
 	if (!strstr(path, " (deleted)")) {
 		snprintf(full, sizeof(full), "/proc/%d/root%s", pid, path);
-		/* regular files only: a device could hang open() or read() */
-		if (!stat(full, &st) && S_ISREG(st.st_mode))
-			fd = open(full, O_RDONLY | O_CLOEXEC);
+		fd = open(full, O_PATH | O_CLOEXEC);
+		if (fd >= 0)
+			fd = reopen_regular(fd);
 	}
 	if (fd < 0)
 		fd = open_map_file(pid, path);
-	return fd;
+	return fd < 0 ? -1 : fd;
 }
 
 /* "/a/b": absolute, no empty, "." or ".." component, none too long. */
@@ -146,20 +177,18 @@ static int open_nofollow(int rootfd, const char *path)
 	return walk_nofollow(rootfd, path);
 }
 
-/* Root's files are a root process's: no one else can make one. One link
- * only: a hard link to another user's file would pass for the owner's. */
+/* A regular file's owner, links and size; anything else is for
+ * reopen_regular() to refuse. Root's files are a root process's: no one
+ * else can make one. One link only: a hard link to another user's file
+ * would pass for the owner's. */
 static int check_untrusted(int fd, const struct bw_status *owner, off_t max_size)
 {
 	struct stat st;
 
 	if (fstat(fd, &st))
 		return -errno;
-	if (S_ISLNK(st.st_mode))
-		return -ELOOP;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
 	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
+		return 0; /* reopen_regular() says what it is */
 	if (st.st_uid != owner->uid && st.st_uid != owner->euid && st.st_uid != 0)
 		return -EACCES;
 	if (st.st_nlink != 1)
@@ -171,7 +200,7 @@ int procfs_open_untrusted(pid_t pid, const char *path, off_t max_size)
 {
 	struct bw_status owner;
 	char link[64];
-	int rootfd, pathfd, fd, err;
+	int rootfd, pathfd, err;
 
 	if (pid <= 0 || !plain_path(path))
 		return -EINVAL;
@@ -186,16 +215,12 @@ int procfs_open_untrusted(pid_t pid, const char *path, off_t max_size)
 	close(rootfd);
 	if (pathfd < 0)
 		return pathfd;
-	/* Opened for reading only now, through the inode checked (the name
-	 * may point elsewhere by now): a FIFO or device never is. */
 	err = check_untrusted(pathfd, &owner, max_size);
-	if (!err) {
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", pathfd);
-		fd = open(link, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-		err = fd < 0 ? -errno : fd;
+	if (err) {
+		close(pathfd);
+		return err;
 	}
-	close(pathfd);
-	return err;
+	return reopen_regular(pathfd);
 }
 
 const char *procfs_untrusted_why(int err)
