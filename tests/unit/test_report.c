@@ -336,7 +336,7 @@ static struct bw_go_channel go_chan = { 0xc000010000, "chan\x1b[1m\xfe", 0, 0, f
 static struct bw_go_count go_reasons[1] = { { "chan\x07 \xff", 1 } };
 static struct bw_go_group go_group = {
 	.count = 1, .state = "waiting", .wait_reason = "chan\x07 \xff", .nframes = 2,
-	.frames = go_frames, .blocking_site = 0, .created_by = { "main.\rspawn", "/src/x.go", 1 },
+	.frames = go_frames, .blocking_site = 0, .created_by = { .func = "main.\rspawn", .file = "/src/x.go", .line = 1 },
 	.channel = &go_chan, .nchannels = 1,
 };
 static struct bw_go_view go_view = {
