@@ -160,7 +160,8 @@ static unsigned int open_untrusted_cases(const char *dir)
 			fd = 0;
 		}
 		if (fd != untrusted[i].err) {
-			print_message("%s: %d, expected %d\n", untrusted[i].rel, fd, untrusted[i].err);
+			print_message("%s: %d, expected %d\n", untrusted[i].rel, fd,
+				      untrusted[i].err);
 			bad |= 1u << i;
 		}
 	}

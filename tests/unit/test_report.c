@@ -336,7 +336,8 @@ static struct bw_go_channel go_chan = { 0xc000010000, "chan\x1b[1m\xfe", 0, 0, f
 static struct bw_go_count go_reasons[1] = { { "chan\x07 \xff", 1 } };
 static struct bw_go_group go_group = {
 	.count = 1, .state = "waiting", .wait_reason = "chan\x07 \xff", .nframes = 2,
-	.frames = go_frames, .blocking_site = 0, .created_by = { .func = "main.\rspawn", .file = "/src/x.go", .line = 1 },
+	.frames = go_frames, .blocking_site = 0,
+	.created_by = { .func = "main.\rspawn", .file = "/src/x.go", .line = 1 },
 	.channel = &go_chan, .nchannels = 1,
 };
 static struct bw_go_view go_view = {
@@ -362,18 +363,19 @@ static void names_report(struct names_report *n, bool evil)
 	int i;
 
 	memset(n, 0, sizeof(*n));
-	n->frames[0] = (struct bw_frame){ .addr = 0xffffffff81000000, .symbol = evil ? "k\x1b" : "k",
-					  .module = "[kernel]", .kernel = true };
+	n->frames[0] = (struct bw_frame){ .addr = 0xffffffff81000000, .module = "[kernel]",
+					  .symbol = evil ? "k\x1b" : "k", .kernel = true };
 	n->frames[1] = (struct bw_frame){ .addr = 0x401000, .symbol = evil ? EVIL_SYM : "sym",
-					  .module = evil ? "/opt/\x1b[31mred\n/lib\xfe.so" : "/opt/lib.so",
+					  .module = evil ? "/opt/\x1b[31m\n/lib\xfe.so" : "/opt/lib.so",
 					  .file = evil ? "/src/a\r\n.c" : "/src/a.c", .line = 7 };
-	n->frames[2] = (struct bw_frame){ .addr = 0x7f0000001000, .symbol = evil ? "jit_\x1b[5m" : "jit",
-					  .module = "[jit]" };
+	n->frames[2] = (struct bw_frame){ .addr = 0x7f0000001000, .module = "[jit]",
+					  .symbol = evil ? "jit_\x1b[5m" : "jit" };
 	n->st = (struct bw_stack){ .refs = 1, .nframes = 3, .frames = n->frames };
 	n->fd = (struct bw_fd_ref){ 5, evil ? "/tmp/a\rb\x9b" "1m" : "/tmp/ab" };
 	for (i = 0; i < 2; i++) {
-		n->e[i] = (struct bw_entry){ .pid = 1, .tid = 2 + i, .reason = "mutex", .stack = &n->st,
-					     .ongoing = true, .owner = 3 - i, .blocked_ns = 1 };
+		n->e[i] = (struct bw_entry){ .pid = 1, .tid = 2 + i, .reason = "mutex",
+					     .stack = &n->st, .ongoing = true, .owner = 3 - i,
+					     .blocked_ns = 1 };
 		snprintf(n->e[i].comm, sizeof(n->e[i].comm), "%s", comm);
 		snprintf(n->e[i].owner_comm, sizeof(n->e[i].owner_comm), "%s", comm);
 		n->e[i].detail = (struct bw_detail){ .kind = BW_DETAIL_EPOLL,
@@ -439,8 +441,8 @@ static void test_hostile_names(void **state)
 	ref = render(0, &tame.r, 8);
 	for (c = (const unsigned char *)out; *c; c++)
 		if ((*c < 0x20 && *c != '\n') || *c == 0x7f)
-			fail_msg("raw byte %#x at %zu of:\n%s", *c, (size_t)(c - (const unsigned char *)out),
-				 out);
+			fail_msg("raw byte %#x at %zu of:\n%s", *c,
+				 (size_t)(c - (const unsigned char *)out), out);
 	/* no line forged, none lost */
 	assert_int_equal(count_lines(out), count_lines(ref));
 	assert_non_null(strstr(out, "PID 1 (" EVIL_COMM_TEXT ")"));
@@ -464,13 +466,15 @@ static void test_hostile_names(void **state)
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	root = json_tokener_parse_ex(tok, out, (int)strlen(out) - 1);
 	if (!root)
-		fail_msg("json-c: %s in:\n%s", json_tokener_error_desc(json_tokener_get_error(tok)), out);
+		fail_msg("json-c: %s in:\n%s",
+			 json_tokener_error_desc(json_tokener_get_error(tok)), out);
 	json_object_put(root);
 	json_tokener_free(tok);
 	py = python("import json, sys; r = json.loads(sys.stdin.buffer.read().decode(\"utf-8\", "
 		    "\"strict\"), strict=True); p = r[\"processes\"][0]; "
 		    "assert p[\"comm\"] == \"\\x1b]0;pwn\\x07\\r\\n\\\\xff\", p[\"comm\"]; "
-		    "assert p[\"go\"][\"groups\"][0][\"wait_reason\"] == \"chan\\x07 \\\\xff\"", out);
+		    "assert p[\"go\"][\"groups\"][0][\"wait_reason\"] == "
+		    "\"chan\\x07 \\\\xff\"", out);
 	assert_true(py <= 0);
 	free(out);
 }

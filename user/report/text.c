@@ -24,7 +24,10 @@ static void print_frame(FILE *out, const struct bw_frame *f)
 {
 	char sb[BW_ESC_LEN], mb[BW_ESC_LEN], fb[BW_ESC_LEN];
 	const char *sym = BW_ESC(f->symbol, sb);
-	const char *mod = f->module ? BW_ESC(f->kernel ? f->module : base_name(f->module), mb) : NULL;
+	const char *mod = NULL;
+
+	if (f->module)
+		mod = BW_ESC(f->kernel ? f->module : base_name(f->module), mb);
 
 	if (f->kernel) {
 		bool other = mod && strcmp(mod, "[kernel]");
@@ -233,7 +236,8 @@ static int text_emit(struct bw_sink *s, const struct bw_report *r)
 
 		if (p->nthreads) {
 			bw_fmt_duration(p->blocked_ns, tot, sizeof(tot));
-			fprintf(out, "\nPID %u (%s)  blocked %s\n", p->pid, BW_ESC(p->comm, comm), tot);
+			fprintf(out, "\nPID %u (%s)  blocked %s\n", p->pid, BW_ESC(p->comm, comm),
+				tot);
 			fprintf(out, "  %7s  %-16s %-22s %9s %7s %9s\n", "TID", "COMM", "REASON",
 				"BLOCKED", "COUNT", "MAX");
 		}

@@ -101,7 +101,8 @@ static void print_channel(FILE *out, const struct bw_go_group *g)
 	else
 		snprintf(buf, sizeof(buf), "unbuffered");
 	fprintf(out, "        on chan %#" PRIx64 " (%s%s%s, %s, %u receiver%s waiting, %u sender%s waiting)",
-		c->addr, c->elem_type ? BW_ESC(c->elem_type, type) : "", c->elem_type ? ", " : "", buf,
+		c->addr, c->elem_type ? BW_ESC(c->elem_type, type) : "", c->elem_type ? ", " : "",
+		buf,
 		c->closed ? "closed" : "open", c->recv_waiting, c->recv_waiting == 1 ? "" : "s",
 		c->send_waiting, c->send_waiting == 1 ? "" : "s");
 	if (g->nchannels > 1)
@@ -133,7 +134,8 @@ static void print_group(FILE *out, const struct bw_go_group *g, unsigned int fra
 			continue;
 		if (f->func)
 			fprintf(out, "          %s  %s:%u%s\n", BW_ESC(f->func, func),
-				BW_ESC(base_name(f->file), file), f->line, f->inlined ? " [inline]" : "");
+				BW_ESC(base_name(f->file), file), f->line,
+				f->inlined ? " [inline]" : "");
 		else
 			fprintf(out, "          0x%" PRIx64 "\n", f->addr);
 		shown++;
