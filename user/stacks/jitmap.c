@@ -144,14 +144,16 @@ static int add_line(struct jitmap *jm, char *line)
 	return 0;
 }
 
-/* The whole lines in @buf (@end: its end) to add_line(); where the last,
- * unfinished one starts. */
+/* The whole lines in @buf (@end: its end) to add_line(), cut to JIT_LINE;
+ * where the last, unfinished one starts. */
 static char *add_lines(struct jitmap *jm, char *buf, char *end, bool *skip, int *err)
 {
 	char *p = buf, *nl;
 
 	while (!*err && (nl = memchr(p, '\n', (size_t)(end - p)))) {
 		*nl = 0;
+		if (nl - p >= JIT_LINE)
+			p[JIT_LINE - 1] = 0;
 		if (!*skip)
 			*err = add_line(jm, p);
 		*skip = false;
@@ -160,8 +162,8 @@ static char *add_lines(struct jitmap *jm, char *buf, char *end, bool *skip, int 
 	return p;
 }
 
-/* Read in chunks, within the budget; a line longer than JIT_LINE is
- * skipped whole, not taken in pieces. */
+/* Read in chunks, within the budget; a line longer than JIT_LINE is cut
+ * there (its name), what follows not taken for another line. */
 static int parse(struct jitmap *jm, int fd)
 {
 	char *buf = malloc(JIT_CHUNK + 1), *rest;
@@ -193,6 +195,9 @@ static int parse(struct jitmap *jm, int fd)
 		rest = add_lines(jm, buf, buf + have + got, &skip, &err);
 		have = (size_t)(buf + have + got - rest);
 		if (have >= JIT_LINE) {
+			rest[JIT_LINE - 1] = 0;
+			if (!err && !skip)
+				err = add_line(jm, rest);
 			skip = true;
 			have = 0;
 		}
