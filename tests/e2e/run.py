@@ -20,8 +20,9 @@ split-intervals, system-wide, top, output-file, text-format, multi-pid,
 sigint, sigterm, duration, ringbuf-overflow), test_still_blocked.py
 (still-blocked-*, deadlock-*, chain*, epoll-socket-detail,
 wait-kinds-now, now-*), test_errors.py (help, version, error-*,
-fds-closed-*, pid-leader-exited, now-error-no-such-pid), test_stacks.py (stacks-*), test_outputs.py
-(outputs-*: several sinks in one run, a write error), test_go.py (go-*:
+fds-closed-*, pid-leader-exited, now-error-no-such-pid), test_stacks.py
+(stacks-*), test_outputs.py (outputs-*: several sinks in one run, a
+write error, names that are a terminal's commands), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
 channels, trends, churn, errors). The harness they use
 is the package lib/ (processes, reports, ground truth from /proc, the
@@ -84,6 +85,7 @@ ORDER = [
     # test_outputs
     "outputs-several",
     "outputs-write-error",
+    "outputs-hostile-names",
     # test_errors
     "help",
     "version",
@@ -152,6 +154,7 @@ ORDER = [
     "stacks-truncated",
     "stacks-jit",
     "stacks-signal-handler",
+    "stacks-jit-fifo",
     # test_go
     "go-now-default",
     "go-now-stripped",

@@ -1,13 +1,14 @@
 """Stack quality, frame by frame: tests/workloads/stacks.c with and
 without frame pointers (names, inline frames, source lines, modules,
 truncation, kernel frames), a deleted binary, one in another mount
-namespace, C++ demangling, JIT code from /tmp/perf-PID.map, no debug
-info, and against eu-stack."""
+namespace, C++ demangling, JIT code from /tmp/perf-PID.map (and a FIFO
+in its place), no debug info, and against eu-stack."""
 
 import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
@@ -17,7 +18,7 @@ from lib.errors import Fail, Skip
 from lib.procs import STACK_MODES, describe_rc
 from lib.reports import (check_snapshot, entries, now_report, now_text,
                          ongoing_by_tid, parse_reports, show_entries,
-                         show_waits, symbols, within)
+                         show_waits, symbols, wait_reports, within)
 
 # ------------------------------------------------------------ stack quality
 #
@@ -558,6 +559,54 @@ def t_stacks_signal_handler(ctx):
                        "the interrupted function", names)
         if any(not n for n in names):
             raise Fail(f"{mode[0]}: a frame with neither name nor module", names)
+def jit_fifo_problem(reports, pid, tid):
+    """What is wrong with the jit-sleeper's entries when its perf map is a
+    FIFO, or None: there must be one, and no JIT name from the FIFO."""
+    mine = [t for _, _, t in entries(reports, pid=pid, tid=tid)]
+    if not mine:
+        return "no entry for the jit-sleeper"
+    named = [t for t in mine if any(f.get("module") == "[jit]"
+                                    for f in t["stack"])]
+    if named:
+        return "a [jit] frame named from a FIFO"
+    return None
+
+
+def t_stacks_jit_fifo(ctx):
+    """/tmp/perf-PID.map is a FIFO nobody writes: with -p and -d, and
+    system-wide until SIGINT, blockwatch reports on time and exits, with
+    no JIT names (it used to wait in open() for a writer, for ever)."""
+    w, m = ctx.simple(ctx.cfg.jit, "jit", r" (0x[0-9a-f]+) (0x[0-9a-f]+)",
+                      args=("fifo",))
+    pid, tid = int(m.group(1)), int(m.group(2))
+    path = f"/tmp/perf-{pid}.map"
+    ctx.tmpfiles.append(path)
+    if not stat.S_ISFIFO(os.lstat(path).st_mode):
+        raise Fail(f"jit fifo: {path} is not a FIFO")
+    bw = ctx.blockwatch("-t", "100ms", "-i", "1s", "-d", "2500ms", "-f",
+                        "json", "-p", pid)
+    ctx.tracing(bw)
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text(), "-p stdout")
+    problem = jit_fifo_problem(reports, pid, tid)
+    if problem:
+        raise Fail(f"-p: {problem}", show_entries(entries(reports, pid=pid)))
+    bw = ctx.blockwatch("-t", "100ms", "-i", "1s", "-f", "json",
+                        name="blockwatch system-wide")
+    ctx.tracing(bw)
+    wait_reports(bw, 1, 10)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text(), "system-wide stdout")
+    problem = jit_fifo_problem(reports, pid, tid)
+    if problem:
+        raise Fail(f"system-wide: {problem}",
+                   show_entries(entries(reports, pid=pid)))
+    w.p.stdin.close()
+    rc = w.wait(EXIT_TIMEOUT_S)
+    if rc != 0:
+        raise Fail(f"jit fifo: {describe_rc(rc)}", w.tail())
+
 
 TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
           t_stacks(c, v, m))
@@ -572,4 +621,5 @@ TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
     ("stacks-truncated", t_stacks_truncated),
     ("stacks-jit", t_stacks_jit),
     ("stacks-signal-handler", t_stacks_signal_handler),
+    ("stacks-jit-fifo", t_stacks_jit_fifo),
 ]

@@ -17,6 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/stat.h>
+#include "base/util.h"
 #include "proc/procfs.h"
 
 static void test_status(void **state)
@@ -38,6 +43,14 @@ static void test_status(void **state)
 	assert_int_equal(st.tgid, getpid());
 	procfs_comm(getpid(), getpid(), comm, sizeof(comm));
 	assert_string_equal(comm, "bw-procfs-test");
+	/* status writes LF and backslash escaped: the name as it was set */
+	assert_int_equal(prctl(PR_SET_NAME, "a\nb\\c\x1b\xff"), 0);
+	assert_int_equal(procfs_status(getpid(), 0, &st), 0);
+	assert_string_equal(st.name, "a\nb\\c\x1b\xff");
+	assert_int_equal(prctl(PR_SET_NAME, "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n"), 0);
+	assert_int_equal(procfs_status(getpid(), 0, &st), 0);
+	assert_string_equal(st.name, "\n\n\n\n\n\n\n\n\n\n\n\n\n\n\n");
+	assert_int_equal(prctl(PR_SET_NAME, "bw-procfs-test"), 0);
 	/* same namespace: a tid is the host's */
 	if (!st.nested)
 		assert_int_equal(procfs_host_tid(getpid(), 4242), 4242);
@@ -156,6 +169,125 @@ static void test_files(void **state)
 	assert_int_equal(procfs_inode("%d/ns/none", getpid()), 0);
 }
 
+/* Files that anyone may have written, each path with what it must give. */
+static const struct {
+	const char *rel;
+	off_t max;
+	int err; /* 0: opened */
+} untrusted[] = {
+	{ "/file", 64, 0 },
+	{ "/dir/file", 64, 0 },
+	{ "/file", 4, -EFBIG },
+	{ "/lfile", 64, -ELOOP },
+	{ "/ldir/file", 64, -ELOOP },
+	{ "/dir", 64, -EISDIR },
+	{ "/fifo", 64, -EINVAL },
+	{ "/missing", 64, -ENOENT },
+	{ "/dir/../file", 64, -EINVAL },
+	{ "/dir//file", 64, -EINVAL },
+	{ "/./file", 64, -EINVAL },
+};
+
+/* procfs_open_untrusted() of every case under @dir: a bitmask of those
+ * that went wrong, for a child to report. */
+static unsigned int open_untrusted_cases(const char *dir)
+{
+	unsigned int bad = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(untrusted) / sizeof(untrusted[0]); i++) {
+		char path[PATH_MAX], buf[16] = "";
+		int fd;
+
+		snprintf(path, sizeof(path), "%s%s", dir, untrusted[i].rel);
+		fd = procfs_open_untrusted(getpid(), path, untrusted[i].max);
+		if (fd >= 0) {
+			if (read(fd, buf, sizeof(buf) - 1) < 0 || strcmp(buf, "0 1 x\n") ||
+			    !(fcntl(fd, F_GETFL) & O_NONBLOCK))
+				bad |= 1u << i;
+			close(fd);
+			fd = 0;
+		}
+		if (fd != untrusted[i].err) {
+			print_message("%s: %d, expected %d\n", untrusted[i].rel, fd,
+				      untrusted[i].err);
+			bad |= 1u << i;
+		}
+	}
+	return bad;
+}
+
+/* As where openat2 is missing or filtered: seccomp makes it ENOSYS. */
+static void no_openat2(void)
+{
+	struct sock_filter insns[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { BW_ARRAY_SIZE(insns), insns };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) ||
+	    syscall(SYS_openat2, AT_FDCWD, "/", NULL, 0) != -1 || errno != ENOSYS)
+		_exit(255);
+}
+
+static void test_open_untrusted(void **state)
+{
+	char dir[] = "/tmp/bw-untrusted-XXXXXX", path[PATH_MAX];
+	unsigned int bad;
+	int status, fd;
+	pid_t pid;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/file", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	assert_int_equal(write(fd, "0 1 x\n", 6), 6);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/dir", dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/dir/file", dir);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	assert_int_equal(write(fd, "0 1 x\n", 6), 6);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/lfile", dir);
+	assert_int_equal(symlink("file", path), 0);
+	snprintf(path, sizeof(path), "%s/ldir", dir);
+	assert_int_equal(symlink("dir", path), 0);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0644), 0);
+
+	/* a binary's path: links followed, but only a regular file opened */
+	snprintf(path, sizeof(path), "%s/lfile", dir);
+	fd = procfs_open_mapped(getpid(), path);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(procfs_open_mapped(getpid(), path), -1);
+	snprintf(path, sizeof(path), "%s/null", dir);
+	assert_int_equal(symlink("/dev/null", path), 0);
+	assert_int_equal(procfs_open_mapped(getpid(), path), -1);
+
+	bad = open_untrusted_cases(dir);
+	/* the same without openat2, in a child */
+	pid = fork();
+	if (pid == 0) {
+		no_openat2();
+		_exit(open_untrusted_cases(dir) ? 1 : 0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	assert_int_equal(system(path), 0);
+	assert_int_equal(bad, 0);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 255)
+		fail_msg("cannot filter openat2 with seccomp");
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(procfs_open_untrusted(getpid(), "tmp", 64), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -165,6 +297,7 @@ int main(void)
 		cmocka_unit_test(test_kthread),
 		cmocka_unit_test(test_read_mem),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_open_untrusted),
 	};
 
 	return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);

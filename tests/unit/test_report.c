@@ -8,7 +8,9 @@
 #include <string.h>
 #include <cmocka.h>
 #include <json-c/json.h>
+#include <sys/wait.h>
 #include "model/agg.h"
+#include "model/go.h"
 #include "report/fmt.h"
 #include "report/sink.h"
 #include "stacks/stacktab.h"
@@ -319,6 +321,164 @@ static void test_details(void **state)
 	}
 }
 
+/* Names a traced process chose: terminal escapes, CR LF, a byte that
+ * is not UTF-8, a C1 CSI, a bidi override, a backslash. */
+#define EVIL_COMM "\x1b]0;pwn\x07\r\n\xff"
+#define EVIL_COMM_TEXT "\\x1b]0;pwn\\x07\\x0d\\x0a\\xff"
+#define EVIL_SYM "sym\x1b[2J\r\nPID 1 (init)\xc2\x9b\xe2\x80\xae\\"
+
+/* The Go section of a process, its names from a hostile binary. */
+static struct bw_go_frame go_frames[2] = {
+	{ "main.\x1b[Kwork\n", "/src/\r\xffwork.go", 12, 0x401000, false, false },
+	{ "main.main", "/src/main.go", 3, 0x402000, false, false },
+};
+static struct bw_go_channel go_chan = { 0xc000010000, "chan\x1b[1m\xfe", 0, 0, false, 1, 0 };
+static struct bw_go_count go_reasons[1] = { { "chan\x07 \xff", 1 } };
+static struct bw_go_group go_group = {
+	.count = 1, .state = "waiting", .wait_reason = "chan\x07 \xff", .nframes = 2,
+	.frames = go_frames, .blocking_site = 0,
+	.created_by = { .func = "main.\rspawn", .file = "/src/x.go", .line = 1 },
+	.channel = &go_chan, .nchannels = 1,
+};
+static struct bw_go_view go_view = {
+	.version = "go1.21\x1b]0;x\x07", .goroutines = 1, .nreasons = 1, .by_reason = go_reasons,
+	.ngroups = 1, .groups = &go_group,
+};
+
+/* Two threads of one process in a deadlock, every name @evil or not. */
+struct names_report {
+	struct bw_frame frames[3];
+	struct bw_stack st;
+	struct bw_fd_ref fd;
+	struct bw_entry e[2], *ep[2];
+	const struct bw_entry *cyc[2];
+	struct bw_cycle cycle;
+	struct bw_proc_report p, *pp;
+	struct bw_report r;
+};
+
+static void names_report(struct names_report *n, bool evil)
+{
+	const char *comm = evil ? EVIL_COMM : "worker";
+	int i;
+
+	memset(n, 0, sizeof(*n));
+	n->frames[0] = (struct bw_frame){ .addr = 0xffffffff81000000, .module = "[kernel]",
+					  .symbol = evil ? "k\x1b" : "k", .kernel = true };
+	n->frames[1] = (struct bw_frame){ .addr = 0x401000, .symbol = evil ? EVIL_SYM : "sym",
+					  .module = evil ? "/opt/\x1b[31m\n/lib\xfe.so" : "/opt/lib.so",
+					  .file = evil ? "/src/a\r\n.c" : "/src/a.c", .line = 7 };
+	n->frames[2] = (struct bw_frame){ .addr = 0x7f0000001000, .module = "[jit]",
+					  .symbol = evil ? "jit_\x1b[5m" : "jit" };
+	n->st = (struct bw_stack){ .refs = 1, .nframes = 3, .frames = n->frames };
+	n->fd = (struct bw_fd_ref){ 5, evil ? "/tmp/a\rb\x9b" "1m" : "/tmp/ab" };
+	for (i = 0; i < 2; i++) {
+		n->e[i] = (struct bw_entry){ .pid = 1, .tid = 2 + i, .reason = "mutex",
+					     .stack = &n->st, .ongoing = true, .owner = 3 - i,
+					     .blocked_ns = 1 };
+		snprintf(n->e[i].comm, sizeof(n->e[i].comm), "%s", comm);
+		snprintf(n->e[i].owner_comm, sizeof(n->e[i].owner_comm), "%s", comm);
+		n->e[i].detail = (struct bw_detail){ .kind = BW_DETAIL_EPOLL,
+						     .set = { NULL, 7, 1, &n->fd } };
+		n->ep[i] = &n->e[i];
+		n->cyc[i] = &n->e[i];
+	}
+	n->cycle = (struct bw_cycle){ 2, n->cyc };
+	n->p = (struct bw_proc_report){ .pid = 1, .nthreads = 2, .threads = n->ep, .go = &go_view };
+	snprintf(n->p.comm, sizeof(n->p.comm), "%s", comm);
+	n->pp = &n->p;
+	n->r = (struct bw_report){ .interval_ns = 1, .total_procs = 1, .nprocs = 1, .procs = &n->pp,
+				   .ndeadlocks = 1, .deadlocks = &n->cycle };
+	if (!evil) {
+		/* the same Go section, its names tame */
+		static struct bw_go_view tame;
+
+		tame = go_view;
+		tame.version = "go1.21";
+		n->p.go = &tame;
+	}
+}
+
+/* @input through python3 -c @script: 0 if it exits 0, 1 if not, -1 if
+ * there is no python3. */
+static int python(const char *script, const char *input)
+{
+	char cmd[1024];
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "python3 -c '%s'", script);
+	p = popen(cmd, "w");
+	assert_non_null(p);
+	fputs(input, p);
+	st = pclose(p);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 127)
+		return -1;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void test_hostile_names(void **state)
+{
+	struct names_report evil, tame;
+	char *out, *ref;
+	const unsigned char *c;
+	json_tokener *tok;
+	json_object *root;
+	int py;
+
+	names_report(&evil, true);
+	names_report(&tame, false);
+	out = render(0, &evil.r, 8);
+	ref = render(0, &tame.r, 8);
+	for (c = (const unsigned char *)out; *c; c++)
+		if ((*c < 0x20 && *c != '\n') || *c == 0x7f)
+			fail_msg("raw byte %#x at %zu of:\n%s", *c,
+				 (size_t)(c - (const unsigned char *)out), out);
+	/* no line forged, none lost */
+	assert_int_equal(count_lines(out), count_lines(ref));
+	assert_non_null(strstr(out, "PID 1 (" EVIL_COMM_TEXT ")"));
+	assert_non_null(strstr(out, "waits for TID 3 (" EVIL_COMM_TEXT ")"));
+	assert_non_null(strstr(out, "\n        sym\\x1b[2J\\x0d\\x0aPID 1 (init)\\xc2\\x9b\\xe2\\x80"
+				    "\\xae\\\\+0x0 (lib\\xfe.so) a\\x0d\\x0a.c:7\n"));
+	assert_non_null(strstr(out, "\n        [k] k\\x1b+0x0\n"));
+	assert_non_null(strstr(out, "\n        jit_\\x1b[5m+0x0 ([jit])\n"));
+	assert_non_null(strstr(out, "on epoll fd 7: fd 5 /tmp/a\\x0db\\x9b1m"));
+	assert_non_null(strstr(out, "GO 1 (" EVIL_COMM_TEXT ", go1.21\\x1b]0;x\\x07)"));
+	assert_non_null(strstr(out, "main.\\x1b[Kwork\\x0a  \\x0d\\xffwork.go:12"));
+	py = python("import sys; sys.stdin.buffer.read().decode(\"utf-8\", \"strict\")", out);
+	if (py < 0)
+		print_message("[  SKIPPED ] no python3: UTF-8 of the text not checked\n");
+	assert_true(py <= 0);
+	free(out);
+	free(ref);
+
+	out = render(1, &evil.r, 8);
+	tok = json_tokener_new();
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	root = json_tokener_parse_ex(tok, out, (int)strlen(out) - 1);
+	if (!root)
+		fail_msg("json-c: %s in:\n%s",
+			 json_tokener_error_desc(json_tokener_get_error(tok)), out);
+	json_object_put(root);
+	json_tokener_free(tok);
+	py = python("import json, sys; r = json.loads(sys.stdin.buffer.read().decode(\"utf-8\", "
+		    "\"strict\"), strict=True); p = r[\"processes\"][0]; "
+		    "assert p[\"comm\"] == \"\\x1b]0;pwn\\x07\\r\\n\\\\xff\", p[\"comm\"]; "
+		    "assert p[\"go\"][\"groups\"][0][\"wait_reason\"] == "
+		    "\"chan\\x07 \\\\xff\"", out);
+	assert_true(py <= 0);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_ongoing_json),
 		cmocka_unit_test(test_durations),
 		cmocka_unit_test(test_details),
+		cmocka_unit_test(test_hostile_names),
 	};
 
 	return cmocka_run_group_tests_name("report", tests, NULL, NULL);

@@ -3,7 +3,7 @@
  * jit: a thread blocked in "JIT-compiled" code, for the end-to-end test
  * of /tmp/perf-PID.map symbols.
  *
- *   jit        (no arguments)
+ *   jit [fifo | hostile]
  *
  * main maps an anonymous page, writes x86-64 machine code into it and
  * makes it executable: jit_sleeper(seconds), which sets up a frame
@@ -17,6 +17,15 @@
  * nanosleep(), main prints "ready PID TID ADDR SIZE" (ADDR and SIZE in
  * hex with 0x) and reads stdin; at end of file it removes the map file
  * and exits 0. Errors: one line on stderr, exit 1 (the map file removed).
+ *
+ * fifo: /tmp/perf-PID.map is a FIFO that nobody ever opens for writing,
+ * as any user can make it: blockwatch must neither wait on it nor name
+ * the code.
+ *
+ * hostile: the names are a terminal's commands, as any process may choose
+ * them: the process (main thread) is HOSTILE_COMM, the sleeper thread
+ * HOSTILE_THREAD, the code in the map HOSTILE_SYM (escapes, CR LF, bytes
+ * that are not UTF-8); blockwatch must print them escaped.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -31,6 +40,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,7 +52,12 @@
 
 typedef long (*jit_fn)(long seconds);
 
+#define HOSTILE_COMM "\x1b]0;pwned\x07\r\n\xff"
+#define HOSTILE_THREAD "jit\x1b[2J\r\xfe"
+#define HOSTILE_SYM "jit_\x1b]0;map\x07\rforged \xff" /* no LF: the map is lines */
+
 static char map_path[64];
+static bool hostile;
 static atomic_int sleeper_tid;
 static jit_fn sleeper;
 
@@ -100,7 +116,7 @@ __attribute__((noinline)) long jit_caller(long seconds)
 static void *sleeper_thread(void *arg)
 {
 	(void)arg;
-	pthread_setname_np(pthread_self(), "jit-sleeper");
+	pthread_setname_np(pthread_self(), hostile ? HOSTILE_THREAD : "jit-sleeper");
 	atomic_store(&sleeper_tid, (int)syscall(SYS_gettid));
 	for (;;)
 		jit_caller(SLEEP_S);
@@ -115,15 +131,34 @@ static bool blocked(pid_t tid)
 	return task_asleep(tid, "S", &nr, &arg0) && nr == SYS_nanosleep;
 }
 
-int main(void)
+static void write_map(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		jit_die("create '%s': %s", path, strerror(errno));
+	fprintf(f, "%lx %zx %s\n", (unsigned long)(uintptr_t)sleeper, sizeof(code),
+		hostile ? HOSTILE_SYM : "jit_sleeper");
+	if (fclose(f))
+		jit_die("write '%s': %s", path, strerror(errno));
+}
+
+int main(int argc, char **argv)
 {
 	struct timespec ms1 = { 0, 1000000 };
 	unsigned long long deadline;
 	pthread_t thread;
 	char line[64];
+	bool fifo;
 	void *page;
-	FILE *f;
 	int err;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "fifo") && strcmp(argv[1], "hostile")))
+		jit_die("usage: jit [fifo | hostile]");
+	fifo = argc == 2 && !strcmp(argv[1], "fifo");
+	hostile = argc == 2 && !strcmp(argv[1], "hostile");
+	if (hostile && prctl(PR_SET_NAME, HOSTILE_COMM))
+		jit_die("prctl PR_SET_NAME: %s", strerror(errno));
 
 	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -136,13 +171,13 @@ int main(void)
 	sleeper = (jit_fn)((char *)page + 64);
 
 	snprintf(map_path, sizeof(map_path), "/tmp/perf-%d.map", (int)getpid());
-	f = fopen(map_path, "w");
-	if (!f)
-		jit_die("create '%s': %s", map_path, strerror(errno));
-	fprintf(f, "%lx %zx jit_sleeper\n", (unsigned long)(uintptr_t)sleeper,
-		sizeof(code));
-	if (fclose(f))
-		jit_die("write '%s': %s", map_path, strerror(errno));
+	if (fifo) {
+		unlink(map_path);
+		if (mkfifo(map_path, 0666))
+			jit_die("mkfifo '%s': %s", map_path, strerror(errno));
+	} else {
+		write_map(map_path);
+	}
 
 	err = pthread_create(&thread, NULL, sleeper_thread, NULL);
 	if (err)

@@ -106,6 +106,21 @@ static void parse_nspid(const char *val, struct bw_status *st)
 	st->nested = n > 1;
 }
 
+/* The kernel writes a name's LF and backslash as \n and \\ in status
+ * (proc_task_name): the name as the thread set it, as comm and BPF say. */
+static void unescape_name(const char *s, char *name, size_t len)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < len; s++) {
+		if (s[0] == '\\' && (s[1] == 'n' || s[1] == '\\'))
+			name[n++] = *++s == 'n' ? '\n' : '\\';
+		else
+			name[n++] = *s;
+	}
+	name[n] = 0;
+}
+
 int procfs_status(pid_t pid, pid_t tid, struct bw_status *st)
 {
 	char line[256];
@@ -119,13 +134,15 @@ int procfs_status(pid_t pid, pid_t tid, struct bw_status *st)
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "Name:\t", 6)) {
 			line[strcspn(line, "\n")] = 0;
-			snprintf(st->name, sizeof(st->name), "%.15s", line + 6);
+			unescape_name(line + 6, st->name, sizeof(st->name));
 		} else if (!strncmp(line, "State:", 6)) {
 			st->state = line[6 + strspn(line + 6, " \t")];
 		} else if (sscanf(line, "Tgid:\t%d", &st->tgid) == 1) {
 			tgid = true;
 		} else if (!strncmp(line, "Threads:", 8)) {
 			st->threads = (int)strtol(line + 8, NULL, 10);
+		} else if (!strncmp(line, "Uid:", 4)) {
+			sscanf(line + 4, "%u %u", &st->uid, &st->euid);
 		} else if (!strncmp(line, "NSpid:", 6)) {
 			parse_nspid(line + 6, st);
 		}
@@ -318,69 +335,4 @@ uint64_t procfs_auxv(pid_t pid, uint64_t type)
 	}
 	fclose(f);
 	return v;
-}
-
-/* The lowest mapping of @path in /proc/PID/map_files: it reaches the
- * file even once deleted or replaced, and holds the ELF header. */
-static int open_map_file(pid_t pid, const char *path)
-{
-	char link[PATH_MAX], target[PATH_MAX], best[NAME_MAX + 1] = "";
-	unsigned long lowest = ULONG_MAX;
-	struct dirent *de;
-	DIR *d;
-
-	d = procfs_opendir("%d/map_files", pid);
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		unsigned long start;
-
-		if (sscanf(de->d_name, "%lx-", &start) != 1 || start >= lowest)
-			continue;
-		if (procfs_readlink(target, sizeof(target), "%d/map_files/%s", pid, de->d_name) < 0 ||
-		    strcmp(target, path))
-			continue;
-		lowest = start;
-		snprintf(best, sizeof(best), "%s", de->d_name);
-	}
-	closedir(d);
-	if (!best[0])
-		return -1;
-	snprintf(link, sizeof(link), "/proc/%d/map_files/%s", pid, best);
-	return open(link, O_RDONLY | O_CLOEXEC);
-}
-
-int procfs_open_mapped(pid_t pid, const char *path)
-{
-	char full[PATH_MAX];
-	struct stat st;
-	int fd = -1;
-
-	if (path[0] != '/' || pid <= 0)
-		return -1;
-	if (!strstr(path, " (deleted)")) {
-		snprintf(full, sizeof(full), "/proc/%d/root%s", pid, path);
-		/* regular files only: a device could hang open() or read() */
-		if (!stat(full, &st) && S_ISREG(st.st_mode))
-			fd = open(full, O_RDONLY | O_CLOEXEC);
-	}
-	if (fd < 0)
-		fd = open_map_file(pid, path);
-	return fd;
-}
-
-FILE *procfs_fopen_in_root(pid_t pid, const char *path)
-{
-	return procfs_fopen("%d/root%s", pid, path);
-}
-
-bool procfs_foreign_root(pid_t pid)
-{
-	struct stat ours, theirs;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/root", pid);
-	if (stat("/", &ours) || stat(path, &theirs))
-		return false;
-	return ours.st_dev != theirs.st_dev || ours.st_ino != theirs.st_ino;
 }

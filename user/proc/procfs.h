@@ -24,6 +24,7 @@ struct bw_status {
 	pid_t ns_pid;	/* last NSpid field: its id in its own pid namespace */
 	bool nested;	/* NSpid has more than one field: another namespace */
 	int threads;	/* live threads of the process, a zombie leader counted */
+	uid_t uid, euid; /* Uid: real and effective, as our user namespace sees them */
 };
 
 /* @tid 0: the process itself. 0 or -errno (gone: -ENOENT/-ESRCH). */
@@ -79,8 +80,22 @@ uint64_t procfs_inode(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  * a path with " (deleted)" or not found there, through the mapping in
  * /proc/PID/map_files (deleted or replaced binaries). fd or -1. */
 int procfs_open_mapped(pid_t pid, const char *path);
-/* /proc/PID/root/<path>, for files the process wrote (perf maps). */
-FILE *procfs_fopen_in_root(pid_t pid, const char *path);
+/*
+ * A file in @pid's root that anyone may have put there (/tmp/perf-PID.map:
+ * the process writes it, but any user can get there first): @path as the
+ * process sees it, absolute, without "." or ".." components. Nothing is
+ * opened for reading before it is checked: no symbolic link anywhere on
+ * the way (openat2's RESOLVE_NO_SYMLINKS, else a walk with O_NOFOLLOW), a
+ * regular file (not a FIFO, device, socket or directory: they block or
+ * never end), owned by the process's real or effective uid or by root,
+ * with one link (not a hard link to someone else's file), at most
+ * @max_size bytes. An O_RDONLY|O_NONBLOCK fd, or -errno: -ENOENT (none),
+ * -ELOOP (a link), -EISDIR, -EINVAL (not a regular file; a bad @path),
+ * -EACCES (someone else's), -EMLINK, -EFBIG; procfs_untrusted_why() puts
+ * them in words. The file may still grow: read at most @max_size.
+ */
+int procfs_open_untrusted(pid_t pid, const char *path, off_t max_size);
+const char *procfs_untrusted_why(int err);
 /* Is @pid's root another directory than ours (a container)? Unknown
  * (gone) counts as ours, the common case. */
 bool procfs_foreign_root(pid_t pid);

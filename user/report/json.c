@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include "model/go.h"
 #include "report/fmt.h"
 #include "report/json_util.h"
@@ -192,7 +193,8 @@ static json_object *deadlocks_json(const struct bw_report *r)
 static int json_emit(struct bw_sink *s, const struct bw_report *r)
 {
 	json_object *root = json_object_new_object(), *drops;
-	char when[40];
+	const char *text;
+	char when[40], *fixed = NULL;
 	int i, err;
 
 	if (!root)
@@ -217,10 +219,16 @@ static int json_emit(struct bw_sink *s, const struct bw_report *r)
 	for (i = 0; i < (int)r->nwarnings; i++)
 		json_object_array_add(drops, json_object_new_string(r->warnings[i]));
 	json_object_object_add(root, "warnings", drops);
-	fprintf(s->out, "%s\n",
-		json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-							     JSON_C_TO_STRING_NOSLASHESCAPE));
-	err = bw_sink_flush(s);
+	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* json-c copies a string's bytes as they are, and a comm or a path
+	 * can hold any: made valid UTF-8 once here, for every string. */
+	err = text ? bw_json_utf8(text, &fixed) : -ENOMEM;
+	if (!err) {
+		fprintf(s->out, "%s\n", fixed ? fixed : text);
+		err = bw_sink_flush(s);
+	}
+	free(fixed);
 	json_object_put(root);
 	return err;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* Reports for people: fits 80-120 columns, the worst first. */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "report/fmt.h"
@@ -18,28 +19,36 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
+/* Every name in a frame may come from the process: escaped (BW_ESC). */
 static void print_frame(FILE *out, const struct bw_frame *f)
 {
+	char sb[BW_ESC_LEN], mb[BW_ESC_LEN], fb[BW_ESC_LEN];
+	const char *sym = BW_ESC(f->symbol, sb);
+	const char *mod = NULL;
+
+	if (f->module)
+		mod = BW_ESC(f->kernel ? f->module : base_name(f->module), mb);
+
 	if (f->kernel) {
-		if (f->symbol)
-			fprintf(out, "        [k] %s+0x%" PRIx64 "%s%s\n", f->symbol, f->symoff,
-				strcmp(f->module, "[kernel]") ? " " : "",
-				strcmp(f->module, "[kernel]") ? f->module : "");
+		bool other = mod && strcmp(mod, "[kernel]");
+
+		if (sym)
+			fprintf(out, "        [k] %s+0x%" PRIx64 "%s%s\n", sym, f->symoff,
+				other ? " " : "", other ? mod : "");
 		else
 			fprintf(out, "        [k] 0x%" PRIx64 "\n", f->addr);
 		return;
 	}
-	if (f->symbol && f->inlined)
-		fprintf(out, "        %s (%s)", f->symbol, f->module ? base_name(f->module) : "?");
-	else if (f->symbol)
-		fprintf(out, "        %s+0x%" PRIx64 " (%s)", f->symbol, f->symoff,
-			f->module ? base_name(f->module) : "?");
-	else if (f->module)
-		fprintf(out, "        %s+0x%" PRIx64, base_name(f->module), f->offset);
+	if (sym && f->inlined)
+		fprintf(out, "        %s (%s)", sym, mod ? mod : "?");
+	else if (sym)
+		fprintf(out, "        %s+0x%" PRIx64 " (%s)", sym, f->symoff, mod ? mod : "?");
+	else if (mod)
+		fprintf(out, "        %s+0x%" PRIx64, mod, f->offset);
 	else
 		fprintf(out, "        0x%" PRIx64, f->addr);
 	if (f->file)
-		fprintf(out, " %s:%u", base_name(f->file), f->line);
+		fprintf(out, " %s:%u", BW_ESC(base_name(f->file), fb), f->line);
 	if (f->inlined)
 		fprintf(out, " [inline]");
 	fputc('\n', out);
@@ -93,8 +102,10 @@ static void print_deadlocks(FILE *out, const struct bw_report *r)
 		fprintf(out, "DEADLOCK:");
 		for (j = 0; j <= c->n; j++) {
 			const struct bw_entry *e = c->entries[j % c->n];
+			char comm[BW_ESC_LEN];
 
-			fprintf(out, "%s TID %u (%s)", j ? " waits for" : "", e->tid, e->comm);
+			fprintf(out, "%s TID %u (%s)", j ? " waits for" : "", e->tid,
+				BW_ESC(e->comm, comm));
 		}
 		fputc('\n', out);
 	}
@@ -104,9 +115,10 @@ static void fds_text(struct bw_strbuf *sb, const struct bw_detail *d)
 {
 	uint32_t i;
 
-	for (i = 0; i < d->set.n; i++)
-		bw_sb_printf(sb, "%sfd %d %s", i ? ", " : "", d->set.fds[i].fd,
-			     d->set.fds[i].target ? d->set.fds[i].target : "?");
+	for (i = 0; i < d->set.n; i++) {
+		bw_sb_printf(sb, "%sfd %d ", i ? ", " : "", d->set.fds[i].fd);
+		bw_sb_esc(sb, d->set.fds[i].target);
+	}
 }
 
 static void futex_text(struct bw_strbuf *sb, const struct bw_detail *d)
@@ -137,7 +149,8 @@ static void detail_text(const struct bw_detail *d, char *buf, size_t len)
 		futex_text(&sb, d);
 		break;
 	case BW_DETAIL_FD:
-		bw_sb_printf(&sb, "fd %d %s", d->fd.fd, d->fd.target ? d->fd.target : "?");
+		bw_sb_printf(&sb, "fd %d ", d->fd.fd);
+		bw_sb_esc(&sb, d->fd.target);
 		break;
 	case BW_DETAIL_FDSET:
 		bw_sb_printf(&sb, "%s: ", d->set.call);
@@ -163,7 +176,7 @@ static void detail_text(const struct bw_detail *d, char *buf, size_t len)
 
 static void print_wait(FILE *out, const struct bw_entry *e)
 {
-	char age[16], text[DETAIL_MAX];
+	char age[16], text[DETAIL_MAX], comm[BW_ESC_LEN];
 
 	if (e->ongoing) {
 		char part[16];
@@ -182,7 +195,7 @@ static void print_wait(FILE *out, const struct bw_entry *e)
 	if (!e->owner)
 		return;
 	fprintf(out, "           %s lock held by TID %u (%s)", e->ongoing ? "waiting for" : "waited for",
-		e->owner, e->owner_comm);
+		e->owner, BW_ESC(e->owner_comm, comm));
 	if (e->ongoing && e->owner_entry) {
 		bw_fmt_duration(e->owner_entry->age_ns, age, sizeof(age));
 		fprintf(out, ", blocked itself for %s", age);
@@ -193,13 +206,13 @@ static void print_wait(FILE *out, const struct bw_entry *e)
 static void print_entry(FILE *out, const struct bw_entry *e, unsigned int frames)
 {
 	const struct bw_stack *st = e->stack;
-	char blk[16], max[16];
+	char blk[16], max[16], comm[BW_ESC_LEN];
 	uint32_t k;
 
 	bw_fmt_duration(e->blocked_ns, blk, sizeof(blk));
 	bw_fmt_duration(e->max_ns, max, sizeof(max));
-	fprintf(out, "  %7u  %-16s %-22s %9s %7" PRIu64 " %9s\n", e->tid, e->comm, e->reason, blk,
-		e->count, max);
+	fprintf(out, "  %7u  %-16s %-22s %9s %7" PRIu64 " %9s\n", e->tid, BW_ESC(e->comm, comm),
+		e->reason, blk, e->count, max);
 	print_wait(out, e);
 	if (e->nsame) {
 		fprintf(out, "           + %u more idle Go runtime thread%s like it (TID", e->nsame,
@@ -225,11 +238,12 @@ static int text_emit(struct bw_sink *s, const struct bw_report *r)
 	print_deadlocks(out, r);
 	for (i = 0; i < r->nprocs; i++) {
 		const struct bw_proc_report *p = r->procs[i];
-		char tot[16];
+		char tot[16], comm[BW_ESC_LEN];
 
 		if (p->nthreads) {
 			bw_fmt_duration(p->blocked_ns, tot, sizeof(tot));
-			fprintf(out, "\nPID %u (%s)  blocked %s\n", p->pid, p->comm, tot);
+			fprintf(out, "\nPID %u (%s)  blocked %s\n", p->pid, BW_ESC(p->comm, comm),
+				tot);
 			fprintf(out, "  %7s  %-16s %-22s %9s %7s %9s\n", "TID", "COMM", "REASON",
 				"BLOCKED", "COUNT", "MAX");
 		}

@@ -33,19 +33,21 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path ? path : "?";
 }
 
+/* Names from the binary (wait reasons, functions, files, types, its
+ * version) are the process's to choose: escaped (BW_ESC). */
 static void print_counts(FILE *out, const struct bw_go_view *v)
 {
-	char n[32];
+	char n[32], name[BW_ESC_LEN];
 	uint32_t i;
 	const char *sep = "    ";
 
 	for (i = 0; i < v->nreasons; i++, sep = " · ")
-		fprintf(out, "%s%s %s", sep, v->by_reason[i].name,
+		fprintf(out, "%s%s %s", sep, BW_ESC(v->by_reason[i].name, name),
 			count_str(v->by_reason[i].count, n, sizeof(n)));
 	for (i = 0; i < v->nstates; i++) {
 		if (!strcmp(v->by_state[i].name, "waiting"))
 			continue;
-		fprintf(out, "%s%s %s", sep, v->by_state[i].name,
+		fprintf(out, "%s%s %s", sep, BW_ESC(v->by_state[i].name, name),
 			count_str(v->by_state[i].count, n, sizeof(n)));
 		sep = " · ";
 	}
@@ -57,11 +59,11 @@ static void print_counts(FILE *out, const struct bw_go_view *v)
 
 static void print_title(FILE *out, const struct bw_go_group *g)
 {
-	char n[32], age[16], young[16];
+	char n[32], age[16], young[16], why[BW_ESC_LEN];
 
 	fprintf(out, "  %s%s goroutine%s [%s", g->leak_suspect ? "LEAK? " : "",
 		count_str(g->count, n, sizeof(n)), g->count == 1 ? "" : "s",
-		g->wait_reason ? g->wait_reason : g->state);
+		BW_ESC(g->wait_reason ? g->wait_reason : g->state, why));
 	if (g->age_known) {
 		bw_fmt_duration(g->oldest_ns, age, sizeof(age));
 		bw_fmt_duration(g->youngest_ns, young, sizeof(young));
@@ -79,14 +81,17 @@ static void print_title(FILE *out, const struct bw_go_group *g)
 
 static void print_site(FILE *out, const char *what, const struct bw_go_frame *f)
 {
+	char func[BW_ESC_LEN], file[BW_ESC_LEN];
+
 	if (f && f->func)
-		fprintf(out, "        %s  %s  %s:%u\n", what, f->func, base_name(f->file), f->line);
+		fprintf(out, "        %s  %s  %s:%u\n", what, BW_ESC(f->func, func),
+			BW_ESC(base_name(f->file), file), f->line);
 }
 
 static void print_channel(FILE *out, const struct bw_go_group *g)
 {
 	const struct bw_go_channel *c = g->channel;
-	char buf[64];
+	char buf[64], type[BW_ESC_LEN];
 
 	if (!c)
 		return;
@@ -96,7 +101,8 @@ static void print_channel(FILE *out, const struct bw_go_group *g)
 	else
 		snprintf(buf, sizeof(buf), "unbuffered");
 	fprintf(out, "        on chan %#" PRIx64 " (%s%s%s, %s, %u receiver%s waiting, %u sender%s waiting)",
-		c->addr, c->elem_type ? c->elem_type : "", c->elem_type ? ", " : "", buf,
+		c->addr, c->elem_type ? BW_ESC(c->elem_type, type) : "", c->elem_type ? ", " : "",
+		buf,
 		c->closed ? "closed" : "open", c->recv_waiting, c->recv_waiting == 1 ? "" : "s",
 		c->send_waiting, c->send_waiting == 1 ? "" : "s");
 	if (g->nchannels > 1)
@@ -122,11 +128,13 @@ static void print_group(FILE *out, const struct bw_go_group *g, unsigned int fra
 	}
 	for (i = 0; i < g->nframes && shown < frames; i++) {
 		const struct bw_go_frame *f = &g->frames[i];
+		char func[BW_ESC_LEN], file[BW_ESC_LEN];
 
 		if (f->runtime)
 			continue;
 		if (f->func)
-			fprintf(out, "          %s  %s:%u%s\n", f->func, base_name(f->file), f->line,
+			fprintf(out, "          %s  %s:%u%s\n", BW_ESC(f->func, func),
+				BW_ESC(base_name(f->file), file), f->line,
 				f->inlined ? " [inline]" : "");
 		else
 			fprintf(out, "          0x%" PRIx64 "\n", f->addr);
@@ -139,16 +147,18 @@ static void print_group(FILE *out, const struct bw_go_group *g, unsigned int fra
 void bw_go_text(FILE *out, uint32_t pid, const char *comm, const struct bw_go_view *v,
 		unsigned int frames)
 {
-	char n[32], m[32];
+	char n[32], m[32], cb[BW_ESC_LEN], vb[BW_ESC_LEN], wb[BW_ESC_LEN];
+	const char *ver = BW_ESC(v->version, vb);
 	uint32_t i, shown = 0;
 
+	comm = BW_ESC(comm, cb);
 	if (v->warning) {
-		fprintf(out, "\nGO %u (%s, %s)  no goroutine view: %s\n", pid, comm, v->version,
-			v->warning);
+		fprintf(out, "\nGO %u (%s, %s)  no goroutine view: %s\n", pid, comm, ver,
+			BW_ESC(v->warning, wb));
 		return;
 	}
 	fprintf(out, "\nGO %u (%s, %s)  %s goroutine%s (high-water %s; %u of the runtime's own)\n",
-		pid, comm, v->version, count_str(v->goroutines, n, sizeof(n)),
+		pid, comm, ver, count_str(v->goroutines, n, sizeof(n)),
 		v->goroutines == 1 ? "" : "s", count_str(v->max_goroutines, m, sizeof(m)),
 		v->system_goroutines);
 	print_counts(out, v);

@@ -101,13 +101,13 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 {
 	int err;
 
-	struct jitmap *jit = jitmap__new(pm->pid);
-
 	drop_dwfl(pm);
-	if (!jit)
-		return -ENOMEM; /* the old map stays: never a NULL one */
-	jitmap__free(pm->jit);
-	pm->jit = jit;
+	if (!pm->jit)
+		pm->jit = jitmap__new(pm->pid);
+	else
+		jitmap__reset(pm->jit);
+	if (!pm->jit)
+		return -ENOMEM;
 	pm->foreign_root = procfs_foreign_root(pm->pid);
 	pm->built_ns = bw_mono_ns();
 	pm->dwfl = dwfl_begin(cb);

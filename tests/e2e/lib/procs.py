@@ -222,12 +222,12 @@ class Ctx:
             raise Fail("stacks did not print 'sleeping' "
                        f"({describe_rc(w.wait(0))})", w.tail())
 
-    def simple(self, path, name, extra=r""):
-        """Starts a workload that prints "ready PID TID[ EXTRA]"; returns
-        (proc, match)."""
+    def simple(self, path, name, extra=r"", args=()):
+        """Starts a workload (path ARGS) that prints "ready PID TID[ EXTRA]";
+        returns (proc, match)."""
         if not os.access(path, os.X_OK):
             raise Fail(f"not built: {path}")
-        w = self.spawn([path], name, stdin=True)
+        w = self.spawn([path, *args], name, stdin=True)
         m = w.wait_line("out", rf"^ready (\d+) (\d+){extra}$",
                         READY_TIMEOUT_S)
         if not m:
