@@ -37,7 +37,7 @@ test, not only failing ones, and each test's run time.
 Output: one line per test, "ok - NAME", "not ok - NAME: reason" or
 "skip - NAME: reason" (diagnostics follow as "#" lines), then
 "e2e: N passed, N failed[, N skipped]". A test that fails once fails the
-run (no retry). The whole run has a budget of 170 s; tests past it
+run (no retry). The whole run has a budget of 300 s; tests past it
 fail. Exit 1 if a test failed or if every
 test was skipped.
 
