@@ -117,6 +117,10 @@ __u32 npending;
  */
 __u32 cpu_cur[BW_MAX_CPUS];
 
+/* See struct bw_epoch_counts: written by userspace, read at each emit. */
+__u32 epoch;
+struct bw_epoch_counts epochs[2];
+
 /* Scratch record for the task iterator (too big for the BPF stack, and
  * for a per-CPU value): one slot per CPU, indexed by the CPU the
  * iterator runs on (sleepable programs run with migration disabled).
@@ -260,13 +264,19 @@ static __always_inline void fill_task(struct bw_event *e, struct task_struct *ta
 static __always_inline void emit(struct task_state *s, struct task_struct *task,
 				 struct pt_regs *regs, bool is_current)
 {
+	__u32 ep = *(volatile __u32 *)&epoch;
+	struct bw_epoch_counts *c = &epochs[ep & 1];
 	struct bw_event *e;
 
+	__sync_fetch_and_add(&c->inflight, 1);
 	e = bpf_ringbuf_reserve(&events, BW_EVENT_HDR_SIZE + stack_pages * BW_PAGE_SIZE, 0);
 	if (!e) {
 		stat_add(BW_STAT_RINGBUF_FULL, s->count);
+		__sync_fetch_and_add(&c->lost, s->count);
 		goto out;
 	}
+	e->epoch = ep;
+	e->pad = 0;
 	e->first_start_ns = s->first_start_ns;
 	e->last_end_ns = s->last_end_ns;
 	e->total_ns = s->total_ns;
@@ -305,7 +315,10 @@ static __always_inline void emit(struct task_state *s, struct task_struct *task,
 		stat_add(BW_STAT_NO_STACK, 1);
 	}
 	bpf_ringbuf_submit(e, 0);
+	__sync_fetch_and_add(&c->emitted, s->count);
+	__sync_fetch_and_add(&c->emitted_ns, s->total_ns);
 out:
+	__sync_fetch_and_add(&c->inflight, -1);
 	s->count = 0;
 	s->total_ns = 0;
 	s->max_ns = 0;
@@ -341,13 +354,7 @@ static __always_inline bool end_block(struct task_state *s, __u64 end, bool atom
 		}
 		return false;
 	}
-	if (atomic) {
-		stat_add(BW_STAT_SLOW_COUNT, 1);
-		stat_add(BW_STAT_SLOW_NS, delta);
-	} else if ((st = stats_get())) {
-		st->v[BW_STAT_SLOW_COUNT]++;
-		st->v[BW_STAT_SLOW_NS] += delta;
-	}
+	/* counted when it goes out (emit), in that report's epoch */
 	if (!s->count) {
 		s->first_start_ns = end - delta;
 		s->total_ns = 0;

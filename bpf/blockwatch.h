@@ -44,10 +44,25 @@ enum bw_stat {
 	BW_STAT_NO_STACK,	 /* block not in a syscall: no user stack */
 	BW_STAT_SHORT_COUNT,	 /* blocks below the threshold */
 	BW_STAT_SHORT_NS,	 /* their total off-CPU time */
-	BW_STAT_SLOW_COUNT,	 /* blocks at or above the threshold */
-	BW_STAT_SLOW_NS,	 /* their total off-CPU time */
+	BW_STAT_SLOW_COUNT,	 /* unused: see struct bw_epoch_counts */
+	BW_STAT_SLOW_NS,
 	BW_STAT_LATE,		 /* blocks closed late: their switch-in never reached us */
 	BW_STAT_MAX,
+};
+
+/*
+ * Report epochs: userspace moves `epoch` on at each report. A record
+ * carries the epoch it was emitted in, and the blocks it holds (or that
+ * a full ring buffer lost) are counted in that epoch's counters, so that
+ * a report's count of blocks past the threshold and its records are the
+ * same blocks, however the two race. inflight: emits of the epoch still
+ * running, which userspace waits out before it reads.
+ */
+struct bw_epoch_counts {
+	__u64 emitted;	  /* blocks in records of the epoch */
+	__u64 emitted_ns;
+	__u64 lost;	  /* blocks the ring buffer had no room for */
+	__s64 inflight;
 };
 
 /* The per-CPU counters: one value, so one map lookup per program. */
@@ -102,6 +117,8 @@ struct bw_event {
 	__u32 flags;
 	__u32 owner; /* futex waits: lock owner's tid when it went to sleep */
 	__u32 kstack_len; /* bytes of kstack[] (with -K) */
+	__u32 epoch;	  /* the report epoch it was emitted in */
+	__u32 pad;
 	__u64 kstack[BW_KSTACK_DEPTH];
 	char comm[BW_COMM_LEN];
 	char pcomm[BW_COMM_LEN];

@@ -77,6 +77,7 @@ ORDER = [
     "multi-pid",
     "threshold",
     "every-block",
+    "accounting-system-wide",
     "split-intervals",
     "system-wide",
     "top",

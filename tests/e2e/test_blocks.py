@@ -12,7 +12,7 @@ import signal
 import tempfile
 import time
 
-from lib.config import MS, TOLERANCE
+from lib.config import EXIT_TIMEOUT_S, MS, TOLERANCE
 from lib.errors import Fail, Skip
 from lib.procs import describe_rc
 from lib.reports import entries, parse_reports, show_entries, symbols, within
@@ -209,6 +209,37 @@ def t_every_block(ctx):
                    f"{late} closed late")
     if kernel < 3000:
         raise Fail(f"only {kernel} voluntary switches for 3000 sleeps")
+
+
+def t_accounting(ctx):
+    """System-wide under process churn: in every report, the blocks the
+    kernel side counted past the threshold are exactly those in its
+    finished entries plus those it says it lost."""
+    w, pid, _ = ctx.workload("many", 20, 25, 8)
+    churn = ctx.spawn(["sh", "-c", "for i in $(seq 150); do "
+                       "(sleep 0.03; sleep 0.04) & sleep 0.02; done; wait"],
+                      "churn")
+    bw = ctx.blockwatch("-t", "20ms", "-i", "500ms", "-d", "4s", "-f", "json")
+    ctx.tracing(bw)
+    w.send("go\n")
+    ctx.finish(bw)
+    churn.wait(EXIT_TIMEOUT_S)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=20 * MS)
+    bad = []
+    for i, r in enumerate(reports):
+        finished = sum(t["count"] for p in r["processes"] for t in p["threads"]
+                       if not t["ongoing"])
+        lost = r["dropped"]["ringbuf"] + r["dropped"]["userspace"]
+        if r["above_threshold_count"] != finished + lost:
+            bad.append(f"report {i + 1}: counted {r['above_threshold_count']}, "
+                       f"reported {finished}, lost {lost}")
+    if len(reports) < 6:
+        raise Fail(f"{len(reports)} reports in 4 s at -i 500ms", bw.tail())
+    if bad:
+        raise Fail(f"{len(bad)} of {len(reports)} reports do not add up", bad)
+    if sum(r["above_threshold_count"] for r in reports) < 160:
+        raise Fail("too few blocks past the threshold to tell: "
+                   f"{[r['above_threshold_count'] for r in reports]}")
 
 
 def t_split(ctx):
@@ -439,6 +470,7 @@ TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
     ("multi-pid", t_multi_pid),
     ("threshold", t_threshold),
     ("every-block", t_every_block),
+    ("accounting-system-wide", t_accounting),
     ("split-intervals", t_split),
     ("system-wide", t_system_wide),
     ("top", t_top),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "golang/gproc.h"
 #include "model/agg.h"
 #include "model/detail.h"
@@ -60,6 +61,10 @@ void ingest__free(struct ingest *in)
 	split__free(in->split);
 	fdinfo__free(in->fdinfo);
 	goprocs__free(in->go);
+	while (in->nheld)
+		free(in->held[--in->nheld]);
+	free(in->held);
+	free(in->held_size);
 	free(in);
 }
 
@@ -171,6 +176,26 @@ static int add(struct ingest *in, const struct bw_event *e, uint64_t blocked, ui
 	return err;
 }
 
+/* A record of the next report's epoch, kept until that report. */
+static void hold(struct ingest *in, const void *data, size_t size, uint32_t count)
+{
+	void **grown = realloc(in->held, (in->nheld + 1) * sizeof(*grown));
+	size_t *sizes = grown ? realloc(in->held_size, (in->nheld + 1) * sizeof(*sizes)) : NULL;
+	void *copy = sizes ? malloc(size) : NULL;
+
+	if (grown)
+		in->held = grown;
+	if (sizes)
+		in->held_size = sizes;
+	if (!copy) {
+		in->user_drops += count;
+		return;
+	}
+	memcpy(copy, data, size);
+	in->held[in->nheld] = copy;
+	in->held_size[in->nheld++] = size;
+}
+
 void ingest__record(struct ingest *in, const void *data, size_t size)
 {
 	const struct bw_event *e = data;
@@ -188,6 +213,10 @@ void ingest__record(struct ingest *in, const void *data, size_t size)
 		goprocs__forget(in->go, e->pid);
 		return;
 	}
+	if (!(e->flags & BW_EV_ONGOING) && (int32_t)(e->epoch - in->epoch) > 0) {
+		hold(in, data, size, e->count);
+		return;
+	}
 	if (!interval_part(in, e, &blocked, &age))
 		return;
 	if (add(in, e, blocked, age))
@@ -196,12 +225,26 @@ void ingest__record(struct ingest *in, const void *data, size_t size)
 
 void ingest__next_interval(struct ingest *in, uint64_t now)
 {
+	size_t i, n = in->nheld, *sizes = in->held_size;
+	void **held = in->held;
+
 	agg__reset(in->agg);
 	/* A block not seen still blocked by the scan before this one has
 	 * ended: its record came, or was counted as dropped. */
 	split__expire(in->split, in->interval_start);
 	in->interval_start = now;
 	in->user_drops = 0;
+	/* the records of this epoch that came while the last report was made */
+	in->epoch++;
+	in->held = NULL;
+	in->held_size = NULL;
+	in->nheld = 0;
+	for (i = 0; i < n; i++) {
+		ingest__record(in, held[i], sizes[i]);
+		free(held[i]);
+	}
+	free(held);
+	free(sizes);
 	stacktab__sweep(in->stacks, procfs_alive);
 	syms__prune(in->syms);
 	fdinfo__forget(in->fdinfo);

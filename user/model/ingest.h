@@ -34,6 +34,12 @@ struct ingest {
 	 * which every still-blocked thread is counted. 0 otherwise. */
 	uint64_t scan_at;
 	uint64_t user_drops;	 /* blocks lost here this interval */
+	/* the report epoch being collected: records of a later one (read
+	 * while the report is made) are held for the next */
+	uint32_t epoch;
+	void **held;
+	size_t nheld;
+	size_t *held_size;
 	struct bw_pc pcs[BW_MAX_FRAMES + BW_KSTACK_DEPTH];
 };
 

@@ -35,6 +35,7 @@ uint64_t bw_collect_now(struct bw_collect *x)
 struct rb_collector {
 	struct bw_collector c;
 	struct bw_handler h;
+	struct bw_loader *l;
 	struct ring_buffer *rb;
 	struct ingest *in;
 	int budget; /* records left before the loop's turn; -1: no limit */
@@ -60,13 +61,18 @@ static int rb_ready(struct bw_handler *h, uint32_t events)
 	return 0;
 }
 
-/* Everything that arrived before the report is in it. */
+/* The epoch ends, its last emits are waited out, and every record of it
+ * is taken in: the report counts exactly its records' blocks. Records
+ * of the next epoch read meanwhile wait in ingest for the next report. */
+#define EPOCH_WAIT_NS (50 * BW_NSEC_PER_MSEC)
+
 static int rb_collect(struct bw_collector *c, struct bw_collect *x)
 {
 	struct rb_collector *rc = bw_container_of(c, struct rb_collector, c);
 	int n;
 
-	(void)x;
+	x->epoch = bw_loader__end_epoch(rc->l, EPOCH_WAIT_NS);
+	x->has_epoch = true;
 	rc->budget = -1;
 	n = ring_buffer__consume(rc->rb);
 	return n < 0 ? n : 0;
@@ -93,6 +99,8 @@ struct bw_collector *bw_ringbuf_collector(struct bw_loader *l, struct ingest *in
 		.what = "read the ring buffer", .collect = rb_collect, .free = rb_free, .required = true,
 	};
 	rc->in = in;
+	rc->l = l;
+	in->epoch = bw_loader__epoch(l);
 	rc->rb = ring_buffer__new(bw_loader__ringbuf_fd(l), on_record, rc, NULL);
 	if (!rc->rb) {
 		err = errno;
@@ -164,7 +172,7 @@ static const struct {
 	enum bw_stat stat;
 	enum bw_drop drop;
 } stat_drops[] = {
-	{ BW_STAT_RINGBUF_FULL, BW_DROP_RINGBUF },
+	/* BW_STAT_RINGBUF_FULL: by epoch, below */
 	{ BW_STAT_STORAGE_FAIL, BW_DROP_STORAGE },
 	{ BW_STAT_NO_STACK, BW_DROP_STACK },
 	{ BW_STAT_STACK_FAULT, BW_DROP_STACK },
@@ -175,7 +183,24 @@ struct counter_collector {
 	struct bw_loader *l;
 	uint64_t last[BW_STAT_MAX];
 	uint64_t missed; /* recursion misses of our programs so far */
+	struct bw_epoch_counts last_epoch[2]; /* by parity */
 };
+
+/* Blocks past the threshold, and those the ring buffer lost, of the
+ * epoch that ended: the same blocks as the records taken in. */
+static void epoch_counts(struct counter_collector *cc, struct bw_collect *x)
+{
+	struct bw_epoch_counts now, *last;
+
+	if (!x->has_epoch)
+		return;
+	last = &cc->last_epoch[x->epoch & 1];
+	bw_loader__epoch_counts(cc->l, x->epoch, &now);
+	/* every block past the threshold: in a record, or lost */
+	x->report->slow_count = now.emitted - last->emitted + now.lost - last->lost;
+	x->report->dropped[BW_DROP_RINGBUF] += now.lost - last->lost;
+	*last = now;
+}
 
 static int counter_collect(struct bw_collector *c, struct bw_collect *x)
 {
@@ -204,8 +229,8 @@ static int counter_collect(struct bw_collector *c, struct bw_collect *x)
 	cc->missed = missed;
 	r->short_count = d[BW_STAT_SHORT_COUNT];
 	r->short_ns = d[BW_STAT_SHORT_NS];
-	r->slow_count = d[BW_STAT_SLOW_COUNT];
 	r->late_count = d[BW_STAT_LATE];
+	epoch_counts(cc, x);
 	return 0;
 }
 

@@ -20,6 +20,10 @@ struct bw_collect {
 	struct ingest *in;
 	struct bw_report *report;
 	uint64_t now; /* the report's time: see bw_collect_now */
+	/* the report epoch that ended (struct bw_epoch_counts), once the
+	 * ring buffer collector has ended it */
+	bool has_epoch;
+	uint32_t epoch;
 };
 
 /* The report's CLOCK_MONOTONIC time (and its wall-clock stamp), taken

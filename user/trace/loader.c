@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include "base/bpf_abi.h" /* the skeleton names its types */
 #include "blockwatch.skel.h"
 #include "trace/loader.h"
 #include "base/log.h"
@@ -235,6 +237,39 @@ void bw_loader__free(struct bw_loader *l)
 int bw_loader__ringbuf_fd(const struct bw_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.events);
+}
+
+uint32_t bw_loader__epoch(const struct bw_loader *l)
+{
+	return __atomic_load_n(&l->skel->bss->epoch, __ATOMIC_ACQUIRE);
+}
+
+uint32_t bw_loader__end_epoch(struct bw_loader *l, uint64_t wait_ns)
+{
+	uint32_t ep = __atomic_fetch_add(&l->skel->bss->epoch, 1, __ATOMIC_SEQ_CST);
+	__s64 *inflight = &l->skel->bss->epochs[ep & 1].inflight;
+	struct timespec pause = { 0, 20000 };
+	uint64_t waited = 0;
+
+	/* An emit reads the epoch once, then counts and submits: those that
+	 * read the old one finish within microseconds (a preempted
+	 * rseq_update may take longer: bounded by @wait_ns). */
+	while (__atomic_load_n(inflight, __ATOMIC_ACQUIRE) > 0 && waited < wait_ns) {
+		nanosleep(&pause, NULL);
+		waited += pause.tv_nsec;
+	}
+	return ep;
+}
+
+void bw_loader__epoch_counts(const struct bw_loader *l, uint32_t ep,
+			     struct bw_epoch_counts *out)
+{
+	const struct bw_epoch_counts *c = &l->skel->bss->epochs[ep & 1];
+
+	out->emitted = __atomic_load_n(&c->emitted, __ATOMIC_ACQUIRE);
+	out->emitted_ns = __atomic_load_n(&c->emitted_ns, __ATOMIC_ACQUIRE);
+	out->lost = __atomic_load_n(&c->lost, __ATOMIC_ACQUIRE);
+	out->inflight = __atomic_load_n(&c->inflight, __ATOMIC_ACQUIRE);
 }
 
 const char *bw_loader__mode(const struct bw_loader *l)

@@ -40,6 +40,14 @@ int bw_loader__scan_blocked(const struct bw_loader *l, bw_record_fn fn, void *ct
 /* Times the kernel skipped one of our programs because it was already
  * running on that CPU (monotonic, all programs summed). */
 uint64_t bw_loader__missed(const struct bw_loader *l);
+/* The report epoch records are emitted in now (struct bw_epoch_counts). */
+uint32_t bw_loader__epoch(const struct bw_loader *l);
+/* Move on to the next epoch and wait, at most @wait_ns, until the emits
+ * still running in the one that ends are done; returns that one. */
+uint32_t bw_loader__end_epoch(struct bw_loader *l, uint64_t wait_ns);
+/* What the epochs of @ep's parity counted so far (monotonic). */
+void bw_loader__epoch_counts(const struct bw_loader *l, uint32_t ep,
+			     struct bw_epoch_counts *out);
 /* "tp_btf" or "raw_tp": which sched_switch program is attached. */
 const char *bw_loader__mode(const struct bw_loader *l);
 
