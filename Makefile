@@ -2,7 +2,8 @@
 # blockwatch — `make` builds build/blockwatch; `make test`, `make demo`
 # and `make bench` also install the Debian packages they need.
 
-OUTPUT ?= build
+# SANITIZE=1 (see "sanitizers and fuzzing" below) builds into its own dir.
+OUTPUT ?= $(if $(filter 1,$(SANITIZE)),build-asan,build)
 PREFIX ?= /usr/local
 DESTDIR ?=
 CLANG ?= clang
@@ -68,7 +69,7 @@ GOFLAGS_static :=
 GOENV_static := CGO_ENABLED=0
 
 .DELETE_ON_ERROR:
-.PHONY: all deps test unit e2e demo bench install clean check-asan
+.PHONY: all deps test unit e2e demo bench install clean
 
 all: $(OUTPUT)/blockwatch
 
@@ -186,15 +187,50 @@ bench: deps
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch GO_FIXTURE=$(OUTPUT)/tests/go/default/goroutines \
 		tools/bench/go.sh
 
-# The end-to-end tests of what reads another process's memory (goroutine
-# views, outputs, stacks), run on a build with AddressSanitizer and
-# UndefinedBehaviorSanitizer: any report from them fails the test.
-check-asan: $(WORKLOADS) $(GO_FIXTURES)
-	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)-asan \
-		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		LDFLAGS="-fsanitize=address,undefined" all
-	$(Q)BLOCKWATCH=$(OUTPUT)-asan/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers \
-		python3 tests/e2e/run.py -k go- -k outputs -k stacks -k deadlock
+# --- sanitizers and fuzzing -------------------------------------------------
+# SANITIZE=1: all userspace code (libblockwatch.a, blockwatch, the unit
+# tests, the fuzz targets' replay build) with ASan + UBSan, into
+# build-asan/ unless OUTPUT is given; the BPF object, the workloads and
+# the fixtures are built as ever. Any report fails: UBSan does not
+# recover, each sanitizer exits SAN_EXIT (not an exit code of
+# blockwatch's, so a test expecting exit 1 still fails), and
+# check-sanitize also has them write their reports to files, so that one
+# from a process whose exit a test does not check is not missed either.
+# Leaks: tests/sanitizers/lsan.supp, the libraries' own leaks only.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_EXIT := 66
+SAN_REPORTS = $(abspath $(OUTPUT))/sanitizer-reports
+SAN_ASAN_OPTIONS := exitcode=$(SAN_EXIT):abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1
+SAN_UBSAN_OPTIONS := exitcode=$(SAN_EXIT):print_stacktrace=1:halt_on_error=1
+SAN_LSAN_OPTIONS := suppressions=$(abspath tests/sanitizers/lsan.supp):print_suppressions=0
+FUZZ_LDLIBS := -ldw -lelf -lcapstone -ljson-c -lz -lstdc++
+ifneq ($(filter 1,$(SANITIZE) $(FUZZ)),)
+HOST_CFLAGS += $(SAN_FLAGS)
+override LDFLAGS += $(SAN_FLAGS)
+export ASAN_OPTIONS ?= $(SAN_ASAN_OPTIONS)
+export UBSAN_OPTIONS ?= $(SAN_UBSAN_OPTIONS)
+export LSAN_OPTIONS ?= $(SAN_LSAN_OPTIONS)
+endif
+
+.PHONY: check-sanitize check-asan
+ifeq ($(SANITIZE),1)
+# The unit tests and the end-to-end suite,
+# each run even if the one before failed; then every report written.
+check-sanitize: $(OUTPUT)/blockwatch $(UNIT_BINS) $(FIXTURES) $(GO_FIXTURES) $(WORKLOADS)
+	$(Q)rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
+	$(Q)export ASAN_OPTIONS="$(ASAN_OPTIONS):log_path=$(SAN_REPORTS)/asan" \
+		UBSAN_OPTIONS="$(UBSAN_OPTIONS):log_path=$(SAN_REPORTS)/ubsan"; rc=0; \
+	for t in unit e2e; do \
+		echo "== SANITIZE=1 $$t"; \
+		$(MAKE) --no-print-directory $$t || rc=1; done; \
+	for f in $(SAN_REPORTS)/*; do [ -e "$$f" ] || continue; rc=1; \
+		echo "== sanitizer report $$f"; cat "$$f"; done; \
+	[ $$rc = 0 ] && echo "check-sanitize: clean (unit, e2e)"; exit $$rc
+else
+check-sanitize:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 check-sanitize
+endif
+check-asan: check-sanitize
 
 install: $(OUTPUT)/blockwatch
 	install -D -m 0755 $(OUTPUT)/blockwatch $(DESTDIR)$(PREFIX)/sbin/blockwatch
