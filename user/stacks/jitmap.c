@@ -48,9 +48,39 @@ static int cmp_jit(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+int jitmap__parse(struct jitmap *jm, FILE *f)
+{
+	char line[1024];
+	int err = 0;
+
+	jm->loaded = true;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, size;
+		struct jit_sym *grown;
+		int off = 0;
+
+		if (sscanf(line, "%llx %llx %n", &start, &size, &off) < 2 || !off)
+			continue;
+		line[strcspn(line, "\n")] = 0;
+		grown = realloc(jm->syms, (jm->n + 1) * sizeof(*grown));
+		if (!grown) {
+			err = -ENOMEM;
+			break;
+		}
+		jm->syms = grown;
+		jm->syms[jm->n].start = start;
+		jm->syms[jm->n].size = size;
+		jm->syms[jm->n].name = strdup(line + off);
+		if (jm->syms[jm->n].name)
+			jm->n++;
+	}
+	qsort(jm->syms, jm->n, sizeof(*jm->syms), cmp_jit);
+	return err;
+}
+
 static void load(struct jitmap *jm)
 {
-	char path[64], line[1024];
+	char path[64];
 	struct bw_status st;
 	FILE *f;
 
@@ -61,26 +91,8 @@ static void load(struct jitmap *jm)
 	f = procfs_fopen_in_root(jm->pid, path);
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long long start, size;
-		struct jit_sym *grown;
-		int off = 0;
-
-		if (sscanf(line, "%llx %llx %n", &start, &size, &off) < 2 || !off)
-			continue;
-		line[strcspn(line, "\n")] = 0;
-		grown = realloc(jm->syms, (jm->n + 1) * sizeof(*grown));
-		if (!grown)
-			break;
-		jm->syms = grown;
-		jm->syms[jm->n].start = start;
-		jm->syms[jm->n].size = size;
-		jm->syms[jm->n].name = strdup(line + off);
-		if (jm->syms[jm->n].name)
-			jm->n++;
-	}
+	jitmap__parse(jm, f);
 	fclose(f);
-	qsort(jm->syms, jm->n, sizeof(*jm->syms), cmp_jit);
 }
 
 int jitmap__resolve(struct jitmap *jm, uint64_t addr, struct bw_frame *f)

@@ -3,6 +3,7 @@
 #define BW_JITMAP_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include "stacks/frame.h"
 
@@ -19,5 +20,9 @@ void jitmap__free(struct jitmap *jm);
 /* 1 and @f named ("[jit]") when @addr is in a known JIT symbol, 0 when
  * not, -ENOMEM. */
 int jitmap__resolve(struct jitmap *jm, uint64_t addr, struct bw_frame *f);
+/* The map's lines from @f instead of the process's file (which
+ * jitmap__resolve then no longer reads): the parser alone, for tests
+ * and fuzzing. 0 or -ENOMEM. */
+int jitmap__parse(struct jitmap *jm, FILE *f);
 
 #endif
