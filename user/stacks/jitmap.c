@@ -74,7 +74,8 @@ int jitmap__parse(struct jitmap *jm, FILE *f)
 		if (jm->syms[jm->n].name)
 			jm->n++;
 	}
-	qsort(jm->syms, jm->n, sizeof(*jm->syms), cmp_jit);
+	if (jm->n) /* syms is NULL without one */
+		qsort(jm->syms, jm->n, sizeof(*jm->syms), cmp_jit);
 	return err;
 }
 
