@@ -214,23 +214,101 @@ endif
 
 .PHONY: check-sanitize check-asan
 ifeq ($(SANITIZE),1)
-# The unit tests and the end-to-end suite,
+# The unit tests, the end-to-end suite and the fuzz corpora (replayed),
 # each run even if the one before failed; then every report written.
 check-sanitize: $(OUTPUT)/blockwatch $(UNIT_BINS) $(FIXTURES) $(GO_FIXTURES) $(WORKLOADS)
 	$(Q)rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
 	$(Q)export ASAN_OPTIONS="$(ASAN_OPTIONS):log_path=$(SAN_REPORTS)/asan" \
 		UBSAN_OPTIONS="$(UBSAN_OPTIONS):log_path=$(SAN_REPORTS)/ubsan"; rc=0; \
-	for t in unit e2e; do \
+	for t in unit e2e fuzz-replay; do \
 		echo "== SANITIZE=1 $$t"; \
 		$(MAKE) --no-print-directory $$t || rc=1; done; \
 	for f in $(SAN_REPORTS)/*; do [ -e "$$f" ] || continue; rc=1; \
 		echo "== sanitizer report $$f"; cat "$$f"; done; \
-	[ $$rc = 0 ] && echo "check-sanitize: clean (unit, e2e)"; exit $$rc
+	[ $$rc = 0 ] && echo "check-sanitize: clean (unit, e2e, fuzz corpora)"; exit $$rc
 else
 check-sanitize:
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 check-sanitize
 endif
 check-asan: check-sanitize
+
+# Fuzz targets: tests/fuzz/fuzz_NAME.c, an LLVMFuzzerTestOneInput over
+# libblockwatch.a each, for every parser of what another user controls.
+# `make fuzz` runs each for FUZZ_TIME seconds with clang's libFuzzer
+# (libclang-rt-14-dev) in build-fuzz/, with ASan + UBSan; a clang without
+# libFuzzer gets the corpora replayed instead. `make fuzz-replay` runs
+# each target once on every input of its corpora, without libFuzzer, on
+# the SANITIZE=1 build (check-sanitize does too). The ELF seeds are made
+# here from the fixtures (too big to commit); tests/fuzz/run.sh says
+# which corpora a target has and prints one line per target.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_TIME ?= 300
+FUZZ_CC ?= clang
+FUZZ_OUT ?= build-fuzz
+FUZZ_ENGINE ?= $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+	$(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null && echo libfuzzer)
+FUZZ_BINS = $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_SEED_DIR = $(OUTPUT)/fuzz/seeds
+FUZZ_SEEDS = $(foreach v,$(GO_VARIANTS),$(FUZZ_SEED_DIR)/goelf/$(v)) \
+	$(foreach v,default pie static,$(FUZZ_SEED_DIR)/pclntab/$(v)) \
+	$(patsubst %,$(FUZZ_SEED_DIR)/elfsym/%,fixture_fp fixture_nofp fixture_fp-zdebug \
+		fixture_fp-nodebug cxx_blocker)
+ifeq ($(FUZZ),1)
+HOST_CFLAGS += -fsanitize=fuzzer-no-link
+FUZZ_LINK := -fsanitize=fuzzer
+FUZZ_MAIN :=
+else
+FUZZ_LINK :=
+FUZZ_MAIN = $(OUTPUT)/fuzz/replay.o
+endif
+
+$(OUTPUT)/fuzz/replay.o: tests/fuzz/replay.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MAIN) $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) $(FUZZ_LINK) $(LDFLAGS) $< $(FUZZ_MAIN) $(LIB) $(FUZZ_LDLIBS) -o $@
+
+$(OUTPUT)/fuzz/seed_pclntab: tests/fuzz/seed_pclntab.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) $(LDFLAGS) $< $(LIB) $(FUZZ_LDLIBS) -o $@
+
+$(FUZZ_SEED_DIR)/goelf/%: $(OUTPUT)/tests/go/%/pcln
+	$(Q)mkdir -p $(@D) && cp $< $@
+$(FUZZ_SEED_DIR)/pclntab/%: $(OUTPUT)/tests/go/%/pcln $(OUTPUT)/fuzz/seed_pclntab
+	$(call msg,SEED,$@)
+	$(Q)mkdir -p $(@D) && $(OUTPUT)/fuzz/seed_pclntab $< $@
+$(FUZZ_SEED_DIR)/elfsym/%: $(OUTPUT)/tests/%
+	$(Q)mkdir -p $(@D) && cp $< $@
+$(FUZZ_SEED_DIR)/elfsym/fixture_fp-zdebug: $(OUTPUT)/tests/fixture_fp
+	$(Q)mkdir -p $(@D) && objcopy --compress-debug-sections=zlib $< $@
+$(FUZZ_SEED_DIR)/elfsym/fixture_fp-nodebug: $(OUTPUT)/tests/fixture_fp
+	$(Q)mkdir -p $(@D) && objcopy --strip-debug $< $@
+
+.PHONY: fuzz fuzz-run fuzz-replay
+fuzz:
+	$(Q)if [ "$(FUZZ_ENGINE)" = libfuzzer ]; then \
+		$(MAKE) --no-print-directory FUZZ=1 OUTPUT=$(FUZZ_OUT) CC=$(FUZZ_CC) fuzz-run; \
+	else \
+		echo "fuzz: $(FUZZ_CC) has no libFuzzer (Debian: libclang-rt-14-dev): only replaying the corpora"; \
+		$(MAKE) --no-print-directory fuzz-replay; \
+	fi
+fuzz-run: $(FUZZ_BINS) $(FUZZ_SEEDS)
+	$(Q)tests/fuzz/run.sh libfuzzer $(OUTPUT) $(FUZZ_TIME) $(FUZZ_TARGETS)
+ifeq ($(SANITIZE),1)
+fuzz-replay: $(FUZZ_BINS) $(FUZZ_SEEDS)
+	$(Q)tests/fuzz/run.sh replay $(OUTPUT) $(FUZZ_TARGETS)
+else
+fuzz-replay:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 fuzz-replay
+endif
+
+-include $(wildcard $(OUTPUT)/fuzz/*.d)
 
 install: $(OUTPUT)/blockwatch
 	install -D -m 0755 $(OUTPUT)/blockwatch $(DESTDIR)$(PREFIX)/sbin/blockwatch
