@@ -194,8 +194,9 @@ bench: deps
 # the fixtures are built as ever. Any report fails: UBSan does not
 # recover, each sanitizer exits SAN_EXIT (not an exit code of
 # blockwatch's, so a test expecting exit 1 still fails), and
-# check-sanitize also has them write their reports to files, so that one
-# from a process whose exit a test does not check is not missed either.
+# check-sanitize also has ASan and LSan write theirs to files, so that
+# one from a process whose exit a test does not check is not missed
+# either (gcc's UBSan, with ASan, only ever writes to stderr).
 # Leaks: tests/sanitizers/lsan.supp, the libraries' own leaks only.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_EXIT := 66
@@ -298,8 +299,13 @@ fuzz:
 		echo "fuzz: $(FUZZ_CC) has no libFuzzer (Debian: libclang-rt-14-dev): only replaying the corpora"; \
 		$(MAKE) --no-print-directory fuzz-replay; \
 	fi
+ifeq ($(FUZZ),1)
 fuzz-run: $(FUZZ_BINS) $(FUZZ_SEEDS)
 	$(Q)tests/fuzz/run.sh libfuzzer $(OUTPUT) $(FUZZ_TIME) $(FUZZ_TARGETS)
+else
+fuzz-run:
+	@echo "fuzz-run is make fuzz's libFuzzer build step: run make fuzz" >&2; exit 2
+endif
 ifeq ($(SANITIZE),1)
 fuzz-replay: $(FUZZ_BINS) $(FUZZ_SEEDS)
 	$(Q)tests/fuzz/run.sh replay $(OUTPUT) $(FUZZ_TARGETS)
