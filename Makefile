@@ -2,7 +2,8 @@
 # blockwatch — `make` builds build/blockwatch; `make test`, `make demo`
 # and `make bench` also install the Debian packages they need.
 
-OUTPUT ?= build
+# SANITIZE=1 (see "sanitizers and fuzzing" below) builds into its own dir.
+OUTPUT ?= $(if $(filter 1,$(SANITIZE)),build-asan,build)
 PREFIX ?= /usr/local
 DESTDIR ?=
 CLANG ?= clang
@@ -68,7 +69,7 @@ GOFLAGS_static :=
 GOENV_static := CGO_ENABLED=0
 
 .DELETE_ON_ERROR:
-.PHONY: all deps test unit e2e demo bench install clean check-asan
+.PHONY: all deps test unit e2e demo bench install clean
 
 all: $(OUTPUT)/blockwatch
 
@@ -186,15 +187,134 @@ bench: deps
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch GO_FIXTURE=$(OUTPUT)/tests/go/default/goroutines \
 		tools/bench/go.sh
 
-# The end-to-end tests of what reads another process's memory (goroutine
-# views, outputs, stacks), run on a build with AddressSanitizer and
-# UndefinedBehaviorSanitizer: any report from them fails the test.
-check-asan: $(WORKLOADS) $(GO_FIXTURES)
-	$(Q)$(MAKE) --no-print-directory OUTPUT=$(OUTPUT)-asan \
-		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-		LDFLAGS="-fsanitize=address,undefined" all
-	$(Q)BLOCKWATCH=$(OUTPUT)-asan/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers \
-		python3 tests/e2e/run.py -k go- -k outputs -k stacks -k deadlock
+# --- sanitizers and fuzzing -------------------------------------------------
+# SANITIZE=1: all userspace code (libblockwatch.a, blockwatch, the unit
+# tests, the fuzz targets' replay build) with ASan + UBSan, into
+# build-asan/ unless OUTPUT is given; the BPF object, the workloads and
+# the fixtures are built as ever. Any report fails: UBSan does not
+# recover, each sanitizer exits SAN_EXIT (not an exit code of
+# blockwatch's, so a test expecting exit 1 still fails), and
+# check-sanitize also has ASan and LSan write theirs to files, so that
+# one from a process whose exit a test does not check is not missed
+# either (gcc's UBSan, with ASan, only ever writes to stderr).
+# Leaks: tests/sanitizers/lsan.supp, the libraries' own leaks only.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_EXIT := 66
+SAN_REPORTS = $(abspath $(OUTPUT))/sanitizer-reports
+SAN_ASAN_OPTIONS := exitcode=$(SAN_EXIT):abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1
+SAN_UBSAN_OPTIONS := exitcode=$(SAN_EXIT):print_stacktrace=1:halt_on_error=1
+SAN_LSAN_OPTIONS := suppressions=$(abspath tests/sanitizers/lsan.supp):print_suppressions=0
+FUZZ_LDLIBS := -ldw -lelf -lcapstone -ljson-c -lz -lstdc++
+ifneq ($(filter 1,$(SANITIZE) $(FUZZ)),)
+HOST_CFLAGS += $(SAN_FLAGS)
+override LDFLAGS += $(SAN_FLAGS)
+export ASAN_OPTIONS ?= $(SAN_ASAN_OPTIONS)
+export UBSAN_OPTIONS ?= $(SAN_UBSAN_OPTIONS)
+export LSAN_OPTIONS ?= $(SAN_LSAN_OPTIONS)
+endif
+
+.PHONY: check-sanitize check-asan
+ifeq ($(SANITIZE),1)
+# The unit tests, the end-to-end suite and the fuzz corpora (replayed),
+# each run even if the one before failed; then every report written.
+check-sanitize: $(OUTPUT)/blockwatch $(UNIT_BINS) $(FIXTURES) $(GO_FIXTURES) $(WORKLOADS)
+	$(Q)rm -rf $(SAN_REPORTS) && mkdir -p $(SAN_REPORTS)
+	$(Q)export ASAN_OPTIONS="$(ASAN_OPTIONS):log_path=$(SAN_REPORTS)/asan" \
+		UBSAN_OPTIONS="$(UBSAN_OPTIONS):log_path=$(SAN_REPORTS)/ubsan"; rc=0; \
+	for t in unit e2e fuzz-replay; do \
+		echo "== SANITIZE=1 $$t"; \
+		$(MAKE) --no-print-directory $$t || rc=1; done; \
+	for f in $(SAN_REPORTS)/*; do [ -e "$$f" ] || continue; rc=1; \
+		echo "== sanitizer report $$f"; cat "$$f"; done; \
+	[ $$rc = 0 ] && echo "check-sanitize: clean (unit, e2e, fuzz corpora)"; exit $$rc
+else
+check-sanitize:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 check-sanitize
+endif
+check-asan: check-sanitize
+
+# Fuzz targets: tests/fuzz/fuzz_NAME.c, an LLVMFuzzerTestOneInput over
+# libblockwatch.a each, for every parser of what another user controls.
+# `make fuzz` runs each for FUZZ_TIME seconds with clang's libFuzzer
+# (libclang-rt-14-dev) in build-fuzz/, with ASan + UBSan; a clang without
+# libFuzzer gets the corpora replayed instead. `make fuzz-replay` runs
+# each target once on every input of its corpora, without libFuzzer, on
+# the SANITIZE=1 build (check-sanitize does too). The ELF seeds are made
+# here from the fixtures (too big to commit); tests/fuzz/run.sh says
+# which corpora a target has and prints one line per target.
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+FUZZ_TIME ?= 300
+FUZZ_CC ?= clang
+FUZZ_OUT ?= build-fuzz
+FUZZ_ENGINE ?= $(shell printf 'int LLVMFuzzerTestOneInput(const char *d, long n) { return 0; }' | \
+	$(FUZZ_CC) -x c -fsanitize=fuzzer -o /dev/null - 2>/dev/null && echo libfuzzer)
+FUZZ_BINS = $(patsubst %,$(OUTPUT)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+FUZZ_SEED_DIR = $(OUTPUT)/fuzz/seeds
+FUZZ_SEEDS = $(foreach v,$(GO_VARIANTS),$(FUZZ_SEED_DIR)/goelf/$(v)) \
+	$(foreach v,default pie static,$(FUZZ_SEED_DIR)/pclntab/$(v)) \
+	$(patsubst %,$(FUZZ_SEED_DIR)/elfsym/%,fixture_fp fixture_nofp fixture_fp-zdebug \
+		fixture_fp-nodebug cxx_blocker)
+ifeq ($(FUZZ),1)
+HOST_CFLAGS += -fsanitize=fuzzer-no-link
+FUZZ_LINK := -fsanitize=fuzzer
+FUZZ_MAIN :=
+else
+FUZZ_LINK :=
+FUZZ_MAIN = $(OUTPUT)/fuzz/replay.o
+endif
+
+$(OUTPUT)/fuzz/replay.o: tests/fuzz/replay.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_MAIN) $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) $(FUZZ_LINK) $(LDFLAGS) $< $(FUZZ_MAIN) $(LIB) $(FUZZ_LDLIBS) -o $@
+
+$(OUTPUT)/fuzz/seed_pclntab: tests/fuzz/seed_pclntab.c $(LIB)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) $(LDFLAGS) $< $(LIB) $(FUZZ_LDLIBS) -o $@
+
+$(FUZZ_SEED_DIR)/goelf/%: $(OUTPUT)/tests/go/%/pcln
+	$(Q)mkdir -p $(@D) && cp $< $@
+$(FUZZ_SEED_DIR)/pclntab/%: $(OUTPUT)/tests/go/%/pcln $(OUTPUT)/fuzz/seed_pclntab
+	$(call msg,SEED,$@)
+	$(Q)mkdir -p $(@D) && $(OUTPUT)/fuzz/seed_pclntab $< $@
+$(FUZZ_SEED_DIR)/elfsym/%: $(OUTPUT)/tests/%
+	$(Q)mkdir -p $(@D) && cp $< $@
+$(FUZZ_SEED_DIR)/elfsym/fixture_fp-zdebug: $(OUTPUT)/tests/fixture_fp
+	$(Q)mkdir -p $(@D) && objcopy --compress-debug-sections=zlib $< $@
+$(FUZZ_SEED_DIR)/elfsym/fixture_fp-nodebug: $(OUTPUT)/tests/fixture_fp
+	$(Q)mkdir -p $(@D) && objcopy --strip-debug $< $@
+
+.PHONY: fuzz fuzz-run fuzz-replay
+fuzz:
+	$(Q)if [ "$(FUZZ_ENGINE)" = libfuzzer ]; then \
+		$(MAKE) --no-print-directory FUZZ=1 OUTPUT=$(FUZZ_OUT) CC=$(FUZZ_CC) fuzz-run; \
+	else \
+		echo "fuzz: $(FUZZ_CC) has no libFuzzer (Debian: libclang-rt-14-dev): only replaying the corpora"; \
+		$(MAKE) --no-print-directory fuzz-replay; \
+	fi
+ifeq ($(FUZZ),1)
+fuzz-run: $(FUZZ_BINS) $(FUZZ_SEEDS)
+	$(Q)tests/fuzz/run.sh libfuzzer $(OUTPUT) $(FUZZ_TIME) $(FUZZ_TARGETS)
+else
+fuzz-run:
+	@echo "fuzz-run is make fuzz's libFuzzer build step: run make fuzz" >&2; exit 2
+endif
+ifeq ($(SANITIZE),1)
+fuzz-replay: $(FUZZ_BINS) $(FUZZ_SEEDS)
+	$(Q)tests/fuzz/run.sh replay $(OUTPUT) $(FUZZ_TARGETS)
+else
+fuzz-replay:
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 fuzz-replay
+endif
+
+-include $(wildcard $(OUTPUT)/fuzz/*.d)
 
 install: $(OUTPUT)/blockwatch
 	install -D -m 0755 $(OUTPUT)/blockwatch $(DESTDIR)$(PREFIX)/sbin/blockwatch

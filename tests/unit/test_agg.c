@@ -50,14 +50,19 @@ static void free_agg(struct agg *a)
 	cur_tab = NULL;
 }
 
+/* The sample's stack is borrowed, as ingest's are: the table's own
+ * reference keeps it until free_agg, agg__add takes one of its own. */
 static struct bw_sample sample(uint32_t pid, uint32_t tid, const char *reason, uint64_t start,
 			       uint64_t len, const struct bw_pc *pcs)
 {
+	struct bw_stack *st = stacktab__get(cur_tab, pid, pcs, 2, false);
+
 	(void)start;
+	bw_stack_put(st);
 	return (struct bw_sample){
 		.pid = pid, .tid = tid, .comm = "thr", .pcomm = "proc", .reason = reason,
 		.blocked_ns = len, .max_ns = len, .count = 1,
-		.stack = stacktab__get(cur_tab, pid, pcs, 2, false),
+		.stack = st,
 	};
 }
 

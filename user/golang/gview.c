@@ -265,8 +265,11 @@ static int fill_counts(struct builder *bd)
 		    (r && count_name(&v->reasons, &v->v.nreasons, r)))
 			return -ENOMEM;
 	}
-	qsort(v->states, v->v.nstates, sizeof(*v->states), cmp_count);
-	qsort(v->reasons, v->v.nreasons, sizeof(*v->reasons), cmp_count);
+	/* NULL while empty (no goroutine waits yet): qsort may not have it */
+	if (v->v.nstates)
+		qsort(v->states, v->v.nstates, sizeof(*v->states), cmp_count);
+	if (v->v.nreasons)
+		qsort(v->reasons, v->v.nreasons, sizeof(*v->reasons), cmp_count);
 	v->v.by_state = v->states;
 	v->v.by_reason = v->reasons;
 	return 0;

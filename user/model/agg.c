@@ -274,7 +274,8 @@ static void finish_entries(struct bw_proc_report *p, uint64_t interval_ns)
 		e->max_ns = e->ongoing ? e->age_ns : e->interval_max_ns;
 		p->blocked_ns += e->interval_ns;
 	}
-	qsort(p->threads, p->nthreads, sizeof(*p->threads), cmp_entry);
+	if (p->nthreads) /* a Go process may have none: threads is NULL */
+		qsort(p->threads, p->nthreads, sizeof(*p->threads), cmp_entry);
 	if (p->go)
 		merge_go_idle(p);
 }

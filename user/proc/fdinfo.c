@@ -110,43 +110,56 @@ static void add_sock(struct netns *ns, unsigned long ino, const char *desc)
 	HASH_ADD(hh, ns->socks, ino, sizeof(d->ino), d);
 }
 
+int sock_inet_entry(const char *table, const char *line, unsigned long *ino, char *buf,
+		    size_t len)
+{
+	char addr[160];
+
+	if (sscanf(line, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu", ino) != 1 || !*ino ||
+	    sock_inet_line(line, *ino, addr, sizeof(addr)))
+		return -ENOENT;
+	snprintf(buf, len, "%s %s", table, addr);
+	return 0;
+}
+
+int sock_unix_entry(const char *line, unsigned long *ino, char *buf, size_t len)
+{
+	char name[160] = "";
+
+	/* Num RefCount Protocol Flags Type St Inode [Path] */
+	if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %159s", ino, name) < 1 || !*ino)
+		return -ENOENT;
+	snprintf(buf, len, "unix %s", name[0] ? name : "(unnamed)");
+	return 0;
+}
+
 static void load_inet(struct netns *ns, pid_t pid, const char *table)
 {
-	char line[512], addr[160], desc[200];
+	char line[512], desc[200];
 	unsigned long ino;
 	FILE *f;
 
 	f = procfs_fopen("%d/net/%s", pid, table);
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, " %*s %*s %*s %*s %*s %*s %*s %*s %*s %lu", &ino) != 1 || !ino ||
-		    sock_inet_line(line, ino, addr, sizeof(addr)))
-			continue;
-		snprintf(desc, sizeof(desc), "%s %s", table, addr);
-		add_sock(ns, ino, desc);
-	}
+	while (fgets(line, sizeof(line), f))
+		if (!sock_inet_entry(table, line, &ino, desc, sizeof(desc)))
+			add_sock(ns, ino, desc);
 	fclose(f);
 }
 
 static void load_unix(struct netns *ns, pid_t pid)
 {
 	char line[512], desc[200];
+	unsigned long ino;
 	FILE *f;
 
 	f = procfs_fopen("%d/net/unix", pid);
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long inode;
-		char name[160] = "";
-
-		/* Num RefCount Protocol Flags Type St Inode [Path] */
-		if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %159s", &inode, name) < 1 || !inode)
-			continue;
-		snprintf(desc, sizeof(desc), "unix %s", name[0] ? name : "(unnamed)");
-		add_sock(ns, inode, desc);
-	}
+	while (fgets(line, sizeof(line), f))
+		if (!sock_unix_entry(line, &ino, desc, sizeof(desc)))
+			add_sock(ns, ino, desc);
 	fclose(f);
 }
 
@@ -237,21 +250,29 @@ int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len
 	return 0;
 }
 
-int fdinfo_epoll_fds(pid_t pid, int epfd, int *fds, int max)
+int fdinfo_parse_epoll(FILE *f, int *fds, int max)
 {
 	char line[256];
 	int n = 0;
-	FILE *f;
 
-	f = procfs_fopen("%d/fdinfo/%d", pid, epfd);
-	if (!f)
-		return -errno;
 	while (n < max && fgets(line, sizeof(line), f)) {
 		int tfd;
 
 		if (sscanf(line, "tfd: %d", &tfd) == 1)
 			fds[n++] = tfd;
 	}
+	return n;
+}
+
+int fdinfo_epoll_fds(pid_t pid, int epfd, int *fds, int max)
+{
+	FILE *f;
+	int n;
+
+	f = procfs_fopen("%d/fdinfo/%d", pid, epfd);
+	if (!f)
+		return -errno;
+	n = fdinfo_parse_epoll(f, fds, max);
 	fclose(f);
 	return n;
 }

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /*
@@ -28,5 +29,13 @@ int fdinfo_epoll_fds(pid_t pid, int epfd, int *fds, int max);
 int sock_addr_format(const char *hex, char *buf, size_t len);
 /* A /proc/net/{tcp,udp}[6] line for inode @ino -> "local -> remote". */
 int sock_inet_line(const char *line, unsigned long ino, char *buf, size_t len);
+/* One line of /proc/net/@table (tcp, udp6...) -> its socket's inode and
+ * "tcp local -> remote", or of /proc/net/unix -> "unix PATH"; -ENOENT
+ * for a line that names no socket (the header). */
+int sock_inet_entry(const char *table, const char *line, unsigned long *ino, char *buf,
+		    size_t len);
+int sock_unix_entry(const char *line, unsigned long *ino, char *buf, size_t len);
+/* The "tfd: N" fds of an epoll instance's fdinfo text, at most @max. */
+int fdinfo_parse_epoll(FILE *f, int *fds, int max);
 
 #endif

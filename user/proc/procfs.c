@@ -121,16 +121,12 @@ static void unescape_name(const char *s, char *name, size_t len)
 	name[n] = 0;
 }
 
-int procfs_status(pid_t pid, pid_t tid, struct bw_status *st)
+int procfs_parse_status(FILE *f, struct bw_status *st)
 {
 	char line[256];
 	bool tgid = false;
-	FILE *f;
 
 	memset(st, 0, sizeof(*st));
-	f = tid ? procfs_fopen("%d/task/%d/status", pid, tid) : procfs_fopen("%d/status", pid);
-	if (!f)
-		return -errno;
 	while (fgets(line, sizeof(line), f)) {
 		if (!strncmp(line, "Name:\t", 6)) {
 			line[strcspn(line, "\n")] = 0;
@@ -147,10 +143,23 @@ int procfs_status(pid_t pid, pid_t tid, struct bw_status *st)
 			parse_nspid(line + 6, st);
 		}
 	}
+	return tgid ? 0 : -ESRCH;
+}
+
+int procfs_status(pid_t pid, pid_t tid, struct bw_status *st)
+{
+	FILE *f;
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	f = tid ? procfs_fopen("%d/task/%d/status", pid, tid) : procfs_fopen("%d/status", pid);
+	if (!f)
+		return -errno;
+	err = procfs_parse_status(f, st);
 	fclose(f);
 	if (!st->ns_pid)
 		st->ns_pid = tid ? tid : pid; /* before Linux 4.1: no NSpid */
-	return tgid ? 0 : -ESRCH;
+	return err;
 }
 
 void procfs_comm(pid_t pid, pid_t tid, char *buf, size_t len)

@@ -29,6 +29,9 @@ struct bw_status {
 
 /* @tid 0: the process itself. 0 or -errno (gone: -ENOENT/-ESRCH). */
 int procfs_status(pid_t pid, pid_t tid, struct bw_status *st);
+/* The parser alone, on a status file's text (for tests and fuzzing):
+ * 0, or -ESRCH without a Tgid line; ns_pid 0 without NSpid. */
+int procfs_parse_status(FILE *f, struct bw_status *st);
 /* A thread's comm; "?" once it is gone. */
 void procfs_comm(pid_t pid, pid_t tid, char *buf, size_t len);
 /* Does @pid still exist (a zombie does)? */

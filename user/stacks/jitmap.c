@@ -299,6 +299,28 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
+/* Whatever was read before dropped, @fd's lines read, sorted and cut
+ * into pieces. */
+static int parse_sorted(struct jitmap *jm, int fd)
+{
+	int err;
+
+	drop(jm);
+	err = parse(jm, fd);
+	if (!err && jm->nsyms) { /* syms is NULL without one */
+		qsort(jm->syms, jm->nsyms, sizeof(*jm->syms), cmp_sym);
+		err = flatten(jm);
+	}
+	jm->read = !err;
+	return err;
+}
+
+int jitmap__parse(struct jitmap *jm, int fd)
+{
+	jm->loaded = true;
+	return parse_sorted(jm, fd);
+}
+
 /* What was read stays while the file is the same: a JIT appends to it. */
 static int read_map(struct jitmap *jm, const char *path)
 {
@@ -317,15 +339,9 @@ static int read_map(struct jitmap *jm, const char *path)
 		close(fd);
 		return 0;
 	}
-	drop(jm);
-	err = parse(jm, fd);
+	err = parse_sorted(jm, fd);
 	close(fd);
-	if (!err && jm->nsyms) {
-		qsort(jm->syms, jm->nsyms, sizeof(*jm->syms), cmp_sym);
-		err = flatten(jm);
-	}
 	jm->id = st;
-	jm->read = !err;
 	return err;
 }
 

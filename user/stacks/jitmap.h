@@ -27,5 +27,10 @@ void jitmap__reset(struct jitmap *jm);
 /* 1 and @f named ("[jit]") when @addr is in a known JIT symbol, 0 when
  * not, -ENOMEM. */
 int jitmap__resolve(struct jitmap *jm, uint64_t addr, struct bw_frame *f);
+/* The map's lines from @fd, read to its end as the process's file would
+ * be (same budget), instead of that file, which jitmap__resolve then no
+ * longer reads: the parser alone, for tests and fuzzing. 0, -ENOMEM,
+ * -E2BIG, -EFBIG, -ETIME or a read error. */
+int jitmap__parse(struct jitmap *jm, int fd);
 
 #endif

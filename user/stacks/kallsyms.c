@@ -74,7 +74,8 @@ static void load(struct kallsyms *ks)
 		ks->n++;
 	}
 	fclose(f);
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_ksym);
+	if (ks->n) /* syms is NULL without one (kptr_restrict) */
+		qsort(ks->syms, ks->n, sizeof(*ks->syms), cmp_ksym);
 }
 
 int kallsyms__resolve(struct kallsyms *ks, const struct bw_pc *pc, struct bw_frame *f)
