@@ -28,7 +28,7 @@ CFLAGS ?= -O2 -g
 LDFLAGS ?=
 HOST_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-DBW_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lz -lstdc++
+LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lz -lstdc++ -lncursesw -ltinfo
 UNIT_LDLIBS := -ldw -lelf -lcapstone -ljson-c -lz -lstdc++ -lcmocka
 
 # user/trace/ drives the BPF skeleton and user/session/ runs it; every

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "report/fmt.h"
+#include "report/text.h"
 #include "report/text_go.h"
 #include "report/sink.h"
 #include "stacks/stacktab.h"
@@ -138,8 +139,7 @@ static void futex_text(struct bw_strbuf *sb, const struct bw_detail *d)
 			     d->futex.addr, op);
 }
 
-/* "mutex 0x... FUTEX_WAIT_PRIVATE", "epoll fd 7: fd 5 socket:[...]"... */
-static void detail_text(const struct bw_detail *d, char *buf, size_t len)
+void bw_text_detail(const struct bw_detail *d, char *buf, size_t len)
 {
 	struct bw_strbuf sb = { .buf = buf, .len = len };
 
@@ -189,7 +189,7 @@ static void print_wait(FILE *out, const struct bw_entry *e)
 		else
 			fprintf(out, "           ^ STILL BLOCKED, for %s so far\n", age);
 	}
-	detail_text(&e->detail, text, sizeof(text));
+	bw_text_detail(&e->detail, text, sizeof(text));
 	if (text[0])
 		fprintf(out, "           on %s\n", text);
 	if (!e->owner)

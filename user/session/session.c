@@ -19,6 +19,7 @@
 #include "session/collect.h"
 #include "session/session.h"
 #include "stacks/syms.h"
+#include "top/term.h"
 #include "trace/loader.h"
 
 /* @c: a collector's constructor's result (NULL with errno set). */
@@ -98,7 +99,10 @@ int session_report(struct session *s)
 		bw_err("cannot build report: %s", strerror(-err));
 		return err;
 	}
-	err = bw_sinks__emit(s->sinks, &r);
+	if (s->top)
+		session_top_emit(s, &r);
+	else
+		err = bw_sinks__emit(s->sinks, &r);
 	if (err) {
 		bw_err("no output left to write reports to");
 		return err;
@@ -173,7 +177,7 @@ static int setup(struct session *s)
 	struct bw_loader_cfg lc = loader_cfg(o);
 	int i, ret;
 
-	ret = outputs_clash(o);
+	ret = o->top_view ? top_term_check() : outputs_clash(o);
 	if (ret)
 		return ret;
 	if (!bw_have_privileges()) {
@@ -207,6 +211,8 @@ static int setup(struct session *s)
 	for (i = 0; i < s->ntargets; i++)
 		syms__prepare(s->in->syms, s->targets[i].pid);
 	s->sink_cfg.frames = o->frames;
+	if (o->top_view)
+		return session_top_open(s);
 	return bw_sinks__open(o->sinks, o->nsinks, &s->sink_cfg, &s->sinks);
 nomem:
 	bw_err("out of memory");
@@ -243,5 +249,8 @@ int bw_session_run(const struct bw_opts *o)
 	err = bw_sinks__close(s.sinks);
 	if (err && !ret)
 		ret = BW_EXIT_FAIL;
+	/* the terminal as it was on every path, then what was said on
+	 * stderr meanwhile */
+	session_top_close(&s);
 	return ret;
 }
