@@ -24,7 +24,10 @@ fds-closed-*, pid-leader-exited, now-error-no-such-pid), test_stacks.py
 (stacks-*), test_outputs.py (outputs-*: several sinks in one run, a
 write error, names that are a terminal's commands), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
-channels, trends, churn, errors). The harness they use
+channels, trends, churn, errors), test_top.py (top-*: the live view in
+tmux: rows, sorting, filtering, expanding, pausing, resizing, the
+terminal restored after q and Ctrl-C, hostile names, no terminal). The
+harness they use
 is the package lib/ (processes, reports, ground truth from /proc, the
 runner). A full run takes them in ORDER below.
 
@@ -54,10 +57,12 @@ import test_go
 import test_outputs
 import test_stacks
 import test_still_blocked
+import test_top
 from lib.config import Config
 from lib.runner import Run, run_tests
 
-AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go]
+AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go,
+         test_top]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -166,6 +171,14 @@ ORDER = [
     "go-churn",
     "go-not-go",
     "go-unreadable",
+    # test_top
+    "top-rows",
+    "top-sort-pause",
+    "top-filter-expand",
+    "top-resize",
+    "top-ctrl-c",
+    "top-hostile-names",
+    "top-no-terminal",
 ]
 
 
