@@ -269,7 +269,8 @@ def t_top_sort_pause(ctx):
 def t_top_filter_expand(ctx):
     """p PID and r REASON show only the matching rows (an empty answer
     shows all again); Enter expands the selected row to its whole stack
-    and collapses it again."""
+    and collapses it again; a target that exits is said on the status
+    line, and on stderr once the view has ended."""
     w, pid, (t1, t2, t3) = chain(ctx)
     ws, spid, stid = ctx.workload("sleep", 30000, 1)
     ws.send("go\n")
@@ -326,8 +327,22 @@ def t_top_filter_expand(ctx):
         tm.wait_for(lambda s: not any("start_thread" in x
                                       for r in rows(s) for x in r["under"]),
                     5, "the stack folded again")
+        # a message goes to the status line, not over the screen
+        ws.kill()
+        gone = f"process {spid} (blockers) exited"
+        s = tm.wait_for(lambda s: gone in s, 10, repr(gone))
+        lines = s.split("\n")
+        on = [i for i, x in enumerate(lines) if gone in x]
+        if on != [len(lines) - 1] and on != [len(lines) - 2]:
+            raise Fail(f"{gone!r} on lines {on}, expected the status line "
+                       "alone", lines)
+        if not lines[0].startswith(TITLE) or t3 not in by_tid(rows(s)):
+            raise Fail("the message disturbed the screen", lines)
         tm.keys("q")
-        check_restored(tm, "q")
+        s = check_restored(tm, "q")
+        if f"blockwatch: {gone}" not in s:
+            raise Fail("the message is not written out after the view",
+                       s.split("\n"))
     finally:
         tm.kill()
 
