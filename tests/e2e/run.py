@@ -177,6 +177,8 @@ ORDER = [
     "top-filter-expand",
     "top-resize",
     "top-ctrl-c",
+    "top-fatal-signal",
+    "top-go",
     "top-hostile-names",
     "top-no-terminal",
 ]

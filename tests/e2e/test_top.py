@@ -11,6 +11,7 @@ pane escaped. Without a terminal: one line, exit 2."""
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -22,7 +23,7 @@ PROMPT = "bwsh$ "
 UI_TIMEOUT_S = 30       # until the view shows what the test waits for
 TITLE = "blockwatch top"
 # a row: PID TID COMM REASON AGE TOTAL COUNT FRAME
-ROW = re.compile(r"^\s*(\d+)\s+(\d+|go) (.{15}) (\S+)\s+(\S+)\s+(\S+)\s+(\d+)"
+ROW = re.compile(r"^\s*(\d+)\s+(\d+|go) (.{15}) (.{10}) +(\S+) +(\S+) +(\d+)"
                  r"(?: (.*))?$")
 DUR = re.compile(r"^(?:(\d+)h(\d\d)m|(\d+)m(\d\d)s|([\d.]+)(ns|us|ms|s))$")
 UNIT = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
@@ -102,7 +103,8 @@ def rows(screen):
         m = ROW.match(line)
         if m and i > 3:
             out.append({"pid": int(m.group(1)), "tid": m.group(2),
-                        "comm": m.group(3).rstrip(), "reason": m.group(4),
+                        "comm": m.group(3).rstrip(),
+                        "reason": m.group(4).rstrip(),
                         "age": dur_ns(m.group(5)), "total": dur_ns(m.group(6)),
                         "count": int(m.group(7)), "frame": m.group(8) or "",
                         "line": i, "under": []})
@@ -401,6 +403,99 @@ def t_top_ctrl_c(ctx):
         tm.kill()
 
 
+def t_top_fatal_signal(ctx):
+    """A fatal signal (SIGABRT, as a crash would be) while the view is up:
+    the handler puts the terminal back before the process dies of it."""
+    w, pid, _ = chain(ctx)
+    tm = Tmux(80, 24)
+    try:
+        start_top(ctx, tm, "-p", pid)
+        shell = int(tm.fmt("#{pane_pid}"))
+        with open(f"/proc/{shell}/task/{shell}/children") as f:
+            kids = [int(x) for x in f.read().split()]
+        bw = [k for k in kids
+              if os.path.realpath(f"/proc/{k}/exe") ==
+              os.path.realpath(ctx.cfg.blockwatch)]
+        if len(bw) != 1:
+            raise Fail(f"blockwatch is not the one child of the pane's shell "
+                       f"({kids})")
+        os.kill(bw[0], signal.SIGABRT)
+        s = tm.wait_for(lambda s: re.search(r"^rc=\d+", s, re.M),
+                        EXIT_TIMEOUT_S, "the exit code after SIGABRT")
+        rc = re.search(r"^rc=(\d+)", s, re.M).group(1)
+        if rc != str(128 + signal.SIGABRT):
+            raise Fail(f"exit code {rc}, expected {128 + signal.SIGABRT} "
+                       "(died of SIGABRT)", s.split("\n"))
+        problems = []
+        if tm.fmt("#{alternate_on}") != "0":
+            problems.append("the terminal is still in the alternate screen")
+        if tm.fmt("#{cursor_flag}") != "1":
+            problems.append("the cursor is hidden")
+        if TITLE in s and "blocked now:" in s:
+            problems.append("the view is still on the pane")
+        if problems:
+            raise Fail("after SIGABRT: " + "; ".join(problems),
+                       s.split("\n"))
+        # the terminal's modes too: the shell echoes what is typed
+        tm.keys("echo ok-$((6*7))", "Enter")
+        tm.wait_for(lambda s: "ok-42" in s and "echo ok-$((6*7))" in s, 5,
+                    "the shell echoing a command line")
+    finally:
+        tm.kill()
+
+
+def t_top_go(ctx):
+    """A Go process: its goroutine groups as rows (TID go, COUNT the
+    goroutines, the blocking site as top frame, the channel under it),
+    one expanded to its frames and where it was created."""
+    from test_go import start_go
+    w, pid = start_go(ctx, "default", "-send", "50", "-cap", "4",
+                      "-recv", "7")
+    tm = Tmux()
+    try:
+        start_top(ctx, tm, "-p", pid, "-t", "50ms")
+        site = "main.(*OrderService).CreateOrder goroutines.go:"
+
+        def send_group(s):
+            return next((r for r in rows(s) if r["tid"] == "go" and
+                         r["reason"] == "chan send" and r["count"] == 50),
+                        None)
+        s = tm.wait_for(send_group, UI_TIMEOUT_S,
+                        "a row of 50 goroutines in chan send")
+        r = send_group(s)
+        if not r["frame"].startswith(site):
+            raise Fail(f"the group's top frame {r['frame']!r}, expected "
+                       f"{site}LINE", s.split("\n"))
+        if not any("chan 0x" in x and "4/4" in x and "50 sending" in x
+                   for x in r["under"]):
+            raise Fail("no channel (4/4 full, 50 sending) under the group",
+                       s.split("\n"))
+        if not any(x["tid"] == "go" and x["reason"] == "chan recei" and
+                   x["count"] == 7 for x in rows(s)):
+            raise Fail("no row of 7 goroutines in chan receive",
+                       s.split("\n"))
+        if not re.search(rf"PID {pid} goroutines: \d+ blocked, \d+ goroutines",
+                         s.split("\n")[2]):
+            raise Fail("no goroutine total for the process in the header",
+                       s.split("\n"))
+        tm.keys("r")
+        tm.keys("chan send", literal=True)
+        tm.keys("Enter", "Home", "Enter")
+        s = tm.wait_for(lambda s: send_group(s) and
+                        any(x.startswith("created by main.spawnSend")
+                            for x in send_group(s)["under"]), 5,
+                        "the group expanded")
+        under = send_group(s)["under"]
+        if not any("(runtime)" in x for x in under) or \
+                not any(x.startswith(site) for x in under):
+            raise Fail("expanded: not the runtime's frames and the blocking "
+                       "site", s.split("\n"))
+        tm.keys("q")
+        check_restored(tm, "q")
+    finally:
+        tm.kill()
+
+
 def t_top_hostile_names(ctx):
     """A process and thread named with terminal escapes and bytes that are
     not UTF-8: the pane shows them escaped (\\xNN), its title is not set
@@ -476,6 +571,8 @@ TESTS = [
     ("top-filter-expand", t_top_filter_expand),
     ("top-resize", t_top_resize),
     ("top-ctrl-c", t_top_ctrl_c),
+    ("top-fatal-signal", t_top_fatal_signal),
+    ("top-go", t_top_go),
     ("top-hostile-names", t_top_hostile_names),
     ("top-no-terminal", t_top_no_terminal),
 ]
