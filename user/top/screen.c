@@ -80,11 +80,22 @@ static void set_status(struct bw_top *t, bool err, const char *fmt, ...)
 	t->status_at = bw_mono_ns();
 }
 
+/* Controls that reorder or break lines: bw_esc escapes them in names,
+ * and here they are stopped in anything else that reaches the screen
+ * (a library's own line on stderr). */
+static bool reorders(wchar_t wc)
+{
+	return (wc >= 0x200e && wc <= 0x200f) || (wc >= 0x2028 && wc <= 0x202e) ||
+	       (wc >= 0x2066 && wc <= 0x2069);
+}
+
 /*
  * @s on the screen in at most @cols columns, padded to @cols if @pad.
- * Text is escaped already (bw_esc: no control characters, valid UTF-8
- * or \xNN); UTF-8 takes the columns wcwidth says, and in a terminal
- * that is not UTF-8 each non-ASCII byte is a '?'.
+ * Names are escaped already (bw_esc: no control characters, valid UTF-8
+ * or \xNN); whatever else comes (a library's line on stderr) has each
+ * control character, and each byte of what is not UTF-8, as a '?'.
+ * UTF-8 takes the columns wcwidth says; in a terminal that is not UTF-8
+ * each non-ASCII byte is a '?'.
  */
 static int put(const struct bw_top *t, const char *s, int cols, bool pad)
 {
@@ -105,7 +116,7 @@ static int put(const struct bw_top *t, const char *s, int cols, bool pad)
 				memset(&st, 0, sizeof(st));
 				n = 1;
 				c = '?';
-			} else if ((w = wcwidth(wc)) < 0) {
+			} else if ((w = wcwidth(wc)) < 0 || reorders(wc)) {
 				w = 1;
 				c = '?';
 			}
