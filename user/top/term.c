@@ -37,6 +37,10 @@ static size_t restore_len;
 
 static const int fatal[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT,
 			     SIGINT, SIGTERM, SIGHUP };
+/* What each had before (a sanitizer's report, the default): run after
+ * the terminal is back. SIGINT and SIGTERM get the default instead of
+ * what ncurses put there (its handler exits from inside the handler). */
+static struct sigaction before[BW_ARRAY_SIZE(fatal)];
 
 int top_term_check(void)
 {
@@ -117,8 +121,11 @@ static void add_seq(const char *cap)
 	}
 }
 
-static void on_fatal(int sig)
+static void on_fatal(int sig, siginfo_t *si, void *uc)
 {
+	size_t i;
+
+	(void)uc;
 	if (armed) {
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved_modes);
 		if (write(STDOUT_FILENO, restore_seq, restore_len) < 0) {
@@ -126,13 +133,20 @@ static void on_fatal(int sig)
 		}
 		armed = 0;
 	}
-	signal(sig, SIG_DFL);
-	raise(sig);
+	for (i = 0; i < BW_ARRAY_SIZE(fatal); i++)
+		if (fatal[i] == sig)
+			sigaction(sig, &before[i], NULL);
+	/* a fault comes back when the instruction runs again, to what was
+	 * there before (a sanitizer reports it where it happened); a signal
+	 * sent is sent again */
+	if (si->si_code <= 0 ||
+	    (sig != SIGSEGV && sig != SIGBUS && sig != SIGFPE && sig != SIGILL))
+		raise(sig);
 }
 
 void top_term_arm(void)
 {
-	struct sigaction sa = { .sa_handler = on_fatal };
+	struct sigaction sa = { .sa_sigaction = on_fatal, .sa_flags = SA_SIGINFO };
 	size_t i;
 
 	restore_len = 0;
@@ -140,13 +154,17 @@ void top_term_arm(void)
 	add_seq("cnorm");
 	add_seq("rmcup");
 	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESETHAND;
 	armed = 1;
 	/* SIGINT/SIGTERM are read from a signalfd while tracing (blocked):
 	 * this handler only runs for one that comes unblocked, the second
 	 * Ctrl-C, which kills at once */
-	for (i = 0; i < BW_ARRAY_SIZE(fatal); i++)
-		sigaction(fatal[i], &sa, NULL);
+	for (i = 0; i < BW_ARRAY_SIZE(fatal); i++) {
+		sigaction(fatal[i], &sa, &before[i]);
+		if (fatal[i] == SIGINT || fatal[i] == SIGTERM) {
+			memset(&before[i], 0, sizeof(before[i]));
+			before[i].sa_handler = SIG_DFL;
+		}
+	}
 }
 
 int top_term_errfd(void)
@@ -211,15 +229,13 @@ void top_term_winch_ack(void)
 
 void top_term_close(void)
 {
-	struct sigaction sa = { .sa_handler = SIG_DFL };
 	sigset_t set;
 	size_t i;
 
 	if (armed) {
 		armed = 0;
-		sigemptyset(&sa.sa_mask);
 		for (i = 0; i < BW_ARRAY_SIZE(fatal); i++)
-			sigaction(fatal[i], &sa, NULL);
+			sigaction(fatal[i], &before[i], NULL);
 	}
 	pull();
 	if (saved_stderr >= 0) {
