@@ -10,7 +10,7 @@
 
 int bw_verbose;
 
-/* The status line; the second global: stderr is one for the process. */
+/* The status line: a global, as stderr is one for the whole process. */
 static struct {
 	bool on;
 	bool shown; /* on the screen now */
