@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The manual against the program: blockwatch(8) (doc/blockwatch.8) and
-`blockwatch --help` list the same options, the man page documents every
+`blockwatch --help` list the same options (and subcommands), the man page documents every
 output format the binary takes and every exit code of user/base/log.h
 (which --help lists too); the page renders with groff and man without a
 warning and fits 80 columns; the JSON schema is a valid schema of the
@@ -44,6 +44,20 @@ def help_options(text):
         if m:
             out.update(x for x in m.groups() if x)
     return out
+
+
+def help_subcommands(text):
+    """Subcommands --help shows a usage of: "blockwatch WORD ..." lines
+    (WORD not an option or a placeholder in capitals)."""
+    return set(re.findall(r"(?m)^(?:Usage: |\s+)blockwatch ([a-z][a-z0-9-]*)\b", text))
+
+
+def man_subcommands(src):
+    """The same in the SYNOPSIS: ".SY blockwatch" then ".B WORD"."""
+    syn = man_sections(src).get("SYNOPSIS") or []
+    return {m.group(1).replace("\\-", "-") for i, x in enumerate(syn[:-1])
+            if x.strip() == ".SY blockwatch"
+            for m in [re.match(r"^\.B\s+([a-z][a-z0-9\\-]*)\s*$", syn[i + 1])] if m}
 
 
 def man_sections(src):
@@ -123,6 +137,12 @@ def check_options(help_text, man_src):
          man_options(man_src), at_least=15)
 
 
+def check_subcommands(help_text, man_src):
+    a, b = help_subcommands(help_text), man_subcommands(man_src)
+    if a != b:
+        same("subcommands", "--help", a, "blockwatch.8 SYNOPSIS", b)
+
+
 def check_formats(formats, man_src):
     same("output formats", "the binary (-f)", formats,
          "blockwatch.8 OUTPUT FORMATS", man_tag_words(man_src, "OUTPUT FORMATS"))
@@ -147,11 +167,14 @@ def self_test(help_text, man_src, log_h, formats):
          (formats | {"flamegraph"}, man_src)),
         ("an exit code missing from the man page", check_exit_codes,
          (help_text, re.sub(r"(?m)^\.TP\n\.B 6\n", "", man_src), log_h)),
+        ("a subcommand missing from the man page", check_subcommands,
+         (help_text + "\nUsage: blockwatch top [-p PID]\n", man_src)),
         ("an exit code missing from --help", check_exit_codes,
          (help_text.replace("6 --now", "--now"), man_src, log_h)),
     ]
     originals = {check_options: (help_text, man_src),
                  check_formats: (formats, man_src),
+                 check_subcommands: (help_text, man_src),
                  check_exit_codes: (help_text, man_src, log_h)}
     for what, fn, args in broken:
         if args == originals[fn]:
@@ -250,6 +273,7 @@ def main(argv):
         ("self-test", lambda: self_test(help_text, man_src, log_h,
                                         binary_formats(blockwatch))),
         ("options-help-man", lambda: check_options(help_text, man_src)),
+        ("subcommands", lambda: check_subcommands(help_text, man_src)),
         ("formats-man", lambda: check_formats(binary_formats(blockwatch),
                                               man_src)),
         ("exit-codes", lambda: check_exit_codes(help_text, man_src, log_h)),
