@@ -233,7 +233,11 @@ def t_accounting(ctx):
         if r["above_threshold_count"] != finished + lost:
             bad.append(f"report {i + 1}: counted {r['above_threshold_count']}, "
                        f"reported {finished}, lost {lost}")
-    if len(reports) < 6:
+    # Ticks of the interval timer missed while a report is made are one
+    # report: on a loaded machine (or a sanitized build) symbolizing the
+    # churn's new processes can take more than 500 ms. Three reports are
+    # two boundaries crossed by blocks in flight.
+    if len(reports) < 3:
         raise Fail(f"{len(reports)} reports in 4 s at -i 500ms", bw.tail())
     if bad:
         raise Fail(f"{len(bad)} of {len(reports)} reports do not add up", bad)

@@ -31,6 +31,7 @@ struct bw_opts {
 	uint64_t stack_size;	    /* user stack bytes copied above sp */
 	const char *debuginfo_path; /* NULL: libdwfl's default */
 	bool verbose;
+	bool no_progress; /* no status line on a terminal's stderr */
 	char *strings[BW_MAX_SINKS]; /* what the sink specs point into */
 };
 
