@@ -52,13 +52,17 @@ class Tmux:
         env = dict(os.environ, PS1=PROMPT, TERM="xterm-256color")
         env.pop("TMUX", None)
         self.env = env
-        self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "bw",
-                  "-x", str(cols), "-y", str(lines),
-                  "bash --norc --noprofile -i")
-        self.tmux("set-option", "-g", "status", "off")
-        self.keys(f"PS1='{PROMPT}'; clear", "Enter")
-        self.wait_for(lambda s: s.rstrip() == PROMPT.strip(), 10,
-                      "the shell prompt")
+        try:
+            self.tmux("-f", "/dev/null", "new-session", "-d", "-s", "bw",
+                      "-x", str(cols), "-y", str(lines),
+                      "bash --norc --noprofile -i")
+            self.tmux("set-option", "-g", "status", "off")
+            self.keys(f"PS1='{PROMPT}'; clear", "Enter")
+            self.wait_for(lambda s: s.rstrip() == PROMPT.strip(), 10,
+                          "the shell prompt")
+        except BaseException:
+            self.kill()
+            raise
 
     def tmux(self, *args):
         p = subprocess.run(["tmux", "-L", self.sock, *args], env=self.env,
