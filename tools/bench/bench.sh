@@ -208,6 +208,10 @@ start_tracer() {
     ATTACH_SEC=$(awk -v ms="$(elapsed "$t0")" 'BEGIN { printf "%.3f", ms / 1000 }')
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+# CPU time (user + system, all threads) of process $1 so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 elapsed() {  # milliseconds since $1 (an $EPOCHREALTIME value)
     local now=$EPOCHREALTIME
     echo $(( (${now/./} - ${1/./}) / 1000 ))
@@ -335,7 +339,7 @@ if [[ $WARMUP == 1 ]]; then
     done
 fi
 
-echo "round,workload,loops,config,position,usecs_per_op,total_sec,attach_sec,tracer_exit" >"$TMP/results.csv"
+echo "round,workload,loops,config,position,usecs_per_op,total_sec,attach_sec,tracer_exit,tracer_cpu_ms" >"$TMP/results.csv"
 for ((r = 1; r <= ROUNDS; r++)); do
     for wl in "${WORKLOADS[@]}"; do
         loops=$(wl_loops "$wl")
@@ -347,7 +351,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
             ATTACH_SEC='' STOP_RC=''
             [[ $cfg == base ]] || start_tracer "$cfg"
             sleep "$SETTLE"
+            c0=0
+            [[ $cfg == base ]] || c0=$(cpu_ticks "$TRACER_PID")
             run_workload "$wl" "$loops"
+            CPU_MS=''
+            [[ $cfg == base ]] || CPU_MS=$(( ($(cpu_ticks "$TRACER_PID") - c0) * 1000 / CLK_TCK ))
             if [[ $cfg != base ]]; then
                 stop_tracer
                 tracer_log "$cfg" "round $r $wl (exit $STOP_RC)"
@@ -356,7 +364,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
                     die "$cfg did not exit 0 on SIGINT (exit: $STOP_RC); see $LOG"
                 fi
             fi
-            echo "$r,$wl,$loops,$cfg,$((k + 1)),$USEC,$TOTAL,$ATTACH_SEC,$STOP_RC" >>"$TMP/results.csv"
+            echo "$r,$wl,$loops,$cfg,$((k + 1)),$USEC,$TOTAL,$ATTACH_SEC,$STOP_RC,$CPU_MS" >>"$TMP/results.csv"
             line+=" $cfg $USEC"
         done
         note "$line (usecs/op)"
@@ -425,6 +433,21 @@ declare -A TITLE=([empty]="empty sched_switch" [empty2]="empty sched_switch + rs
                 "$cfg" "$cfg" "$(fmt_ratio "$m" "$lo" "$hi")"
         done
     fi
+    for wl in "${WORKLOADS[@]}"; do
+        for cfg in "${CONFIGS[@]:1}"; do
+            [[ $cfg == blockwatch* || $cfg == offcputime ]] || continue
+            awk -F, -v wl="$wl" -v cfg="$cfg" '
+                NR > 1 && $2 == wl && $4 == cfg && $10 != "" { x[++n] = $10 / ($7 * 1000) }
+                END {
+                    if (!n) exit
+                    for (i = 2; i <= n; i++)
+                        for (j = i; j > 1 && x[j - 1] > x[j]; j--) { t = x[j]; x[j] = x[j - 1]; x[j - 1] = t }
+                    med = (n % 2) ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
+                    printf "- %s: %s used %.0f%% of a CPU (median; %.0f–%.0f%%) while the workload ran\n",
+                        wl, cfg, med * 100, x[1] * 100, x[n] * 100
+                }' "$BENCH_OUT"
+        done
+    done
     for wl in "${WORKLOADS[@]}"; do
         read -r m _ _ < <(stats "$wl" blockwatch)
         read -r _ blo bhi < <(stats "$wl" base)
