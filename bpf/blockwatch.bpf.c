@@ -167,15 +167,6 @@ static __always_inline struct cpu_seen *cpu_seen_get(void)
 	return bpf_map_lookup_elem(&cpu_cur, &zero);
 }
 
-/* bpf_ktime_get_ns once per program run, and only when a block starts
- * or ends in it: most switches of a machine (kernel threads, idle,
- * preemption, threads without state) never need the time. */
-static __always_inline __u64 clock_now(__u64 *now)
-{
-	if (!*now)
-		*now = bpf_ktime_get_ns();
-	return *now;
-}
 
 /* Atomic although per-CPU: emit() also runs in rseq_update, which is
  * preemptible, and a sched_switch on the same CPU can land in between.
@@ -432,9 +423,17 @@ static __always_inline void close_late_at_switch_out(struct task_state *s,
 	emit(s, cur, NULL, false);
 }
 
-static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt,
-				       __u64 *now, bool btf)
+/*
+ * bpf_ktime_get_ns (~115 ns here, the dearest call of the path) is read
+ * once per switch, and only when a block starts or ends in it: most
+ * switches of a machine (kernel threads, idle, preemption, threads
+ * without state) never need the time. switch_out returns it, 0 if it
+ * did not read it; switch_in reads it then if it needs it.
+ */
+static __always_inline __u64 switch_out(void *ctx, struct task_struct *prev, bool preempt,
+					bool btf)
 {
+	__u64 now;
 	struct task_struct *cur;
 	struct task_state *s;
 	struct pt_regs *regs;
@@ -442,15 +441,15 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	__u32 tgid, tid;
 
 	if (preempt)
-		return; /* run-queue delay, not blocking */
+		return 0; /* run-queue delay, not blocking */
 	state = task_state_of(prev, btf);
 	if (state == BW_TASK_RUNNING || (state & TASK_DEAD_BITS))
-		return;
+		return 0;
 	if (TREAD(btf, prev, flags) & (PF_KTHREAD | PF_IO_WORKER))
-		return;
+		return 0;
 	tgid = TREAD(btf, prev, tgid);
 	if (!traced(tgid))
-		return;
+		return 0;
 	tid = TREAD(btf, prev, pid);
 	/* sched_switch runs on prev's stack: current is prev, and the
 	 * current task pointer is a BTF one in every program type. */
@@ -458,13 +457,14 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	s = state_get(cur, tid, true);
 	if (!s) {
 		stat_add(BW_STAT_STORAGE_FAIL, 1);
-		return;
+		return 0;
 	}
+	now = bpf_ktime_get_ns();
 	if (s->start_ns)
-		close_late_at_switch_out(s, cur, clock_now(now), btf);
-	s->start_ns = clock_now(now);
+		close_late_at_switch_out(s, cur, now, btf);
+	s->start_ns = now;
 	if (s->count)
-		return; /* same syscall sleeping again: keep its reason */
+		return now; /* same syscall sleeping again: keep its reason */
 	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
 	read_syscall(regs, &s->syscall_nr, s->args);
 	s->state = state;
@@ -475,6 +475,7 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 
 		s->kstack_len = n > 0 ? n : 0;
 	}
+	return now;
 }
 
 /*
@@ -490,7 +491,7 @@ static __always_inline bool may_have_storage(struct task_struct *task, bool btf)
 	return task->bpf_storage != NULL;
 }
 
-static __always_inline void switch_in(struct task_struct *next, __u64 *now, bool btf)
+static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
 {
 	struct cpu_seen *seen;
 	struct task_state *s;
@@ -514,7 +515,9 @@ static __always_inline void switch_in(struct task_struct *next, __u64 *now, bool
 			seen->who = tid | SEEN_PENDING;
 		return;
 	}
-	if (!end_block(s, clock_now(now), false)) {
+	if (!now)
+		now = bpf_ktime_get_ns();
+	if (!end_block(s, now, false)) {
 		if (!s->count)
 			state_done(s, tid);
 		else
@@ -534,20 +537,14 @@ static __always_inline void switch_in(struct task_struct *next, __u64 *now, bool
 SEC("tp_btf/sched_switch")
 int BPF_PROG(bw_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = 0;
-
-	switch_out(ctx, prev, preempt, &now, true);
-	switch_in(next, &now, true);
+	switch_in(next, switch_out(ctx, prev, preempt, true), true);
 	return 0;
 }
 
 SEC("?raw_tp/sched_switch")
 int BPF_PROG(bw_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = 0;
-
-	switch_out(ctx, prev, preempt, &now, false);
-	switch_in(next, &now, false);
+	switch_in(next, switch_out(ctx, prev, preempt, false), false);
 	return 0;
 }
 
