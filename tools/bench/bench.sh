@@ -16,7 +16,11 @@
 #               compare against, e.g. the one before a change)
 #   offcputime  libbpf-tools offcputime -m 1000 (skipped if not installed)
 # For every round it takes the ratio tool/base of perf's usecs/op, and it
-# reports the median (min–max) of those paired ratios per workload.
+# reports the median (min–max) of those paired ratios per workload, the
+# ratio blockwatch/empty2 (what blockwatch adds above the floor of its
+# tracepoints), and the CPU time each tracer used while the workload ran
+# (its userspace and anything it does in the kernel in its own context;
+# the BPF programs run in the workload's context and are in its time).
 #
 # Usage: tools/bench/bench.sh [options]       (as root)
 #   -b, --blockwatch PATH   env BLOCKWATCH      default build/blockwatch
