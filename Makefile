@@ -116,6 +116,20 @@ $(OUTPUT)/blockwatch: $(MAIN_OBJ) $(BPF_USER_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(MAIN_OBJ) $(BPF_USER_OBJS) $(LIB) $(LDLIBS) -o $@
 
+# The benchmark's floor: empty programs on the same tracepoints, and a
+# loader that attaches and holds them (tools/bench/empty/).
+BENCH_EMPTY := $(OUTPUT)/bench/empty.bpf.o $(OUTPUT)/bench/bw-attach
+
+$(OUTPUT)/bench/empty.bpf.o: tools/bench/empty/empty.bpf.c $(OUTPUT)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(OUTPUT)/bench/empty.bpf.d -MT $@ -c $< -o $@
+
+$(OUTPUT)/bench/bw-attach: tools/bench/empty/attach.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_CFLAGS) $(LDFLAGS) $< -lbpf -o $@
+
 # --- tests ---------------------------------------------------------------
 
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(LIB) | $(OUTPUT)/tests
@@ -188,8 +202,10 @@ demo: deps
 	$(Q)tools/demo.sh $(OUTPUT)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/blockers $(OUTPUT)/tests/go/default/goroutines
-	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch tools/bench/bench.sh
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/blockers $(OUTPUT)/tests/go/default/goroutines \
+		$(BENCH_EMPTY)
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BENCH_EMPTY_OBJ=$(OUTPUT)/bench/empty.bpf.o \
+		BW_ATTACH=$(OUTPUT)/bench/bw-attach tools/bench/bench.sh
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers tools/bench/now.sh
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch GO_FIXTURE=$(OUTPUT)/tests/go/default/goroutines \
 		tools/bench/go.sh
@@ -332,4 +348,4 @@ install: $(OUTPUT)/blockwatch
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/user/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)
+-include $(wildcard $(OUTPUT)/*.d $(OUTPUT)/bench/*.d $(OUTPUT)/user/*.d $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)

@@ -103,19 +103,39 @@ struct {
 	__type(value, struct bw_stats);
 } stats SEC(".maps");
 
-/* Threads with a slow block waiting for their return to user space.
- * Lets every other return on the machine exit after a single load. */
-__u32 npending;
-
 /*
- * Who each CPU's last switch we saw put on it. Some switches never reach
- * the tracepoint (here: those away from one system process's threads):
- * when one of them brings a blocked thread back, its block's end is
- * never seen. That thread then returns to user space on a CPU whose last
- * seen switch was to someone else: rseq_update compares, and closes the
- * block there, with its stack still the block's.
+ * Who each CPU's last switch we saw put on it, and whether that thread
+ * has slow blocks to send (SEEN_PENDING): what lets every return to
+ * user space on the machine but those that have work exit after one
+ * load and one compare (rseq_update: who == tid).
+ *
+ * Some switches never reach the tracepoint (here: those away from one
+ * system process's threads): when one of them brings a blocked thread
+ * back, its block's end is never seen. That thread then returns to user
+ * space on a CPU whose last seen switch was to someone else: the
+ * compare fails, and rseq_update closes the block there, with its stack
+ * still the block's. A thread gets slow blocks to send only at a
+ * switch-in (end_block), so the flag set there, at each of its
+ * switch-ins, covers them all.
+ *
+ * Per-CPU, one word (read in one load by rseq_update, which is
+ * preemptible). It was a global tid array beside a global pending
+ * count: the array's slots share cache lines, and every switch on one
+ * CPU took the line from the others, and any slow block in flight
+ * anywhere sent every return of the machine to a task storage lookup.
  */
-__u32 cpu_cur[BW_MAX_CPUS];
+#define SEEN_PENDING (1ULL << 32)
+
+struct cpu_seen {
+	__u64 who; /* tid, | SEEN_PENDING */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_seen);
+} cpu_cur SEC(".maps");
 
 /* See struct bw_epoch_counts: written by userspace, read at each emit. */
 __u32 epoch;
@@ -138,6 +158,15 @@ static __always_inline struct bw_stats *stats_get(void)
 
 	return bpf_map_lookup_elem(&stats, &zero);
 }
+
+/* This CPU's slot of cpu_cur (the lookup is inlined by the verifier). */
+static __always_inline struct cpu_seen *cpu_seen_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_cur, &zero);
+}
+
 
 /* Atomic although per-CPU: emit() also runs in rseq_update, which is
  * preemptible, and a sched_switch on the same CPU can land in between.
@@ -387,20 +416,24 @@ static __always_inline __u64 late_end(struct task_state *s, struct task_struct *
 static __always_inline void close_late_at_switch_out(struct task_state *s,
 						     struct task_struct *cur, __u64 now, bool btf)
 {
-	bool pending = s->count;
-
 	stat_add(BW_STAT_LATE, 1);
 	end_block(s, late_end(s, cur, now, btf), false);
 	if (!s->count)
 		return;
-	if (pending)
-		__sync_fetch_and_add(&npending, -1);
 	emit(s, cur, NULL, false);
 }
 
-static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool preempt,
-				       __u64 now, bool btf)
+/*
+ * bpf_ktime_get_ns (~115 ns here, the dearest call of the path) is read
+ * once per switch, and only when a block starts or ends in it: most
+ * switches of a machine (kernel threads, idle, preemption, threads
+ * without state) never need the time. switch_out returns it, 0 if it
+ * did not read it; switch_in reads it then if it needs it.
+ */
+static __always_inline __u64 switch_out(void *ctx, struct task_struct *prev, bool preempt,
+					bool btf)
 {
+	__u64 now;
 	struct task_struct *cur;
 	struct task_state *s;
 	struct pt_regs *regs;
@@ -408,15 +441,15 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	__u32 tgid, tid;
 
 	if (preempt)
-		return; /* run-queue delay, not blocking */
+		return 0; /* run-queue delay, not blocking */
 	state = task_state_of(prev, btf);
 	if (state == BW_TASK_RUNNING || (state & TASK_DEAD_BITS))
-		return;
+		return 0;
 	if (TREAD(btf, prev, flags) & (PF_KTHREAD | PF_IO_WORKER))
-		return;
+		return 0;
 	tgid = TREAD(btf, prev, tgid);
 	if (!traced(tgid))
-		return;
+		return 0;
 	tid = TREAD(btf, prev, pid);
 	/* sched_switch runs on prev's stack: current is prev, and the
 	 * current task pointer is a BTF one in every program type. */
@@ -424,13 +457,14 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 	s = state_get(cur, tid, true);
 	if (!s) {
 		stat_add(BW_STAT_STORAGE_FAIL, 1);
-		return;
+		return 0;
 	}
+	now = bpf_ktime_get_ns();
 	if (s->start_ns)
 		close_late_at_switch_out(s, cur, now, btf);
 	s->start_ns = now;
 	if (s->count)
-		return; /* same syscall sleeping again: keep its reason */
+		return now; /* same syscall sleeping again: keep its reason */
 	regs = (struct pt_regs *)bpf_task_pt_regs(cur);
 	read_syscall(regs, &s->syscall_nr, s->args);
 	s->state = state;
@@ -441,23 +475,53 @@ static __always_inline void switch_out(void *ctx, struct task_struct *prev, bool
 
 		s->kstack_len = n > 0 ? n : 0;
 	}
+	return now;
+}
+
+/*
+ * Whether @task may have task storage at all: tasks that never had any
+ * (kernel threads, threads never seen asleep, every untraced thread
+ * under -p) are told by one load, without a helper call. Only for BTF
+ * pointers; task_struct::bpf_storage exists with CONFIG_BPF_SYSCALL.
+ */
+static __always_inline bool may_have_storage(struct task_struct *task, bool btf)
+{
+	if (!btf || use_hash || !bpf_core_field_exists(task->bpf_storage))
+		return true;
+	return task->bpf_storage != NULL;
 }
 
 static __always_inline void switch_in(struct task_struct *next, __u64 now, bool btf)
 {
+	struct cpu_seen *seen;
 	struct task_state *s;
 	__u32 tid;
 
 	tid = TREAD(btf, next, pid);
-	cpu_cur[bpf_get_smp_processor_id() & (BW_MAX_CPUS - 1)] = tid;
+	seen = cpu_seen_get();
+	if (!seen)
+		return; /* never: a per-CPU array's only slot */
+	seen->who = tid;
 	if (!tid)
 		return; /* idle */
-	s = state_get(next, tid, false);
-	if (!s || !s->start_ns)
+	if (!may_have_storage(next, btf))
 		return;
+	s = state_get(next, tid, false);
+	if (!s)
+		return;
+	if (!s->start_ns) {
+		/* back after a preemption with records still to send */
+		if (s->count)
+			seen->who = tid | SEEN_PENDING;
+		return;
+	}
+	if (!now)
+		now = bpf_ktime_get_ns();
 	if (!end_block(s, now, false)) {
 		if (!s->count)
 			state_done(s, tid);
+		else
+			seen->who = tid | SEEN_PENDING;
 		return;
 	}
 	if (!has_rseq(next, btf) && (!use_sys_exit || s->syscall_nr < 0)) {
@@ -467,27 +531,20 @@ static __always_inline void switch_in(struct task_struct *next, __u64 now, bool 
 		state_done(s, tid);
 		return;
 	}
-	if (s->count == 1)
-		__sync_fetch_and_add(&npending, 1);
+	seen->who = tid | SEEN_PENDING;
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(bw_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_ns();
-
-	switch_out(ctx, prev, preempt, now, true);
-	switch_in(next, now, true);
+	switch_in(next, switch_out(ctx, prev, preempt, true), true);
 	return 0;
 }
 
 SEC("?raw_tp/sched_switch")
 int BPF_PROG(bw_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	__u64 now = bpf_ktime_get_ns();
-
-	switch_out(ctx, prev, preempt, now, false);
-	switch_in(next, now, false);
+	switch_in(next, switch_out(ctx, prev, preempt, false), false);
 	return 0;
 }
 
@@ -496,20 +553,22 @@ int BPF_PROG(bw_switch_raw, bool preempt, struct task_struct *prev, struct task_
 static __always_inline int on_resume(void)
 {
 	struct task_struct *cur;
+	struct cpu_seen *seen;
 	struct task_state *s;
-	bool pending;
 	__u32 tid;
 
 	tid = (__u32)bpf_get_current_pid_tgid();
-	/* The common return: nothing pending anywhere, and the switch that
-	 * put this thread here was seen. */
-	if (!npending && cpu_cur[bpf_get_smp_processor_id() & (BW_MAX_CPUS - 1)] == tid)
+	/* The common return: the switch that put this thread here was seen,
+	 * and it has nothing to send. */
+	seen = cpu_seen_get();
+	if (seen && seen->who == tid)
 		return 0;
 	cur = bpf_get_current_task_btf();
+	if (!may_have_storage(cur, true))
+		return 0;
 	s = state_get(cur, tid, false);
 	if (!s)
 		return 0;
-	pending = s->count;
 	if (s->start_ns) {
 		/* running with its block open: its switch-in was not seen */
 		stat_add(BW_STAT_LATE, 1);
@@ -519,8 +578,6 @@ static __always_inline int on_resume(void)
 		state_done(s, tid);
 		return 0;
 	}
-	if (pending)
-		__sync_fetch_and_add(&npending, -1);
 	emit(s, cur, (struct pt_regs *)bpf_task_pt_regs(cur), true);
 	state_done(s, tid);
 	return 0;
@@ -585,7 +642,6 @@ int BPF_PROG(bw_exec)
 		return 0;
 	s = state_get(cur, tid, false);
 	if (s && s->count) {
-		__sync_fetch_and_add(&npending, -1);
 		emit(s, cur, NULL, false);
 		state_done(s, tid);
 	}

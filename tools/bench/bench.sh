@@ -4,13 +4,23 @@
 # Measures how much a system-wide tracer slows down two workloads:
 #   perf bench sched pipe     context-switch heavy: every op blocks and wakes
 #   perf bench syscall basic  a getppid() loop: no blocking at all
-# in three configurations, run back to back within each round in an order
+# in these configurations, run back to back within each round in an order
 # that rotates from round to round (to cancel drift):
 #   base        nothing attached
+#   empty       sched pipe only: an empty program on tp_btf/sched_switch
+#   empty2      sched pipe only: empty programs on tp_btf/sched_switch and
+#               raw_tp/rseq_update, the tracepoints blockwatch's switch path
+#               uses: the floor of any tracer built there (tools/bench/empty/)
 #   blockwatch  $BLOCKWATCH $BLOCKWATCH_ARGS  (default: -t 1ms -i 1s -f json -o /dev/null)
+#   blockwatch-ref  $BLOCKWATCH_REF, same arguments (only when set: a build to
+#               compare against, e.g. the one before a change)
 #   offcputime  libbpf-tools offcputime -m 1000 (skipped if not installed)
 # For every round it takes the ratio tool/base of perf's usecs/op, and it
-# reports the median (min–max) of those paired ratios per workload.
+# reports the median (min–max) of those paired ratios per workload, the
+# ratio blockwatch/empty2 (what blockwatch adds above the floor of its
+# tracepoints), and the CPU time each tracer used while the workload ran
+# (its userspace and anything it does in the kernel in its own context;
+# the BPF programs run in the workload's context and are in its time).
 #
 # Usage: tools/bench/bench.sh [options]       (as root)
 #   -b, --blockwatch PATH   env BLOCKWATCH      default build/blockwatch
@@ -21,6 +31,11 @@
 #   --cpu LIST|none         env BENCH_CPU       run the workloads under taskset -c LIST
 #                                               (default 0); none: no pinning
 #   -o, --out FILE          env BENCH_OUT       per-run CSV, default build/bench/results.csv
+#   -w, --workloads LIST    env BENCH_WORKLOADS default "pipe syscall"
+#   env BENCH_EMPTY_OBJ     the empty programs' object, default build/bench/empty.bpf.o
+#   env BW_ATTACH           their loader, default build/bench/bw-attach
+#                           (both built by make bench; without them: no floor)
+#   env BLOCKWATCH_REF      a second blockwatch build to measure beside the first
 #   env BENCH_TABLE         Markdown table, default: table.md next to BENCH_OUT
 #   env BLOCKWATCH_ARGS     default "-t 1ms -i 1s -f json -o /dev/null"
 #   env OFFCPUTIME          default: offcputime from PATH or /usr/sbin/offcputime
@@ -62,6 +77,10 @@ OFFCPUTIME=${OFFCPUTIME:-}
 ATTACH_TIMEOUT=${ATTACH_TIMEOUT:-60}
 SETTLE=${SETTLE:-0.3}
 WARMUP=${WARMUP:-1}
+BENCH_WORKLOADS=${BENCH_WORKLOADS:-pipe syscall}
+BENCH_EMPTY_OBJ=${BENCH_EMPTY_OBJ:-$ROOT/build/bench/empty.bpf.o}
+BW_ATTACH=${BW_ATTACH:-$ROOT/build/bench/bw-attach}
+BLOCKWATCH_REF=${BLOCKWATCH_REF:-}
 
 while (($#)); do
     case $1 in
@@ -71,6 +90,7 @@ while (($#)); do
         --syscall-loops) SYSCALL_LOOPS=${2?}; shift ;;
         --cpu) BENCH_CPU=${2?}; shift ;;
         -o|--out) BENCH_OUT=${2?}; shift ;;
+        -w|--workloads) BENCH_WORKLOADS=${2?}; shift ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown argument: $1" ;;
     esac
@@ -87,6 +107,11 @@ done
 [[ $SETTLE =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "SETTLE must be a number of seconds (got '$SETTLE')"
 BENCH_TABLE=${BENCH_TABLE:-$(dirname "$BENCH_OUT")/table.md}
 read -r -a BW_ARGS <<<"$BLOCKWATCH_ARGS"
+read -r -a WORKLOADS <<<"$BENCH_WORKLOADS"
+((${#WORKLOADS[@]})) || die "no workloads"
+for wl in "${WORKLOADS[@]}"; do
+    [[ $wl == pipe || $wl == syscall ]] || die "unknown workload '$wl' (pipe, syscall)"
+done
 
 # ---------------------------------------------------------------- tracers ---
 
@@ -147,12 +172,16 @@ offcputime_ready() {
 }
 
 blockwatch_ready() { grep -q '^blockwatch: tracing' "$TMP/tracer.err" 2>/dev/null; }
+empty_ready() { grep -q '^bw-attach: attached' "$TMP/tracer.err" 2>/dev/null; }
 
 # start_tracer CONFIG: start it and wait until it is attached. Sets ATTACH_SEC.
 start_tracer() {
     local cfg=$1 t0 ready cmd
     case $cfg in
         blockwatch) cmd=("$BLOCKWATCH" "${BW_ARGS[@]}"); ready=blockwatch_ready ;;
+        blockwatch-ref) cmd=("$BLOCKWATCH_REF" "${BW_ARGS[@]}"); ready=blockwatch_ready ;;
+        empty) cmd=("$BW_ATTACH" "$BENCH_EMPTY_OBJ" empty_switch); ready=empty_ready ;;
+        empty2) cmd=("$BW_ATTACH" "$BENCH_EMPTY_OBJ" empty_switch empty_rseq); ready=empty_ready ;;
         offcputime) cmd=("$OFFCPUTIME" -m 1000); ready=offcputime_ready ;;
         *) die "start_tracer: unknown config $cfg" ;;
     esac
@@ -183,6 +212,10 @@ start_tracer() {
     ATTACH_SEC=$(awk -v ms="$(elapsed "$t0")" 'BEGIN { printf "%.3f", ms / 1000 }')
 }
 
+CLK_TCK=$(getconf CLK_TCK)
+# CPU time (user + system, all threads) of process $1 so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
 elapsed() {  # milliseconds since $1 (an $EPOCHREALTIME value)
     local now=$EPOCHREALTIME
     echo $(( (${now/./} - ${1/./}) / 1000 ))
@@ -194,7 +227,7 @@ tracer_log() {
     {
         echo "=== $1: $2"
         cat "$TMP/tracer.err"
-        [[ $1 == blockwatch ]] && cat "$TMP/tracer.out"
+        [[ $1 == blockwatch* ]] && cat "$TMP/tracer.out"
     } >>"$LOG" 2>/dev/null || true
 }
 
@@ -250,7 +283,19 @@ fi
 [[ -f $BLOCKWATCH && -x $BLOCKWATCH ]] ||
     die "blockwatch not found at $BLOCKWATCH (build it with make, or set BLOCKWATCH)"
 
-CONFIGS=(base blockwatch)
+CONFIGS=(base)
+EMPTY=0
+if [[ -f $BENCH_EMPTY_OBJ && -x $BW_ATTACH ]]; then
+    CONFIGS+=(empty empty2)
+    EMPTY=1
+else
+    note "no empty programs ($BENCH_EMPTY_OBJ, $BW_ATTACH: make bench builds them); no floor measured"
+fi
+CONFIGS+=(blockwatch)
+if [[ -n $BLOCKWATCH_REF ]]; then
+    [[ -f $BLOCKWATCH_REF && -x $BLOCKWATCH_REF ]] || die "BLOCKWATCH_REF '$BLOCKWATCH_REF' is not an executable"
+    CONFIGS+=(blockwatch-ref)
+fi
 if [[ -z $OFFCPUTIME ]]; then
     OFFCPUTIME=$(command -v offcputime || true)
     [[ -n $OFFCPUTIME ]] || [[ ! -x /usr/sbin/offcputime ]] || OFFCPUTIME=/usr/sbin/offcputime
@@ -265,7 +310,7 @@ fi
 if [[ $(cat /proc/sys/kernel/bpf_stats_enabled 2>/dev/null || echo 0) != 0 ]]; then
     note "warning: kernel.bpf_stats_enabled=1 adds overhead to every BPF program run"
 fi
-for p in blockwatch offcputime; do
+for p in blockwatch offcputime bw-attach; do
     if pgrep -x "$p" >/dev/null; then
         note "warning: a $p process is already running; it will skew the results: $(pgrep -d ' ' -x "$p")"
     fi
@@ -277,11 +322,18 @@ LOG=${BENCH_OUT%.csv}.log
 
 # ------------------------------------------------------------------- runs ---
 
-WORKLOADS=(pipe syscall)
-NCFG=${#CONFIGS[@]}
+# The configurations of a workload: the empty programs only on sched pipe
+# (the syscall loop never switches: they cost it nothing).
+wl_configs() {  # -> WL_CONFIGS array
+    local c
+    WL_CONFIGS=()
+    for c in "${CONFIGS[@]}"; do
+        [[ $1 != pipe && $c == empty* ]] || WL_CONFIGS+=("$c")
+    done
+}
 T_START=$EPOCHREALTIME
 
-note "$ROUNDS rounds x ${#WORKLOADS[@]} workloads x $NCFG configs (${CONFIGS[*]});" \
+note "$ROUNDS rounds x ${#WORKLOADS[@]} workloads (${WORKLOADS[*]}) x configs (${CONFIGS[*]});" \
      "blockwatch: $BLOCKWATCH ${BW_ARGS[*]}${OFFCPUTIME:+; offcputime: $OFFCPUTIME -m 1000}"
 
 if [[ $WARMUP == 1 ]]; then
@@ -291,17 +343,23 @@ if [[ $WARMUP == 1 ]]; then
     done
 fi
 
-echo "round,workload,loops,config,position,usecs_per_op,total_sec,attach_sec,tracer_exit" >"$TMP/results.csv"
+echo "round,workload,loops,config,position,usecs_per_op,total_sec,attach_sec,tracer_exit,tracer_cpu_ms" >"$TMP/results.csv"
 for ((r = 1; r <= ROUNDS; r++)); do
     for wl in "${WORKLOADS[@]}"; do
         loops=$(wl_loops "$wl")
         line="round $r/$ROUNDS $wl:"
+        wl_configs "$wl"
+        NCFG=${#WL_CONFIGS[@]}
         for ((k = 0; k < NCFG; k++)); do
-            cfg=${CONFIGS[(r - 1 + k) % NCFG]}
+            cfg=${WL_CONFIGS[(r - 1 + k) % NCFG]}
             ATTACH_SEC='' STOP_RC=''
             [[ $cfg == base ]] || start_tracer "$cfg"
             sleep "$SETTLE"
+            c0=0
+            [[ $cfg == base ]] || c0=$(cpu_ticks "$TRACER_PID")
             run_workload "$wl" "$loops"
+            CPU_MS=''
+            [[ $cfg == base ]] || CPU_MS=$(( ($(cpu_ticks "$TRACER_PID") - c0) * 1000 / CLK_TCK ))
             if [[ $cfg != base ]]; then
                 stop_tracer
                 tracer_log "$cfg" "round $r $wl (exit $STOP_RC)"
@@ -310,7 +368,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
                     die "$cfg did not exit 0 on SIGINT (exit: $STOP_RC); see $LOG"
                 fi
             fi
-            echo "$r,$wl,$loops,$cfg,$((k + 1)),$USEC,$TOTAL,$ATTACH_SEC,$STOP_RC" >>"$TMP/results.csv"
+            echo "$r,$wl,$loops,$cfg,$((k + 1)),$USEC,$TOTAL,$ATTACH_SEC,$STOP_RC,$CPU_MS" >>"$TMP/results.csv"
             line+=" $cfg $USEC"
         done
         note "$line (usecs/op)"
@@ -320,17 +378,19 @@ cp "$TMP/results.csv" "$BENCH_OUT"
 
 # ---------------------------------------------------------------- results ---
 
-# stats WORKLOAD CONFIG -> "median min max" of the per-round ratios CONFIG/base
-# (CONFIG=base: of base usecs/op itself).
+# stats WORKLOAD CONFIG [OVER] -> "median min max" of the per-round ratios
+# CONFIG/OVER (OVER default base; CONFIG=base: of base usecs/op itself);
+# "" when CONFIG did not run on WORKLOAD.
 stats() {
-    awk -F, -v wl="$1" -v cfg="$2" '
+    awk -F, -v wl="$1" -v cfg="$2" -v den="${3:-base}" '
         NR > 1 && $2 == wl { v[$1, $4] = $6; rounds[$1] = 1 }
         END {
             n = 0
             for (r in rounds) {
-                if (!((r, "base") in v) || !((r, cfg) in v)) continue
-                x[++n] = (cfg == "base") ? v[r, "base"] : v[r, cfg] / v[r, "base"]
+                if (!((r, den) in v) || !((r, cfg) in v)) continue
+                x[++n] = (cfg == den) ? v[r, den] : v[r, cfg] / v[r, den]
             }
+            if (!n) exit
             for (i = 2; i <= n; i++)  # insertion sort
                 for (j = i; j > 1 && x[j - 1] > x[j]; j--) { t = x[j]; x[j] = x[j - 1]; x[j - 1] = t }
             med = (n % 2) ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
@@ -345,19 +405,23 @@ fmt_time() {  # usecs/op -> "42.1 us/op", "1.87 us/op" or "79.6 ns/op"
 }
 fmt_ratio() { awk -v m="$1" -v lo="$2" -v hi="$3" 'BEGIN { printf "%.2fx (%.2f–%.2f)", m, lo, hi }'; }
 
-declare -A GOAL=([pipe]=1.15 [syscall]=1.10)
+declare -A GOAL=([pipe]=1.05 [syscall]=1.10)
+declare -A TITLE=([empty]="empty sched_switch" [empty2]="empty sched_switch + rseq_update"
+    [blockwatch]="blockwatch ${BW_ARGS[*]:0:2}" [blockwatch-ref]="blockwatch-ref ${BW_ARGS[*]:0:2}"
+    [offcputime]="offcputime -m 1000")
 {
-    hdr="| workload | baseline | blockwatch ${BW_ARGS[*]:0:2} |"
-    sep="| --- | --- | --- |"
-    if [[ -n $OFFCPUTIME ]]; then hdr+=" offcputime -m 1000 |"; sep+=" --- |"; fi
+    hdr="| workload | baseline |"
+    sep="| --- | --- |"
+    for cfg in "${CONFIGS[@]:1}"; do hdr+=" ${TITLE[$cfg]} |"; sep+=" --- |"; done
     echo "$hdr"
     echo "$sep"
     for wl in "${WORKLOADS[@]}"; do
         read -r bmed _ _ < <(stats "$wl" base)
         row="| $(wl_label "$wl") | $(fmt_time "$bmed") |"
         for cfg in "${CONFIGS[@]:1}"; do
-            read -r m lo hi < <(stats "$wl" "$cfg")
-            row+=" $(fmt_ratio "$m" "$lo" "$hi") |"
+            m='' lo='' hi=''
+            read -r m lo hi < <(stats "$wl" "$cfg") || true
+            if [[ -n $m ]]; then row+=" $(fmt_ratio "$m" "$lo" "$hi") |"; else row+=" – |"; fi
         done
         echo "$row"
     done
@@ -365,6 +429,29 @@ declare -A GOAL=([pipe]=1.15 [syscall]=1.10)
     echo "Medians (min–max) over $ROUNDS rounds of the per-round ratio tool/baseline of perf's usecs/op;"
     echo "baseline is the median usecs/op with nothing attached. Configurations rotate order each round."
     echo
+    if ((EMPTY)) && [[ " ${WORKLOADS[*]} " == *" pipe "* ]]; then
+        for cfg in blockwatch blockwatch-ref; do
+            [[ " ${CONFIGS[*]} " == *" $cfg "* ]] || continue
+            read -r m lo hi < <(stats pipe "$cfg" empty2)
+            printf -- '- pipe: %s over the empty programs on its tracepoints (per round, %s/empty2): %s\n' \
+                "$cfg" "$cfg" "$(fmt_ratio "$m" "$lo" "$hi")"
+        done
+    fi
+    for wl in "${WORKLOADS[@]}"; do
+        for cfg in "${CONFIGS[@]:1}"; do
+            [[ $cfg == blockwatch* || $cfg == offcputime ]] || continue
+            awk -F, -v wl="$wl" -v cfg="$cfg" '
+                NR > 1 && $2 == wl && $4 == cfg && $10 != "" { x[++n] = $10 / ($7 * 1000) }
+                END {
+                    if (!n) exit
+                    for (i = 2; i <= n; i++)
+                        for (j = i; j > 1 && x[j - 1] > x[j]; j--) { t = x[j]; x[j] = x[j - 1]; x[j - 1] = t }
+                    med = (n % 2) ? x[(n + 1) / 2] : (x[n / 2] + x[n / 2 + 1]) / 2
+                    printf "- %s: %s used %.0f%% of a CPU (median; %.0f–%.0f%%) while the workload ran\n",
+                        wl, cfg, med * 100, x[1] * 100, x[n] * 100
+                }' "$BENCH_OUT"
+        done
+    done
     for wl in "${WORKLOADS[@]}"; do
         read -r m _ _ < <(stats "$wl" blockwatch)
         read -r _ blo bhi < <(stats "$wl" base)
@@ -374,6 +461,7 @@ declare -A GOAL=([pipe]=1.15 [syscall]=1.10)
     done
     [[ -n $OFFCPUTIME ]] || echo "- offcputime not installed: not measured"
     echo "- blockwatch: \`$BLOCKWATCH ${BW_ARGS[*]}\`"
+    [[ -z $BLOCKWATCH_REF ]] || echo "- blockwatch-ref: \`$BLOCKWATCH_REF ${BW_ARGS[*]}\`"
     echo "- $(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $(nproc) CPUs, workloads $([[ -n $BENCH_CPU ]] && echo "pinned to CPU $BENCH_CPU" || echo "not pinned")"
 } >"$TMP/table.md"
 cp "$TMP/table.md" "$BENCH_TABLE"
