@@ -25,6 +25,12 @@ static const char usage_text[] =
 "  -o, --output FILE       write the format without a :FILE to FILE\n"
 "      --top N             only the N processes with the most blocked time\n"
 "      --frames N          stack frames shown per entry in text (default 8)\n"
+"      --metrics [ADDR:]PORT\n"
+"                          serve Prometheus metrics on /metrics, on 127.0.0.1\n"
+"                          unless ADDR is given (0.0.0.0 or [::]: every\n"
+"                          interface); PORT 0 picks one; not with --now\n"
+"      --metrics-top N     processes with series of their own (default 20;\n"
+"                          the others are summed under comm=\"other\")\n"
 "  -K, --kernel-stacks     kernel stacks too, below the user stacks (costs a\n"
 "                          stack walk at every sleep of a traced thread)\n"
 "      --stack-size SIZE   user stack bytes copied per block (default 16K,\n"
@@ -59,6 +65,8 @@ enum {
 	OPT_SYSCALL_EXIT,
 	OPT_STACK_SIZE,
 	OPT_DEBUGINFO,
+	OPT_METRICS,
+	OPT_METRICS_TOP,
 };
 
 static const struct option long_opts[] = {
@@ -78,6 +86,8 @@ static const struct option long_opts[] = {
 	{ "kernel-stacks", no_argument, NULL, 'K' },
 	{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
 	{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics-top", required_argument, NULL, OPT_METRICS_TOP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -249,6 +259,14 @@ static int parse_value(struct bw_opts *o, int c, const char *arg, const char **o
 	case OPT_DEBUGINFO:
 		o->debuginfo_path = arg;
 		return 0;
+	case OPT_METRICS:
+		o->metrics = arg;
+		return 0;
+	case OPT_METRICS_TOP:
+		return bw_parse_uint(arg, &o->metrics_top) || !o->metrics_top ||
+				       o->metrics_top > 10000 ?
+			       bad("--metrics-top count (1 to 10000)", arg) :
+			       0;
 	}
 	return -ENOENT;
 }
@@ -267,6 +285,10 @@ static void defaults(struct bw_opts *o)
  * and the user would think it samples for a while. */
 static int check_now(const struct bw_opts *o, const char *timed)
 {
+	if (o->now && o->metrics) {
+		bw_err("--now takes one snapshot and exits: --metrics does not apply (see --help)");
+		return -EINVAL;
+	}
 	if (!o->now || !timed)
 		return 0;
 	bw_err("--now takes one snapshot and exits: %s does not apply (see --help)", timed);
