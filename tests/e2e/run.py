@@ -22,7 +22,8 @@ sigint, sigterm, duration, ringbuf-overflow), test_still_blocked.py
 wait-kinds-now, now-*), test_errors.py (help, version, error-*,
 fds-closed-*, pid-leader-exited, now-error-no-such-pid), test_stacks.py
 (stacks-*), test_outputs.py (outputs-*: several sinks in one run, a
-write error, names that are a terminal's commands), test_go.py (go-*:
+write error, names that are a terminal's commands), test_daemon.py (metrics-*: /metrics scraped by
+Prometheus, promtool, hostile clients, its errors), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
 channels, trends, churn, errors). The harness they use
 is the package lib/ (processes, reports, ground truth from /proc, the
@@ -49,6 +50,7 @@ import fnmatch
 import sys
 
 import test_blocks
+import test_daemon
 import test_errors
 import test_go
 import test_outputs
@@ -57,7 +59,8 @@ import test_still_blocked
 from lib.config import Config
 from lib.runner import Run, run_tests
 
-AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go]
+AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go,
+         test_daemon]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -166,6 +169,13 @@ ORDER = [
     "go-churn",
     "go-not-go",
     "go-unreadable",
+    # test_daemon
+    "metrics-prometheus",
+    "metrics-promtool",
+    "metrics-hostile-clients",
+    "metrics-port-taken",
+    "metrics-bad-address",
+    "metrics-sigkill",
 ]
 
 
