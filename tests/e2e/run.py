@@ -22,8 +22,11 @@ sigint, sigterm, duration, ringbuf-overflow), test_still_blocked.py
 wait-kinds-now, now-*), test_errors.py (help, version, error-*,
 fds-closed-*, pid-leader-exited, now-error-no-such-pid), test_stacks.py
 (stacks-*), test_outputs.py (outputs-*: several sinks in one run, a
-write error, names that are a terminal's commands), test_daemon.py (metrics-*: /metrics scraped by
-Prometheus, promtool, hostile clients, its errors), test_go.py (go-*:
+write error, names that are a terminal's commands), test_manual.py
+(schema-rejects, progress-*: the JSON schema catches a broken report;
+the status line on a pty, never in a pipe), test_daemon.py
+(metrics-*: /metrics scraped by Prometheus, promtool, hostile clients,
+its errors), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
 channels, trends, churn, errors). The harness they use
 is the package lib/ (processes, reports, ground truth from /proc, the
@@ -53,6 +56,7 @@ import test_blocks
 import test_daemon
 import test_errors
 import test_go
+import test_manual
 import test_outputs
 import test_stacks
 import test_still_blocked
@@ -60,7 +64,7 @@ from lib.config import Config
 from lib.runner import Run, run_tests
 
 AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go,
-         test_daemon]
+         test_manual, test_daemon]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -90,6 +94,12 @@ ORDER = [
     "outputs-several",
     "outputs-write-error",
     "outputs-hostile-names",
+    # test_manual
+    "schema-rejects",
+    "progress-tty",
+    "progress-pipe",
+    "progress-narrow",
+    "progress-off",
     # test_errors
     "help",
     "version",

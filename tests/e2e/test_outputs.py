@@ -11,7 +11,7 @@ import tempfile
 from lib.config import EXIT_TIMEOUT_S
 from lib.errors import Fail
 from lib.procs import describe_rc
-from lib.reports import entries, parse_reports, show_entries, symbols
+from lib.reports import check_report, entries, parse_reports, show_entries, symbols
 
 
 def _tmp(ctx, suffix):
@@ -129,6 +129,7 @@ def _check_json(out, pid, tid, exe):
     except ValueError as e:
         raise Fail(f"--now -f json: not strict JSON in UTF-8: {e}",
                    [repr(out[:300])])
+    check_report(r, "--now -f json")
     procs = [p for p in r["processes"] if p["pid"] == pid]
     threads = [t for p in procs for t in p["threads"] if t["tid"] == tid]
     if not procs or not threads:

@@ -138,6 +138,7 @@ static void test_cli_defaults(void **state)
 	assert_string_equal(o.sinks[0].format, "text");
 	assert_null(o.sinks[0].path);
 	assert_int_equal(o.top, 0);
+	assert_false(o.no_progress);
 	bw_opts_free(&o);
 }
 
@@ -145,10 +146,10 @@ static void test_cli_options(void **state)
 {
 	char *argv[] = { "blockwatch", "-p", "1,2", "-t", "1ms", "-i", "2s", "-d", "10s",
 			 "-f", "json", "-o", "/tmp/x", "--top", "3", "--ringbuf-size", "1M",
-			 "--force-raw-tp", "-v", NULL };
+			 "--force-raw-tp", "-v", "--no-progress", NULL };
 	struct bw_opts o;
 
-	assert_int_equal(parse(&o, 19, argv), 0);
+	assert_int_equal(parse(&o, 20, argv), 0);
 	assert_int_equal(o.npids, 2);
 	assert_int_equal(o.threshold_ns, 1000000);
 	assert_int_equal(o.interval_ns, 2000000000ULL);
@@ -160,6 +161,7 @@ static void test_cli_options(void **state)
 	assert_int_equal(o.ringbuf_size, 1 << 20);
 	assert_true(o.force_raw_tp);
 	assert_true(o.verbose);
+	assert_true(o.no_progress);
 	bw_opts_free(&o);
 }
 

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 #include "base/util.h"
 #include "report/fmt.h"
+#include "report/progress.h"
 
 #define EVIL_COMM "\x1b]0;pwn\x07\r\n\xff"
 #define EVIL_COMM_TEXT "\\x1b]0;pwn\\x07\\x0d\\x0a\\xff"
@@ -59,10 +60,36 @@ static void test_escape(void **state)
 	free(fixed);
 }
 
+/* The status line: elapsed as a clock, the next report rounded up to
+ * the second. */
+static void test_progress(void **state)
+{
+	struct bw_progress p = {
+		.elapsed_ns = 65 * 1000000000ULL + 999999999ULL, .slow = 1234, .shorter = 5678,
+		.dropped = 9, .threshold_ns = 100000000ULL, .next_report_ns = 2000000001ULL,
+	};
+	char buf[128];
+
+	(void)state;
+	bw_progress_format(&p, buf, sizeof(buf));
+	assert_string_equal(buf, "blockwatch: 1m05s  blocks 1234 >=100ms, 5678 shorter  dropped 9"
+				 "  next report in 3s");
+	p.elapsed_ns = 7384ULL * 1000000000ULL;
+	p.next_report_ns = 0;
+	p.threshold_ns = 1000000000ULL;
+	bw_progress_format(&p, buf, sizeof(buf));
+	assert_string_equal(buf, "blockwatch: 2h03m04s  blocks 1234 >=1.00s, 5678 shorter  dropped 9"
+				 "  next report in 0s");
+	/* cut, never overrun */
+	bw_progress_format(&p, buf, 16);
+	assert_string_equal(buf, "blockwatch: 2h0");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_progress),
 	};
 
 	return cmocka_run_group_tests_name("fmt", tests, NULL, NULL);

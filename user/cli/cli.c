@@ -42,6 +42,8 @@ static const char usage_text[] =
 "      --force-raw-tp      use raw_tp/sched_switch instead of tp_btf\n"
 "      --syscall-exit      stacks for threads without rseq too (costs ~25ns\n"
 "                          on every syscall of the machine)\n"
+"      --no-progress       no status line (elapsed, blocks, drops, next\n"
+"                          report) on stderr when it is a terminal\n"
 "  -v, --verbose           log what blockwatch does on stderr\n"
 "  -h, --help              show this help\n"
 "  -V, --version           show the version\n"
@@ -67,6 +69,7 @@ enum {
 	OPT_DEBUGINFO,
 	OPT_METRICS,
 	OPT_METRICS_TOP,
+	OPT_NO_PROGRESS,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +91,7 @@ static const struct option long_opts[] = {
 	{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-top", required_argument, NULL, OPT_METRICS_TOP },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -206,6 +210,8 @@ static bool *flag_of(struct bw_opts *o, int c)
 		return &o->force_raw_tp;
 	case OPT_SYSCALL_EXIT:
 		return &o->syscall_exit;
+	case OPT_NO_PROGRESS:
+		return &o->no_progress;
 	}
 	return NULL;
 }

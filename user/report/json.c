@@ -13,6 +13,11 @@
 #include "report/sink.h"
 #include "stacks/stacktab.h"
 
+/* The "version" of every report: the version of its shape as
+ * doc/blockwatch-report.schema.json writes it down. Any change to what
+ * this file or json_go.c emits changes the schema and this number. */
+#define BW_JSON_SCHEMA_VERSION 1
+
 static json_object *hex_str(uint64_t v)
 {
 	char buf[32];
@@ -200,6 +205,7 @@ static int json_emit(struct bw_sink *s, const struct bw_report *r)
 	if (!root)
 		return -ENOMEM;
 	bw_fmt_time(r->time_ns, when, sizeof(when));
+	json_object_object_add(root, "version", json_object_new_int(BW_JSON_SCHEMA_VERSION));
 	json_object_object_add(root, "time", json_object_new_string(when));
 	json_object_object_add(root, "interval_ns", bw_json_u64(r->interval_ns));
 	json_object_object_add(root, "threshold_ns", bw_json_u64(r->threshold_ns));

@@ -181,8 +181,10 @@ static const struct {
 struct counter_collector {
 	struct bw_collector c;
 	struct bw_loader *l;
+	uint64_t first[BW_STAT_MAX]; /* when tracing began */
 	uint64_t last[BW_STAT_MAX];
 	uint64_t missed; /* recursion misses of our programs so far */
+	uint64_t user_drops; /* in the reports so far */
 	struct bw_epoch_counts last_epoch[2]; /* by parity */
 };
 
@@ -221,6 +223,7 @@ static int counter_collect(struct bw_collector *c, struct bw_collect *x)
 	for (i = 0; i < BW_ARRAY_SIZE(stat_drops); i++)
 		r->dropped[stat_drops[i].drop] += d[stat_drops[i].stat];
 	r->dropped[BW_DROP_USER] += x->in->user_drops;
+	cc->user_drops += x->in->user_drops;
 	/* A skipped rseq_update leaves a block pending (it goes out, with a
 	 * later stack, at the thread's next return to user space); a
 	 * skipped sched_switch loses one. Counted either way. */
@@ -253,7 +256,36 @@ struct bw_collector *bw_counter_collector(struct bw_loader *l)
 		return NULL;
 	}
 	cc->missed = 0;
+	memcpy(cc->first, cc->last, sizeof(cc->first));
 	return &cc->c;
+}
+
+/* The same counters as the reports', summed since tracing began and
+ * read as they are now, between reports: an estimate of what the next
+ * reports will add up to (a block of the current interval may still be
+ * in flight), for people to watch, never reported as data. */
+int bw_counter_totals(struct bw_collector *c, const struct ingest *in, struct bw_run_totals *t)
+{
+	struct counter_collector *cc = bw_container_of(c, struct counter_collector, c);
+	struct bw_epoch_counts ep;
+	uint64_t st[BW_STAT_MAX];
+	size_t i;
+	int err;
+
+	err = bw_loader__stats(cc->l, st);
+	if (err)
+		return err;
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < 2; i++) {
+		bw_loader__epoch_counts(cc->l, (uint32_t)i, &ep);
+		t->slow += ep.emitted + ep.lost;
+		t->dropped += ep.lost;
+	}
+	for (i = 0; i < BW_ARRAY_SIZE(stat_drops); i++)
+		t->dropped += st[stat_drops[i].stat] - cc->first[stat_drops[i].stat];
+	t->dropped += cc->user_drops + in->user_drops + bw_loader__missed(cc->l);
+	t->shorter = st[BW_STAT_SHORT_COUNT] - cc->first[BW_STAT_SHORT_COUNT];
+	return 0;
 }
 
 /* --- goroutines ------------------------------------------------------- */

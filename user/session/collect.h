@@ -53,6 +53,16 @@ struct bw_collector *bw_scan_collector(struct bw_loader *l);
 /* Drops, short blocks and the slow-block count, as deltas since the
  * last report. */
 struct bw_collector *bw_counter_collector(struct bw_loader *l);
+
+/* Since tracing began, read now: blocks past the threshold and shorter
+ * ones, and every drop (the status line's numbers). */
+struct bw_run_totals {
+	uint64_t slow;
+	uint64_t shorter;
+	uint64_t dropped;
+};
+/* @c: the counter collector. 0 or -errno. */
+int bw_counter_totals(struct bw_collector *c, const struct ingest *in, struct bw_run_totals *t);
 /* The goroutines of every Go process among @pids (NULL: every process
  * on the machine but blockwatch), read from their memory; @trend: follow
  * groups across reports (interval mode). */

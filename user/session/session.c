@@ -53,6 +53,8 @@ static int add_collectors(struct session *s)
 		err = add_collector(s, bw_go_collector(s->in, s->o->pids, s->o->npids, !s->o->now), false);
 	if (!err)
 		err = add_collector(s, bw_counter_collector(s->loader), true);
+	if (!err)
+		s->counters = s->collectors[s->ncollectors - 1];
 	if (err)
 		bw_err("cannot read counters: %s", strerror(-err));
 	return err;
@@ -99,6 +101,8 @@ int session_report(struct session *s)
 		bw_err("cannot build report: %s", strerror(-err));
 		return err;
 	}
+	/* the text report may go to the terminal the status line is on */
+	bw_status_clear();
 	err = bw_sinks__emit(s->sinks, &r);
 	if (err && !s->serve) {
 		bw_err("no output left to write reports to");

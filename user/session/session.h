@@ -37,6 +37,7 @@ struct session {
 	struct bw_loop *loop; /* tracing only */
 	struct bw_collector *collectors[BW_MAX_COLLECTORS];
 	int ncollectors;
+	struct bw_collector *counters; /* one of them: the drops and block counts */
 	enum bw_report_kind kind;
 	uint64_t start; /* when tracing began (CLOCK_MONOTONIC) */
 	const char *warnings[4];

@@ -2,13 +2,14 @@
 /*
  * Tracing: the event loop, with a handler each for the interval timer,
  * the duration's deadline, SIGINT/SIGTERM, every target's pidfd (and a
- * poll timer for targets without one) and, added by its collector, the
- * ring buffer.
+ * poll timer for targets without one), the status line's redraw on a
+ * terminal and, added by its collector, the ring buffer.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include "base/clock.h"
 #include "base/log.h"
@@ -19,12 +20,16 @@
 #include "model/ingest.h"
 #include "proc/targets.h"
 #include "report/fmt.h"
+#include "report/progress.h"
+#include "session/collect.h"
 #include "session/serve.h"
 #include "session/session.h"
 #include "trace/loader.h"
 
 /* Targets without a pidfd (before Linux 5.3) are looked at this often. */
 #define POLL_NS (200 * BW_NSEC_PER_MSEC)
+/* The status line is redrawn this often. */
+#define PROGRESS_NS BW_NSEC_PER_SEC
 
 struct tracer;
 
@@ -36,7 +41,7 @@ struct watch {
 
 struct tracer {
 	struct session *s;
-	struct bw_handler tick, deadline, signal, poll, watchdog;
+	struct bw_handler tick, deadline, signal, poll, progress, watchdog;
 	struct watch *watches;
 	int alive;    /* targets not yet exited */
 	int signo;    /* the signal that stopped it */
@@ -48,6 +53,46 @@ static void stop(struct tracer *t, int err)
 	if (err && !t->stop_err)
 		t->stop_err = err;
 	bw_loop__stop(t->s->loop);
+}
+
+/* Until @fd fires next (a timerfd; 0 if disarmed or unreadable). */
+static uint64_t timer_left(int fd)
+{
+	struct itimerspec its;
+
+	if (fd < 0 || timerfd_gettime(fd, &its))
+		return 0;
+	return (uint64_t)its.it_value.tv_sec * BW_NSEC_PER_SEC + its.it_value.tv_nsec;
+}
+
+static void show_progress(struct tracer *t)
+{
+	struct session *s = t->s;
+	struct bw_run_totals tot;
+	struct bw_progress p = { .threshold_ns = s->o->threshold_ns };
+	uint64_t end;
+	char line[256];
+
+	if (t->progress.fd < 0 || bw_counter_totals(s->counters, s->in, &tot))
+		return;
+	p.elapsed_ns = bw_mono_ns() - s->start;
+	p.slow = tot.slow;
+	p.shorter = tot.shorter;
+	p.dropped = tot.dropped;
+	p.next_report_ns = timer_left(t->tick.fd);
+	end = timer_left(t->deadline.fd);
+	if (t->deadline.fd >= 0 && end < p.next_report_ns)
+		p.next_report_ns = end;
+	bw_progress_format(&p, line, sizeof(line));
+	bw_status_show(line);
+}
+
+static int on_progress(struct bw_handler *h, uint32_t events)
+{
+	(void)events;
+	bw_timer_ack(h->fd);
+	show_progress(bw_container_of(h, struct tracer, progress));
+	return 0;
 }
 
 static int on_tick(struct bw_handler *h, uint32_t events)
@@ -66,6 +111,8 @@ static int on_tick(struct bw_handler *h, uint32_t events)
 	err = session_report(t->s);
 	if (err)
 		stop(t, err);
+	else
+		show_progress(t);
 	return 0;
 }
 
@@ -192,7 +239,8 @@ static int setup(struct tracer *t)
 
 	uint64_t wd = bw_notify_watchdog_ns();
 
-	t->tick.fd = t->deadline.fd = t->signal.fd = t->poll.fd = t->watchdog.fd = -1;
+	t->tick.fd = t->deadline.fd = t->signal.fd = t->poll.fd = t->progress.fd = -1;
+	t->watchdog.fd = -1;
 	err = add(t, &t->signal, bw_signals_open(), on_signal);
 	if (err) {
 		bw_err("cannot set up signal handling: %s", strerror(-err));
@@ -205,6 +253,9 @@ static int setup(struct tracer *t)
 		err = add(t, &t->watchdog, bw_timer_new(wd, wd), on_watchdog);
 	if (!err)
 		err = watch_targets(t);
+	/* only where someone watches: never in a file, a pipe or the journal */
+	if (!err && bw_status_start(!o->no_progress))
+		err = add(t, &t->progress, bw_timer_new(PROGRESS_NS, PROGRESS_NS), on_progress);
 	if (err) {
 		bw_err("cannot set up the event loop: %s", strerror(-err));
 		return err;
@@ -223,6 +274,8 @@ static void teardown(struct tracer *t)
 		close(t->poll.fd);
 	if (t->watchdog.fd >= 0)
 		close(t->watchdog.fd);
+	if (t->progress.fd >= 0)
+		close(t->progress.fd);
 	if (bw_signals_close(t->signal.fd) && !t->signo)
 		bw_dbg("a signal came during the final report: taken, not delivered");
 	free(t->watches);
@@ -239,6 +292,7 @@ int session_trace(struct session *s)
 	s->start = bw_mono_ns();
 	s->in->interval_start = s->start;
 	print_ready(s);
+	show_progress(&t);
 	err = bw_loop__run(s->loop);
 	if (err) {
 		bw_err("epoll_wait failed: %s", strerror(-err));
@@ -246,6 +300,8 @@ int session_trace(struct session *s)
 	}
 	if (t.stop_err)
 		goto out;
+	/* the final report and what follows it: no status line any more */
+	bw_status_stop();
 	if (session_report(s))
 		goto out;
 	if (t.signo)
@@ -253,6 +309,7 @@ int session_trace(struct session *s)
 	ret = BW_EXIT_OK;
 out:
 	bw_notify_stopping();
+	bw_status_stop();
 	teardown(&t);
 	return ret;
 }

@@ -31,6 +31,7 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 {
 	if (!bw_verbose || level == LIBBPF_DEBUG)
 		return 0;
+	bw_status_clear(); /* libbpf's lines do not come through bw_err */
 	return vfprintf(stderr, fmt, ap);
 }
 

@@ -1,13 +1,16 @@
 """blockwatch's reports: the JSON schema check every report gets
-(check_report), parsing (parse_reports), finding and showing entries, and
-the generic helpers around --now snapshots and interval reports."""
+(check_report: doc/blockwatch-report.schema.json through Debian's
+python3-jsonschema, then what a schema cannot say), parsing
+(parse_reports), finding and showing entries, and the generic helpers
+around --now snapshots and interval reports."""
 
 import datetime
 import json
+import os
 import re
 import time
 
-from .config import MS, TOLERANCE
+from .config import MS, ROOT, TOLERANCE
 from .errors import Fail
 from .procs import describe_rc
 
@@ -22,6 +25,41 @@ FUTEX_REASONS = {"mutex", "condvar", "futex"}
 FD_REASONS = {"read", "accept", "write", "connect"}
 
 
+SCHEMA_PATH = os.path.join(ROOT, "doc", "blockwatch-report.schema.json")
+
+
+def _load_validator():
+    """(validator, None), or (None, why not): a missing python3-jsonschema
+    fails every test that reads a JSON report, it is never skipped."""
+    try:
+        import jsonschema
+    except ImportError as e:
+        return None, (f"python3-jsonschema is needed to check reports "
+                      f"against {SCHEMA_PATH} (tools/install-deps.sh): {e}")
+    with open(SCHEMA_PATH, encoding="utf-8") as f:
+        schema = json.load(f)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema), None
+
+
+# read once at import; never changed after
+VALIDATOR, NO_VALIDATOR = _load_validator()
+
+
+def schema_problem(r):
+    """What is wrong with report r by the schema file, or None."""
+    if VALIDATOR is None:
+        return NO_VALIDATOR
+    import jsonschema
+    err = jsonschema.exceptions.best_match(VALIDATOR.iter_errors(r))
+    if err is None:
+        return None
+    where = "/".join(str(x) for x in err.absolute_path) or "(the report)"
+    return (f"does not validate against {os.path.basename(SCHEMA_PATH)} "
+            f"at {where}: {err.message[:300]}")
+
+
 def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
@@ -33,6 +71,9 @@ def check_report(r, where):
 
     if not isinstance(r, dict):
         bad("report is not a JSON object")
+    problem = schema_problem(r)
+    if problem:
+        bad(problem)
     for key in ("time", "interval_ns", "threshold_ns", "dropped",
                 "processes"):
         if key not in r:
