@@ -186,6 +186,8 @@ ORDER = [
     "metrics-port-taken",
     "metrics-bad-address",
     "metrics-sigkill",
+    "events-once",
+    "events-deadlock-json",
 ]
 
 

@@ -349,6 +349,78 @@ def t_metrics_sigkill(ctx):
     ctx.finish(again, timeout=10)
 
 
+def t_events_once(ctx):
+    """--log-events: each thread of a lock chain gets one 'blocked' line
+    (with its wait, its lock's holder and its frames) while it stays
+    blocked over several reports, and one 'woke' line when the chain
+    unwinds; nothing else of that process."""
+    w, pid, tids, _ = ctx.stuck("chain")
+    bw = ctx.blockwatch("-p", pid, "-t", "50ms", "-i", "300ms", "--log-events",
+                        "-f", "text:/dev/null")
+    ctx.tracing(bw)
+    time.sleep(2)  # six reports or so
+    w.send("go\n")
+    if not w.wait_line("out", r"^done$", 10):
+        raise Fail("the chain did not unwind", w.tail())
+    bw.wait(10)  # it ends when its target exits
+    lines = err_lines(bw)
+    t1, t2, t3 = tids
+    want = {
+        t3: rf"thread {t3} \(bw-chain-3\), read on fd \d+ pipe:\[\d+\], for [\d.]+m?s "
+            r"so far, in .*bw_chain_3",
+        t2: rf"thread {t2} \(bw-chain-2\), mutex on mutex 0x[0-9a-f]+ \S+, lock held by "
+            rf"{t3} \(bw-chain-3\), for .* so far, in .*pthread_mutex_lock",
+        t1: rf"thread {t1} \(bw-chain-1\), mutex on mutex 0x[0-9a-f]+ \S+, lock held by "
+            rf"{t2} \(bw-chain-2\)",
+    }
+    for tid, pattern in want.items():
+        blocked = [x for x in lines if re.match(
+            rf"^blockwatch: blocked: pid {pid} \(stuck\) thread {tid} ", x)]
+        woke = [x for x in lines if re.match(
+            rf"^blockwatch: woke: pid {pid} \(stuck\) thread {tid} ", x)]
+        if len(blocked) != 1 or len(woke) != 1:
+            raise Fail(f"thread {tid}: {len(blocked)} 'blocked' and {len(woke)} 'woke' "
+                       "lines, expected one each", lines[-14:])
+        if not re.search(pattern, blocked[0]):
+            raise Fail(f"thread {tid}: the line does not say what it waits on",
+                       [blocked[0], "expected: " + pattern])
+        if blocked[0] > woke[0] and lines.index(blocked[0]) > lines.index(woke[0]):
+            raise Fail(f"thread {tid}: woke before blocked", lines[-14:])
+
+
+def t_events_deadlock_json(ctx):
+    """With -f json the lines are JSON: one deadlock event naming both
+    threads; when the process is killed, one deadlock-gone and a woke
+    per thread."""
+    w, pid, tids, _ = ctx.stuck("deadlock")
+    bw = ctx.blockwatch("-t", "50ms", "-i", "300ms", "--log-events", "-f", "json")
+    ctx.tracing(bw)
+    time.sleep(1.5)
+    w.kill()
+    time.sleep(1.5)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw, timeout=10)
+    events = []
+    for line in err_lines(bw):
+        if line.startswith("{"):
+            ev = json.loads(line)
+            if ev.get("pid") == pid:
+                events.append(ev)
+    kinds = [e["event"] for e in events]
+    dl = [e for e in events if e["event"] == "deadlock"]
+    if len(dl) != 1 or sorted(dl[0]["tids"]) != sorted(tids):
+        raise Fail(f"deadlock events {dl}, expected one of {sorted(tids)}", kinds)
+    if kinds.count("deadlock-gone") != 1:
+        raise Fail("expected one deadlock-gone", kinds)
+    for tid in tids:
+        mine = [e["event"] for e in events if e.get("tid") == tid]
+        if mine != ["blocked", "woke"]:
+            raise Fail(f"thread {tid}: {mine}, expected blocked then woke")
+        b = next(e for e in events if e.get("tid") == tid)
+        if b["reason"] != "mutex" or b.get("owner_tid") not in tids or "frames" not in b:
+            raise Fail(f"thread {tid}: {b}")
+
+
 TESTS = [
     ("metrics-prometheus", t_metrics_prometheus),
     ("metrics-promtool", t_metrics_promtool),
@@ -356,4 +428,6 @@ TESTS = [
     ("metrics-port-taken", t_metrics_port_taken),
     ("metrics-bad-address", t_metrics_bad_address),
     ("metrics-sigkill", t_metrics_sigkill),
+    ("events-once", t_events_once),
+    ("events-deadlock-json", t_events_deadlock_json),
 ]

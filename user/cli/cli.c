@@ -31,6 +31,10 @@ static const char usage_text[] =
 "                          interface); PORT 0 picks one; not with --now\n"
 "      --metrics-top N     processes with series of their own (default 20;\n"
 "                          the others are summed under comm=\"other\")\n"
+"      --log-events        a line when a thread is first seen still blocked and\n"
+"                          when it wakes, when a deadlock or a Go leak suspect\n"
+"                          appears and goes: to the journal under systemd, else\n"
+"                          stderr (JSON with -f json)\n"
 "  -K, --kernel-stacks     kernel stacks too, below the user stacks (costs a\n"
 "                          stack walk at every sleep of a traced thread)\n"
 "      --stack-size SIZE   user stack bytes copied per block (default 16K,\n"
@@ -69,6 +73,7 @@ enum {
 	OPT_DEBUGINFO,
 	OPT_METRICS,
 	OPT_METRICS_TOP,
+	OPT_LOG_EVENTS,
 	OPT_NO_PROGRESS,
 };
 
@@ -91,6 +96,7 @@ static const struct option long_opts[] = {
 	{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-top", required_argument, NULL, OPT_METRICS_TOP },
+	{ "log-events", no_argument, NULL, OPT_LOG_EVENTS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -208,6 +214,8 @@ static bool *flag_of(struct bw_opts *o, int c)
 		return &o->verbose;
 	case OPT_RAW_TP:
 		return &o->force_raw_tp;
+	case OPT_LOG_EVENTS:
+		return &o->log_events;
 	case OPT_SYSCALL_EXIT:
 		return &o->syscall_exit;
 	case OPT_NO_PROGRESS:
@@ -291,8 +299,9 @@ static void defaults(struct bw_opts *o)
  * and the user would think it samples for a while. */
 static int check_now(const struct bw_opts *o, const char *timed)
 {
-	if (o->now && o->metrics) {
-		bw_err("--now takes one snapshot and exits: --metrics does not apply (see --help)");
+	if (o->now && (o->metrics || o->log_events)) {
+		bw_err("--now takes one snapshot and exits: %s does not apply (see --help)",
+		       o->metrics ? "--metrics" : "--log-events");
 		return -EINVAL;
 	}
 	if (!o->now || !timed)

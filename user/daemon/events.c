@@ -85,10 +85,10 @@ static const struct bw_entry *finished_of(const struct bw_report *r, uint32_t pi
 	return NULL;
 }
 
-static void woke(const struct bw_report *r, struct blocked *b, bw_event_fn fn, void *ctx)
+static void woke(const struct bw_report *r, struct blocked *b, bw_change_fn fn, void *ctx)
 {
 	const struct bw_entry *e = finished_of(r, b->pid, b->tid);
-	struct bw_event x = { .kind = BW_EV_WOKE, .pid = b->pid, .tid = b->tid };
+	struct bw_change x = { .kind = BW_EV_WOKE, .pid = b->pid, .tid = b->tid };
 
 	memcpy(x.comm, b->comm, sizeof(x.comm));
 	memcpy(x.thread, b->thread, sizeof(x.thread));
@@ -123,7 +123,7 @@ static uint64_t absdiff(uint64_t a, uint64_t b)
 	return a > b ? a - b : b - a;
 }
 
-static int threads(struct bw_events *ev, const struct bw_report *r, bw_event_fn fn, void *ctx)
+static int threads(struct bw_events *ev, const struct bw_report *r, bw_change_fn fn, void *ctx)
 {
 	struct blocked *b, *tmp;
 	size_t i, j;
@@ -154,7 +154,7 @@ static int threads(struct bw_events *ev, const struct bw_report *r, bw_event_fn 
 	for (i = 0; i < r->nprocs; i++)
 		for (j = 0; j < r->procs[i]->nthreads; j++) {
 			const struct bw_entry *e = r->procs[i]->threads[j];
-			struct bw_event x = { .kind = BW_EV_BLOCKED, .pid = e->pid, .tid = e->tid };
+			struct bw_change x = { .kind = BW_EV_BLOCKED, .pid = e->pid, .tid = e->tid };
 
 			if (!e->ongoing)
 				continue;
@@ -198,9 +198,9 @@ static struct cycle cycle_of(const struct bw_cycle *c)
 }
 
 static void cycle_event(const struct cycle *c, enum bw_event_kind kind, uint64_t age,
-			const struct bw_report *r, bw_event_fn fn, void *ctx)
+			const struct bw_report *r, bw_change_fn fn, void *ctx)
 {
-	struct bw_event x = { .kind = kind, .pid = c->pid, .ntids = c->n, .age_ns = age };
+	struct bw_change x = { .kind = kind, .pid = c->pid, .ntids = c->n, .age_ns = age };
 	size_t i;
 
 	memcpy(x.tids, c->tids, sizeof(x.tids));
@@ -210,7 +210,7 @@ static void cycle_event(const struct cycle *c, enum bw_event_kind kind, uint64_t
 	fn(ctx, &x);
 }
 
-static int deadlocks(struct bw_events *ev, const struct bw_report *r, bw_event_fn fn, void *ctx)
+static int deadlocks(struct bw_events *ev, const struct bw_report *r, bw_change_fn fn, void *ctx)
 {
 	size_t i, j, n = 0;
 	struct cycle *grown;
@@ -265,9 +265,9 @@ static void site_of(const struct bw_go_group *g, char *site, size_t len)
 }
 
 static int leak_seen(struct bw_events *ev, const struct bw_proc_report *p,
-		     const struct bw_go_group *g, uint64_t now, bw_event_fn fn, void *ctx)
+		     const struct bw_go_group *g, uint64_t now, bw_change_fn fn, void *ctx)
 {
-	struct bw_event x = { .kind = BW_EV_LEAK, .pid = p->pid };
+	struct bw_change x = { .kind = BW_EV_LEAK, .pid = p->pid };
 	struct leak *grown;
 	size_t j;
 
@@ -296,7 +296,7 @@ static int leak_seen(struct bw_events *ev, const struct bw_proc_report *p,
 	return 0;
 }
 
-static int leaks(struct bw_events *ev, const struct bw_report *r, bw_event_fn fn, void *ctx)
+static int leaks(struct bw_events *ev, const struct bw_report *r, bw_change_fn fn, void *ctx)
 {
 	size_t i, j, n = 0;
 	uint32_t k;
@@ -314,7 +314,7 @@ static int leaks(struct bw_events *ev, const struct bw_report *r, bw_event_fn fn
 	}
 	for (j = 0; j < ev->nleaks; j++) {
 		struct leak *l = &ev->leaks[j];
-		struct bw_event x = { .kind = BW_EV_LEAK_GONE, .pid = l->pid };
+		struct bw_change x = { .kind = BW_EV_LEAK_GONE, .pid = l->pid };
 
 		if (l->seen) {
 			ev->leaks[n++] = *l;
@@ -329,7 +329,7 @@ static int leaks(struct bw_events *ev, const struct bw_report *r, bw_event_fn fn
 	return err;
 }
 
-int bw_events__report(struct bw_events *ev, const struct bw_report *r, bw_event_fn fn,
+int bw_events__report(struct bw_events *ev, const struct bw_report *r, bw_change_fn fn,
 		      void *ctx)
 {
 	int err = threads(ev, r, fn, ctx);

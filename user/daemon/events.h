@@ -26,7 +26,7 @@ enum bw_event_kind {
 #define BW_EV_TIDS 8
 #define BW_EV_SITE 160
 
-struct bw_event {
+struct bw_change {
 	enum bw_event_kind kind;
 	uint32_t pid;
 	uint32_t tid;		 /* BLOCKED, WOKE */
@@ -46,7 +46,7 @@ struct bw_event {
 	double growth_per_min;
 };
 
-typedef void (*bw_event_fn)(void *ctx, const struct bw_event *ev);
+typedef void (*bw_change_fn)(void *ctx, const struct bw_change *ev);
 
 struct bw_events;
 
@@ -55,7 +55,7 @@ void bw_events__free(struct bw_events *ev);
 /* @r against the report before: @fn for each change, in order (woken
  * first, then blocked; deadlocks; leaks). 0 or -ENOMEM (then some
  * changes are said late or not at all, and the next report sees them). */
-int bw_events__report(struct bw_events *ev, const struct bw_report *r, bw_event_fn fn,
+int bw_events__report(struct bw_events *ev, const struct bw_report *r, bw_change_fn fn,
 		      void *ctx);
 
 #endif

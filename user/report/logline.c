@@ -65,7 +65,7 @@ static void frames_text(const struct bw_entry *e, char *buf, size_t len)
 	}
 }
 
-static void tids_text(const struct bw_event *ev, char *buf, size_t len)
+static void tids_text(const struct bw_change *ev, char *buf, size_t len)
 {
 	struct bw_strbuf sb = { .buf = buf, .len = len };
 	uint32_t i;
@@ -76,15 +76,14 @@ static void tids_text(const struct bw_event *ev, char *buf, size_t len)
 }
 
 /* The line people read, whatever the target. */
-static void message(const struct bw_event *ev, const char *wait, const char *frames, char *buf,
+static void message(const struct bw_change *ev, const char *wait, const char *frames, char *buf,
 		    size_t len)
 {
-	char comm[BW_ESC_LEN], thread[BW_ESC_LEN], owner[BW_ESC_LEN], age[16], tids[96];
+	char cbuf[BW_ESC_LEN], tbuf[BW_ESC_LEN], owner[BW_ESC_LEN], age[16], tids[96];
+	const char *comm = BW_ESC(ev->comm, cbuf), *thread = BW_ESC(ev->thread, tbuf);
 	const struct bw_entry *e = ev->entry;
 	struct bw_strbuf sb = { .buf = buf, .len = len };
 
-	BW_ESC(ev->comm, comm);
-	BW_ESC(ev->thread, thread);
 	bw_fmt_duration(ev->age_ns, age, sizeof(age));
 	tids_text(ev, tids, sizeof(tids));
 	switch (ev->kind) {
@@ -130,7 +129,7 @@ static bool alarming(enum bw_event_kind k)
 	return k == BW_EV_BLOCKED || k == BW_EV_DEADLOCK || k == BW_EV_LEAK;
 }
 
-static void to_journal(const struct bw_event *ev, const char *msg, const char *wait,
+static void to_journal(const struct bw_change *ev, const char *msg, const char *wait,
 		       const char *frames)
 {
 	const struct bw_entry *e = ev->entry;
@@ -151,7 +150,7 @@ static void to_journal(const struct bw_event *ev, const char *msg, const char *w
 		bw_dbg("cannot write to the journal: %s", strerror(-r));
 }
 
-static void to_json(const struct bw_event *ev, const char *msg, const char *wait,
+static void to_json(const struct bw_change *ev, const char *msg, const char *wait,
 		    const char *frames)
 {
 	struct json_object *o = json_object_new_object(), *t;
@@ -188,13 +187,15 @@ static void to_json(const struct bw_event *ev, const char *msg, const char *wait
 	json_object_object_add(o, "message", json_object_new_string(msg));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 						 JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (text && !bw_json_utf8(text, &fixed))
+	if (text && !bw_json_utf8(text, &fixed)) {
+		bw_status_clear();
 		fprintf(stderr, "%s\n", fixed ? fixed : text);
+	}
 	free(fixed);
 	json_object_put(o);
 }
 
-void bw_logline(enum bw_log_target target, const struct bw_event *ev)
+void bw_logline(enum bw_log_target target, const struct bw_change *ev)
 {
 	char wait[BW_WAIT_TEXT_MAX] = "", frames[512], msg[1024];
 
@@ -206,6 +207,10 @@ void bw_logline(enum bw_log_target target, const struct bw_event *ev)
 		to_journal(ev, msg, wait, frames);
 	else if (target == BW_LOG_JSON)
 		to_json(ev, msg, wait, frames);
-	else
-		bw_err("%s", msg);
+	else {
+		/* escaped piece by piece already: not bw_err, which would
+		 * escape the escapes */
+		bw_status_clear();
+		fprintf(stderr, "blockwatch: %s\n", msg);
+	}
 }

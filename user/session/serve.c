@@ -7,16 +7,21 @@
 #include <unistd.h>
 #include "base/log.h"
 #include "cli/cli.h"
+#include "daemon/events.h"
 #include "daemon/http.h"
 #include "daemon/metrics.h"
+#include "report/logline.h"
 #include "report/prom.h"
 #include "session/serve.h"
 #include "trace/loader.h"
 
 struct serve {
 	const struct bw_loader *loader;
+	bool metrics;
 	struct bw_metrics m;
 	struct bw_http *http;
+	struct bw_events *events; /* --log-events */
+	enum bw_log_target log;
 	int fd; /* the listening socket until the server takes it */
 	char where[128];
 };
@@ -37,31 +42,64 @@ static void publish(struct serve *sv)
 	bw_http_publish(sv->http, text, len, om, omlen);
 }
 
-int serve_open(const struct bw_opts *o, const struct bw_loader *l, struct serve **out)
+static bool json_out(const struct bw_opts *o)
 {
-	struct serve *sv;
+	int i;
+
+	for (i = 0; i < o->nsinks; i++)
+		if (!strcmp(o->sinks[i].format, "json"))
+			return true;
+	return false;
+}
+
+static int open_metrics(const struct bw_opts *o, struct serve *sv)
+{
 	int err;
 
-	*out = NULL;
-	if (!o->metrics)
-		return 0;
-	sv = calloc(1, sizeof(*sv));
-	if (!sv || bw_metrics__init(&sv->m, o->metrics_top)) {
-		free(sv);
+	if (bw_metrics__init(&sv->m, o->metrics_top)) {
 		bw_err("out of memory");
 		return BW_EXIT_FAIL;
 	}
-	sv->loader = l;
+	sv->metrics = true;
 	err = bw_http_listen(o->metrics, &sv->fd, sv->where, sizeof(sv->where));
-	if (err) {
-		if (err == -EINVAL)
-			bw_err("invalid --metrics address '%s': [ADDR:]PORT, ADDR numeric, "
-			       "IPv6 in [] (see --help)", o->metrics);
-		else
-			bw_err("cannot serve metrics on '%s': %s", o->metrics, strerror(-err));
-		bw_metrics__fini(&sv->m);
-		free(sv);
-		return err == -EINVAL ? BW_EXIT_USAGE : BW_EXIT_FAIL;
+	if (!err)
+		return 0;
+	if (err == -EINVAL)
+		bw_err("invalid --metrics address '%s': [ADDR:]PORT, ADDR numeric, "
+		       "IPv6 in [] (see --help)", o->metrics);
+	else
+		bw_err("cannot serve metrics on '%s': %s", o->metrics, strerror(-err));
+	return err == -EINVAL ? BW_EXIT_USAGE : BW_EXIT_FAIL;
+}
+
+int serve_open(const struct bw_opts *o, const struct bw_loader *l, struct serve **out)
+{
+	struct serve *sv;
+	int ret = 0;
+
+	*out = NULL;
+	if (!o->metrics && !o->log_events)
+		return 0;
+	sv = calloc(1, sizeof(*sv));
+	if (!sv) {
+		bw_err("out of memory");
+		return BW_EXIT_FAIL;
+	}
+	sv->fd = -1;
+	sv->loader = l;
+	if (o->metrics)
+		ret = open_metrics(o, sv);
+	if (!ret && o->log_events) {
+		sv->events = bw_events__new();
+		sv->log = bw_log_target(json_out(o));
+		if (!sv->events) {
+			bw_err("out of memory");
+			ret = BW_EXIT_FAIL;
+		}
+	}
+	if (ret) {
+		serve_close(sv);
+		return ret;
 	}
 	*out = sv;
 	return 0;
@@ -71,7 +109,7 @@ int serve_start(struct serve *sv)
 {
 	int err;
 
-	if (!sv)
+	if (!sv || !sv->metrics)
 		return 0;
 	err = bw_http_start(sv->fd, &sv->http);
 	sv->fd = -1;
@@ -104,11 +142,22 @@ static void self_stats(const struct serve *sv, struct bw_mself *me)
 	me->have_bpf = me->bpf_runs > 0;
 }
 
+static void on_event(void *ctx, const struct bw_change *ev)
+{
+	const struct serve *sv = ctx;
+
+	bw_logline(sv->log, ev);
+}
+
 void serve_report(struct serve *sv, const struct bw_report *r)
 {
 	struct bw_mself me;
 
-	if (!sv || !sv->http || r->kind != BW_REPORT_INTERVAL)
+	if (!sv || r->kind != BW_REPORT_INTERVAL)
+		return;
+	if (sv->events && bw_events__report(sv->events, r, on_event, sv))
+		bw_dbg("events: out of memory, some said late or not at all");
+	if (!sv->http)
 		return;
 	self_stats(sv, &me);
 	if (bw_metrics__add(&sv->m, r, &me))
@@ -123,6 +172,8 @@ void serve_close(struct serve *sv)
 	bw_http_stop(sv->http);
 	if (sv->fd >= 0)
 		close(sv->fd);
-	bw_metrics__fini(&sv->m);
+	if (sv->metrics)
+		bw_metrics__fini(&sv->m);
+	bw_events__free(sv->events);
 	free(sv);
 }
