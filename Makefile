@@ -28,7 +28,8 @@ CFLAGS ?= -O2 -g
 LDFLAGS ?=
 HOST_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-DBW_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lz -lstdc++ -lmicrohttpd -lsystemd -lpthread
+LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lz -lstdc++ -lncursesw -ltinfo -lmicrohttpd \
+	-lsystemd -lpthread
 UNIT_LDLIBS := -ldw -lelf -lcapstone -ljson-c -lz -lstdc++ -lmicrohttpd -lsystemd -lpthread -lcmocka
 
 # user/trace/ drives the BPF skeleton and user/session/ runs it; every

@@ -168,7 +168,7 @@ def self_test(help_text, man_src, log_h, formats):
         ("an exit code missing from the man page", check_exit_codes,
          (help_text, re.sub(r"(?m)^\.TP\n\.B 6\n", "", man_src), log_h)),
         ("a subcommand missing from the man page", check_subcommands,
-         (help_text + "\nUsage: blockwatch top [-p PID]\n", man_src)),
+         (help_text + "\nUsage: blockwatch replay [-p PID]\n", man_src)),
         ("an exit code missing from --help", check_exit_codes,
          (help_text.replace("6 --now", "--now"), man_src, log_h)),
     ]

@@ -28,7 +28,10 @@ the status line on a pty, never in a pipe), test_daemon.py
 (metrics-*: /metrics scraped by Prometheus, promtool, hostile clients,
 its errors), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
-channels, trends, churn, errors). The harness they use
+channels, trends, churn, errors), test_top.py (top-*: the live view in
+tmux: rows, sorting, filtering, expanding, pausing, resizing, the
+terminal restored after q and Ctrl-C, hostile names, no terminal). The
+harness they use
 is the package lib/ (processes, reports, ground truth from /proc, the
 runner). A full run takes them in ORDER below.
 
@@ -60,11 +63,12 @@ import test_manual
 import test_outputs
 import test_stacks
 import test_still_blocked
+import test_top
 from lib.config import Config
 from lib.runner import Run, run_tests
 
 AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go,
-         test_manual, test_daemon]
+         test_manual, test_top, test_daemon]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -179,6 +183,16 @@ ORDER = [
     "go-churn",
     "go-not-go",
     "go-unreadable",
+    # test_top
+    "top-rows",
+    "top-sort-pause",
+    "top-filter-expand",
+    "top-resize",
+    "top-ctrl-c",
+    "top-fatal-signal",
+    "top-go",
+    "top-hostile-names",
+    "top-no-terminal",
     # test_daemon
     "metrics-prometheus",
     "metrics-promtool",

@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include "base/log.h"
+#include "base/util.h"
 #include "cli/cli.h"
 
 static const char usage_text[] =
 "Usage: blockwatch [OPTIONS]\n"
+"       blockwatch top [-p PID[,PID...]] [-t DUR] [-d DUR] [OPTIONS]\n"
 "Report threads that were blocked (off-CPU voluntarily) past a threshold:\n"
 "for how long, why, and where in the code.\n"
 "\n"
@@ -54,6 +56,11 @@ static const char usage_text[] =
 "\n"
 "DUR is a decimal number (a fraction allowed) and a unit: ns, us, ms, s, m\n"
 "or h (e.g. 500us, 1.5s); no hex, exponent or sign.\n"
+"\n"
+"blockwatch top: a live terminal view of the threads (and goroutine groups)\n"
+"blocked now, refreshed every second: keys a/t/c sort by age/total/count,\n"
+"p and r filter by PID and reason, Enter expands, space pauses, q quits;\n"
+"-f, -o, -n, -i, --top and --frames do not apply to it.\n"
 "\n"
 "Go processes among the targets (or on the machine) also get a goroutine\n"
 "view: their goroutines grouped, the channels they wait on, leak suspects.\n"
@@ -310,6 +317,30 @@ static int check_now(const struct bw_opts *o, const char *timed)
 	return -EINVAL;
 }
 
+/* `top` draws on the terminal every second: no report formats, outputs,
+ * snapshot or interval of its own. */
+static int check_top(const struct bw_opts *o, int c)
+{
+	static const struct {
+		int c;
+		const char *name;
+	} refused[] = {
+		{ 'f', "-f/--format" }, { 'o', "-o/--output" }, { 'n', "-n/--now" },
+		{ 'i', "-i/--interval" }, { OPT_TOP, "--top" }, { OPT_FRAMES, "--frames" },
+	};
+	size_t i;
+
+	if (!o->top_view)
+		return 0;
+	for (i = 0; i < BW_ARRAY_SIZE(refused); i++)
+		if (refused[i].c == c) {
+			bw_err("top shows the terminal view every second: %s does not apply "
+			       "(see --help)", refused[i].name);
+			return -EINVAL;
+		}
+	return 0;
+}
+
 int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 {
 	const char *output = NULL, *timed = NULL;
@@ -319,7 +350,15 @@ int bw_cli_parse(int argc, char **argv, struct bw_opts *o)
 	defaults(o);
 	opterr = 0;
 	optind = 1;
+	if (argc > 1 && !strcmp(argv[1], "top")) {
+		o->top_view = true;
+		o->interval_ns = 1000000000ULL;
+		argc--;
+		argv++;
+	}
 	while ((c = getopt_long(argc, argv, ":p:t:i:d:nf:o:KvhV", long_opts, NULL)) != -1) {
+		if (check_top(o, c))
+			return -EINVAL;
 		if ((flag = flag_of(o, c))) {
 			*flag = true;
 			continue;

@@ -26,6 +26,7 @@ struct bw_opts {
 	bool force_raw_tp;
 	bool syscall_exit; /* also hook sys_exit, for threads without rseq */
 	bool now;	   /* one snapshot of the threads blocked now, then exit */
+	bool top_view;	   /* `blockwatch top`: the live terminal view */
 	bool kernel_stacks;
 	uint64_t stack_size;	    /* user stack bytes copied above sp */
 	const char *debuginfo_path; /* NULL: libdwfl's default */

@@ -19,7 +19,7 @@
 #include "report/fmt.h"
 #include "report/json_util.h"
 #include "report/logline.h"
-#include "report/wait_text.h"
+#include "report/text.h"
 #include "stacks/stacktab.h"
 
 #define LOG_FRAMES 4
@@ -197,10 +197,10 @@ static void to_json(const struct bw_change *ev, const char *msg, const char *wai
 
 void bw_logline(enum bw_log_target target, const struct bw_change *ev)
 {
-	char wait[BW_WAIT_TEXT_MAX] = "", frames[512], msg[1024];
+	char wait[256] = "", frames[512], msg[1024];
 
 	if (ev->entry)
-		bw_wait_text(&ev->entry->detail, wait, sizeof(wait));
+		bw_text_detail(&ev->entry->detail, wait, sizeof(wait));
 	frames_text(ev->entry, frames, sizeof(frames));
 	message(ev, wait, frames, msg, sizeof(msg));
 	if (target == BW_LOG_JOURNAL)

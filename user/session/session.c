@@ -20,6 +20,7 @@
 #include "session/serve.h"
 #include "session/session.h"
 #include "stacks/syms.h"
+#include "top/term.h"
 #include "trace/loader.h"
 
 /* @c: a collector's constructor's result (NULL with errno set). */
@@ -103,7 +104,10 @@ int session_report(struct session *s)
 	}
 	/* the text report may go to the terminal the status line is on */
 	bw_status_clear();
-	err = bw_sinks__emit(s->sinks, &r);
+	if (s->top)
+		session_top_emit(s, &r);
+	else
+		err = bw_sinks__emit(s->sinks, &r);
 	if (err && !s->serve) {
 		bw_err("no output left to write reports to");
 		return err;
@@ -179,7 +183,7 @@ static int setup(struct session *s)
 	struct bw_loader_cfg lc = loader_cfg(o);
 	int i, ret;
 
-	ret = outputs_clash(o);
+	ret = o->top_view ? top_term_check() : outputs_clash(o);
 	if (ret)
 		return ret;
 	if (!bw_have_privileges()) {
@@ -216,6 +220,8 @@ static int setup(struct session *s)
 	ret = serve_open(o, s->loader, &s->serve);
 	if (ret)
 		return ret;
+	if (o->top_view)
+		return session_top_open(s);
 	return bw_sinks__open(o->sinks, o->nsinks, &s->sink_cfg, &s->sinks);
 nomem:
 	bw_err("out of memory");
@@ -253,5 +259,8 @@ int bw_session_run(const struct bw_opts *o)
 	err = bw_sinks__close(s.sinks);
 	if (err && !ret)
 		ret = BW_EXIT_FAIL;
+	/* the terminal as it was on every path, then what was said on
+	 * stderr meanwhile */
+	session_top_close(&s);
 	return ret;
 }

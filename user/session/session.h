@@ -14,6 +14,7 @@ struct bw_opts;
 struct bw_target;
 struct ingest;
 struct serve;
+struct session_top;
 
 /* Run what the options ask for: trace until the end (reports every
  * interval and once more at the end), or one --now snapshot. Returns an
@@ -42,6 +43,7 @@ struct session {
 	uint64_t start; /* when tracing began (CLOCK_MONOTONIC) */
 	const char *warnings[4];
 	int nwarnings;
+	struct session_top *top; /* `blockwatch top`: the view, instead of sinks */
 };
 
 /* Collect, build, emit, reset: one report. 0 or a negative errno (the
@@ -50,5 +52,11 @@ int session_report(struct session *s);
 /* Trace until the duration ends, a signal arrives or every target has
  * exited, then make the final report. An enum bw_exit code. */
 int session_trace(struct session *s);
+/* `blockwatch top` (session/top.c): start the view and watch its fds in
+ * s->loop (an enum bw_exit code); hand it a report; end it, the terminal
+ * as it was (accepts a session without one). */
+int session_top_open(struct session *s);
+void session_top_emit(struct session *s, const struct bw_report *r);
+void session_top_close(struct session *s);
 
 #endif

@@ -254,7 +254,7 @@ static int setup(struct tracer *t)
 	if (!err)
 		err = watch_targets(t);
 	/* only where someone watches: never in a file, a pipe or the journal */
-	if (!err && bw_status_start(!o->no_progress))
+	if (!err && bw_status_start(!o->no_progress && !o->top_view))
 		err = add(t, &t->progress, bw_timer_new(PROGRESS_NS, PROGRESS_NS), on_progress);
 	if (err) {
 		bw_err("cannot set up the event loop: %s", strerror(-err));
