@@ -202,6 +202,8 @@ ORDER = [
     "metrics-sigkill",
     "events-once",
     "events-deadlock-json",
+    "alert-rules",
+    "unit-file",
 ]
 
 

@@ -421,6 +421,68 @@ def t_events_deadlock_json(ctx):
             raise Fail(f"thread {tid}: {b}")
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def t_alert_rules(ctx):
+    """promtool accepts the example rules, and its unit tests of them
+    (each alert fires when it should, not before) pass."""
+    if not shutil.which("promtool"):
+        raise Skip("promtool not installed (Debian: prometheus)")
+    tools = os.path.join(REPO, "tools")
+    for argv in (["promtool", "check", "rules", "blockwatch.rules.yml"],
+                 ["promtool", "test", "rules", "blockwatch.rules.test.yml"]):
+        p = subprocess.run(argv, cwd=tools, capture_output=True, text=True, timeout=60)
+        if p.returncode != 0 or "SUCCESS" not in p.stdout:
+            raise Fail(" ".join(argv[1:]) + f": rc {p.returncode}",
+                       (p.stdout + p.stderr).splitlines()[-15:])
+
+
+def t_unit_file(ctx):
+    """make install puts the unit and the options file in place; the unit
+    as installed passes systemd-analyze verify, and its security exposure
+    stays at most 5.0 ("OK")."""
+    if not shutil.which("systemd-analyze"):
+        raise Skip("systemd-analyze not installed")
+    root = tempfile.mkdtemp(prefix="bw-e2e-install-")
+    ctx.tmpdirs.append(root)
+    prefix = os.path.join(root, "usr")
+    p = subprocess.run(["make", "--no-print-directory", "-C", REPO, "install",
+                        f"OUTPUT={os.path.dirname(ctx.cfg.blockwatch)}", f"PREFIX={prefix}",
+                        f"SYSCONFDIR={root}/etc", f"SYSTEMD_UNIT_DIR={root}/units"],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise Fail(f"make install: rc {p.returncode}", p.stderr.splitlines()[-10:])
+    unit = os.path.join(root, "units", "blockwatch.service")
+    with open(unit) as f:
+        text = f.read()
+    if f"ExecStart={prefix}/sbin/blockwatch $BLOCKWATCH_OPTS" not in text:
+        raise Fail("the installed unit does not run the installed binary")
+    with open(os.path.join(root, "etc", "default", "blockwatch")) as f:
+        opts = re.search(r'^BLOCKWATCH_OPTS="([^"]*)"$', f.read(), re.M)
+    if not opts:
+        raise Fail("no BLOCKWATCH_OPTS= in the installed options file")
+    # the default options are valid ones: --help after them parses them all
+    chk = subprocess.run([ctx.cfg.blockwatch, *opts.group(1).split(), "--help"],
+                         capture_output=True, text=True, timeout=10)
+    if chk.returncode != 0:
+        raise Fail(f"the default options are refused: {chk.stderr.strip()}")
+    env = dict(os.environ, MANPATH=os.path.join(prefix, "share", "man"))
+    v = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True,
+                       env=env, timeout=60)
+    problems = [x for x in (v.stdout + v.stderr).splitlines() if "blockwatch" in x]
+    if v.returncode != 0 or problems:
+        raise Fail(f"systemd-analyze verify: rc {v.returncode}", problems[:10])
+    s = subprocess.run(["systemd-analyze", "security", "--offline=yes", unit],
+                       capture_output=True, text=True, timeout=60)
+    m = re.search(r"Overall exposure level for \S+: ([\d.]+)", s.stdout + s.stderr)
+    if not m:
+        raise Fail("systemd-analyze security said no score",
+                   (s.stdout + s.stderr).splitlines()[-5:])
+    if float(m.group(1)) > 5.0:
+        raise Fail(f"security exposure {m.group(1)}, more than 5.0")
+
+
 TESTS = [
     ("metrics-prometheus", t_metrics_prometheus),
     ("metrics-promtool", t_metrics_promtool),
@@ -430,4 +492,6 @@ TESTS = [
     ("metrics-sigkill", t_metrics_sigkill),
     ("events-once", t_events_once),
     ("events-deadlock-json", t_events_deadlock_json),
+    ("alert-rules", t_alert_rules),
+    ("unit-file", t_unit_file),
 ]
