@@ -202,6 +202,7 @@ ORDER = [
     "metrics-sigkill",
     "events-once",
     "events-deadlock-json",
+    "output-removed",
     "alert-rules",
     "unit-file",
 ]

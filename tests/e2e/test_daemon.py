@@ -421,6 +421,42 @@ def t_events_deadlock_json(ctx):
             raise Fail(f"thread {tid}: {b}")
 
 
+def t_output_removed(ctx):
+    """Fault injection on the always-on path: the report file removed,
+    then rotated away (mv), then its directory gone. Each time one line
+    says so; a new file takes the reports; when none can be made, the
+    run goes on, and ends with exit 1."""
+    d = tempfile.mkdtemp(prefix="bw-e2e-out-")
+    ctx.tmpdirs.append(d)
+    out = os.path.join(d, "reports.json")
+    bw = ctx.blockwatch("-t", "50ms", "-i", "300ms", "-f", f"json:{out}",
+                        "--metrics", "0")
+    ctx.tracing(bw)
+    time.sleep(1)
+    os.unlink(out)
+    time.sleep(1)
+    if not os.path.exists(out):
+        raise Fail("the removed output was not made again", bw.tail())
+    os.rename(out, out + ".1")
+    time.sleep(1)
+    with open(out) as f:
+        fresh = parse_reports(f.read(), where=out)
+    with open(out + ".1") as f:
+        rotated = parse_reports(f.read(), where=out + ".1")
+    if not fresh or not rotated:
+        raise Fail(f"{len(rotated)} reports in the rotated file, {len(fresh)} in the new one")
+    shutil.rmtree(d)
+    time.sleep(1)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw, timeout=10, expect_rc=1)
+    lines = err_lines(bw)
+    moved = [x for x in lines if "was removed or renamed: writing to a new" in x]
+    lost = [x for x in lines if "was removed and cannot be made again" in x]
+    if len(moved) != 2 or len(lost) != 1:
+        raise Fail(f"{len(moved)} 'writing to a new' lines (expected 2), {len(lost)} "
+                   "'cannot be made again' (expected 1)", lines[-10:])
+
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -492,6 +528,7 @@ TESTS = [
     ("metrics-sigkill", t_metrics_sigkill),
     ("events-once", t_events_once),
     ("events-deadlock-json", t_events_deadlock_json),
+    ("output-removed", t_output_removed),
     ("alert-rules", t_alert_rules),
     ("unit-file", t_unit_file),
 ]
