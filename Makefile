@@ -28,8 +28,9 @@ CFLAGS ?= -O2 -g
 LDFLAGS ?=
 HOST_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-DBW_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lz -lstdc++ -lncursesw -ltinfo
-UNIT_LDLIBS := -ldw -lelf -lcapstone -ljson-c -lz -lstdc++ -lcmocka
+LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lz -lstdc++ -lncursesw -ltinfo -lmicrohttpd \
+	-lsystemd -lpthread
+UNIT_LDLIBS := -ldw -lelf -lcapstone -ljson-c -lz -lstdc++ -lmicrohttpd -lsystemd -lpthread -lcmocka
 
 # user/trace/ drives the BPF skeleton and user/session/ runs it; every
 # other folder is plain userspace, linked into libblockwatch.a, which is
@@ -339,11 +340,20 @@ endif
 
 -include $(wildcard $(OUTPUT)/fuzz/*.d)
 
+SYSCONFDIR ?= /etc
+SYSTEMD_UNIT_DIR ?= /etc/systemd/system
 install: $(OUTPUT)/blockwatch
 	install -D -m 0755 $(OUTPUT)/blockwatch $(DESTDIR)$(PREFIX)/sbin/blockwatch
 	install -D -m 0644 doc/blockwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/blockwatch.8
 	install -D -m 0644 doc/blockwatch-report.schema.json \
 		$(DESTDIR)$(PREFIX)/share/blockwatch/blockwatch-report.schema.json
+	install -D -m 0644 tools/blockwatch.rules.yml \
+		$(DESTDIR)$(PREFIX)/share/blockwatch/blockwatch.rules.yml
+	sed 's|/usr/local/sbin/blockwatch|$(PREFIX)/sbin/blockwatch|' tools/blockwatch.service | \
+		install -D -m 0644 /dev/stdin $(DESTDIR)$(SYSTEMD_UNIT_DIR)/blockwatch.service
+	@# the options file is the admin's once there: never overwritten
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/blockwatch ] || \
+		install -D -m 0644 tools/blockwatch.default $(DESTDIR)$(SYSCONFDIR)/default/blockwatch
 
 clean:
 	rm -rf $(OUTPUT)

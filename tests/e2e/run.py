@@ -24,7 +24,9 @@ fds-closed-*, pid-leader-exited, now-error-no-such-pid), test_stacks.py
 (stacks-*), test_outputs.py (outputs-*: several sinks in one run, a
 write error, names that are a terminal's commands), test_manual.py
 (schema-rejects, progress-*: the JSON schema catches a broken report;
-the status line on a pty, never in a pipe), test_go.py (go-*:
+the status line on a pty, never in a pipe), test_daemon.py
+(metrics-*: /metrics scraped by Prometheus, promtool, hostile clients,
+its errors), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
 channels, trends, churn, errors), test_top.py (top-*: the live view in
 tmux: rows, sorting, filtering, expanding, pausing, resizing, the
@@ -54,6 +56,7 @@ import fnmatch
 import sys
 
 import test_blocks
+import test_daemon
 import test_errors
 import test_go
 import test_manual
@@ -65,7 +68,7 @@ from lib.config import Config
 from lib.runner import Run, run_tests
 
 AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go,
-         test_manual, test_top]
+         test_manual, test_top, test_daemon]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -190,6 +193,18 @@ ORDER = [
     "top-go",
     "top-hostile-names",
     "top-no-terminal",
+    # test_daemon
+    "metrics-prometheus",
+    "metrics-promtool",
+    "metrics-hostile-clients",
+    "metrics-port-taken",
+    "metrics-bad-address",
+    "metrics-sigkill",
+    "events-once",
+    "events-deadlock-json",
+    "output-removed",
+    "alert-rules",
+    "unit-file",
 ]
 
 

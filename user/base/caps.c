@@ -48,10 +48,11 @@ int bw_missing_caps(const char **out, int max)
 	if (!bw_have_cap(CAP_SYS_PTRACE) && n < max)
 		out[n++] = "without CAP_SYS_PTRACE, other users' processes get raw addresses, "
 			   "truncated stacks, unknown fds and lock owners, and no goroutine view";
-	/* /proc/PID/map_files: what names a deleted or replaced binary */
-	if (!bw_have_cap(CAP_SYS_ADMIN) && n < max)
-		out[n++] = "without CAP_SYS_ADMIN, binaries deleted or replaced since they were "
-			   "started cannot be read for symbols";
+	/* /proc/PID/map_files: what names a deleted or replaced binary
+	 * (checkpoint_restore_ns_capable: either capability) */
+	if (!bw_have_cap(CAP_SYS_ADMIN) && !bw_have_cap(CAP_CHECKPOINT_RESTORE) && n < max)
+		out[n++] = "without CAP_CHECKPOINT_RESTORE (or CAP_SYS_ADMIN), binaries deleted "
+			   "or replaced since they were started cannot be read for symbols";
 	/* /proc/kallsyms addresses are zeros without it (kptr_restrict) */
 	if (!bw_have_cap(CAP_SYSLOG) && n < max)
 		out[n++] = "without CAP_SYSLOG, kernel stacks (-K) are not named";

@@ -27,6 +27,16 @@ static const char usage_text[] =
 "  -o, --output FILE       write the format without a :FILE to FILE\n"
 "      --top N             only the N processes with the most blocked time\n"
 "      --frames N          stack frames shown per entry in text (default 8)\n"
+"      --metrics [ADDR:]PORT\n"
+"                          serve Prometheus metrics on /metrics, on 127.0.0.1\n"
+"                          unless ADDR is given (0.0.0.0 or [::]: every\n"
+"                          interface); PORT 0 picks one; not with --now\n"
+"      --metrics-top N     processes with series of their own (default 20;\n"
+"                          the others are summed under comm=\"other\")\n"
+"      --log-events        a line when a thread is first seen still blocked and\n"
+"                          when it wakes, when a deadlock or a Go leak suspect\n"
+"                          appears and goes: to the journal under systemd, else\n"
+"                          stderr (JSON with -f json)\n"
 "  -K, --kernel-stacks     kernel stacks too, below the user stacks (costs a\n"
 "                          stack walk at every sleep of a traced thread)\n"
 "      --stack-size SIZE   user stack bytes copied per block (default 16K,\n"
@@ -68,6 +78,9 @@ enum {
 	OPT_SYSCALL_EXIT,
 	OPT_STACK_SIZE,
 	OPT_DEBUGINFO,
+	OPT_METRICS,
+	OPT_METRICS_TOP,
+	OPT_LOG_EVENTS,
 	OPT_NO_PROGRESS,
 };
 
@@ -88,6 +101,9 @@ static const struct option long_opts[] = {
 	{ "kernel-stacks", no_argument, NULL, 'K' },
 	{ "stack-size", required_argument, NULL, OPT_STACK_SIZE },
 	{ "debuginfo-path", required_argument, NULL, OPT_DEBUGINFO },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "metrics-top", required_argument, NULL, OPT_METRICS_TOP },
+	{ "log-events", no_argument, NULL, OPT_LOG_EVENTS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -205,6 +221,8 @@ static bool *flag_of(struct bw_opts *o, int c)
 		return &o->verbose;
 	case OPT_RAW_TP:
 		return &o->force_raw_tp;
+	case OPT_LOG_EVENTS:
+		return &o->log_events;
 	case OPT_SYSCALL_EXIT:
 		return &o->syscall_exit;
 	case OPT_NO_PROGRESS:
@@ -262,6 +280,14 @@ static int parse_value(struct bw_opts *o, int c, const char *arg, const char **o
 	case OPT_DEBUGINFO:
 		o->debuginfo_path = arg;
 		return 0;
+	case OPT_METRICS:
+		o->metrics = arg;
+		return 0;
+	case OPT_METRICS_TOP:
+		return bw_parse_uint(arg, &o->metrics_top) || !o->metrics_top ||
+				       o->metrics_top > 10000 ?
+			       bad("--metrics-top count (1 to 10000)", arg) :
+			       0;
 	}
 	return -ENOENT;
 }
@@ -280,6 +306,11 @@ static void defaults(struct bw_opts *o)
  * and the user would think it samples for a while. */
 static int check_now(const struct bw_opts *o, const char *timed)
 {
+	if (o->now && (o->metrics || o->log_events)) {
+		bw_err("--now takes one snapshot and exits: %s does not apply (see --help)",
+		       o->metrics ? "--metrics" : "--log-events");
+		return -EINVAL;
+	}
 	if (!o->now || !timed)
 		return 0;
 	bw_err("--now takes one snapshot and exits: %s does not apply (see --help)", timed);

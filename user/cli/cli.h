@@ -31,6 +31,9 @@ struct bw_opts {
 	uint64_t stack_size;	    /* user stack bytes copied above sp */
 	const char *debuginfo_path; /* NULL: libdwfl's default */
 	bool verbose;
+	const char *metrics;	  /* --metrics [ADDR:]PORT; NULL: none */
+	unsigned int metrics_top; /* 0: BW_METRICS_TOP */
+	bool log_events;	  /* a log line per change (daemon/events.h) */
 	bool no_progress; /* no status line on a terminal's stderr */
 	char *strings[BW_MAX_SINKS]; /* what the sink specs point into */
 };

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "base/log.h"
 #include "base/util.h"
@@ -150,6 +151,36 @@ static void emitted(struct bw_sink *s, int err)
 	s->failing = true;
 }
 
+/*
+ * A file removed or renamed away while blockwatch writes to it (a
+ * cleanup, logrotate): its reports would go on into an inode nobody can
+ * see. The name is opened again, created anew, and said once.
+ */
+static void follow_path(struct bw_sink *s)
+{
+	struct stat by_fd, by_path;
+	int fd;
+
+	if (!s->path || fstat(s->fd, &by_fd) || !S_ISREG(by_fd.st_mode))
+		return;
+	if (!stat(s->path, &by_path) && by_path.st_dev == by_fd.st_dev &&
+	    by_path.st_ino == by_fd.st_ino)
+		return;
+	fflush(s->out);
+	fd = open(s->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (!s->orphaned)
+			bw_err("output '%s' was removed and cannot be made again: %s; its "
+			       "reports are lost until it can", s->path, strerror(errno));
+		s->orphaned = s->failed = true;
+		return;
+	}
+	s->orphaned = false;
+	bw_err("output '%s' was removed or renamed: writing to a new '%s'", s->path, s->path);
+	close(s->fd);
+	s->fd = fd; /* the writer writes to s->fd */
+}
+
 int bw_sinks__emit(struct bw_sinks *ss, const struct bw_report *r)
 {
 	int i, open = 0;
@@ -159,6 +190,7 @@ int bw_sinks__emit(struct bw_sinks *ss, const struct bw_report *r)
 
 		if (s->closed)
 			continue;
+		follow_path(s);
 		emitted(s, s->ops->emit(s, r));
 		open += !s->closed;
 	}

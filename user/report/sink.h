@@ -42,6 +42,7 @@ struct bw_sink {
 	bool failing;	  /* the last write failed (reported) */
 	bool failed;	  /* one did, once */
 	bool closed;	  /* for good (EPIPE) */
+	bool orphaned;	  /* its file was removed and could not be made again (said) */
 };
 
 /* Where one sink goes: a format and a file (NULL: stdout). */

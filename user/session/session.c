@@ -17,6 +17,7 @@
 #include "proc/targets.h"
 #include "report/sink.h"
 #include "session/collect.h"
+#include "session/serve.h"
 #include "session/session.h"
 #include "stacks/syms.h"
 #include "top/term.h"
@@ -107,10 +108,11 @@ int session_report(struct session *s)
 		session_top_emit(s, &r);
 	else
 		err = bw_sinks__emit(s->sinks, &r);
-	if (err) {
+	if (err && !s->serve) {
 		bw_err("no output left to write reports to");
 		return err;
 	}
+	serve_report(s->serve, &r);
 	ingest__next_interval(s->in, now);
 	return 0;
 }
@@ -215,6 +217,9 @@ static int setup(struct session *s)
 	for (i = 0; i < s->ntargets; i++)
 		syms__prepare(s->in->syms, s->targets[i].pid);
 	s->sink_cfg.frames = o->frames;
+	ret = serve_open(o, s->loader, &s->serve);
+	if (ret)
+		return ret;
 	if (o->top_view)
 		return session_top_open(s);
 	return bw_sinks__open(o->sinks, o->nsinks, &s->sink_cfg, &s->sinks);
@@ -227,6 +232,7 @@ static void teardown(struct session *s)
 {
 	int i;
 
+	serve_close(s->serve);
 	for (i = 0; i < s->ncollectors; i++)
 		s->collectors[i]->free(s->collectors[i]);
 	bw_loop__free(s->loop);

@@ -13,6 +13,7 @@ struct bw_loader;
 struct bw_opts;
 struct bw_target;
 struct ingest;
+struct serve;
 struct session_top;
 
 /* Run what the options ask for: trace until the end (reports every
@@ -33,6 +34,7 @@ struct session {
 	struct ingest *in;
 	struct bw_sink_cfg sink_cfg; /* the sinks point at it */
 	struct bw_sinks *sinks;
+	struct serve *serve; /* --metrics */
 	struct bw_loop *loop; /* tracing only */
 	struct bw_collector *collectors[BW_MAX_COLLECTORS];
 	int ncollectors;

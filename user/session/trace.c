@@ -16,11 +16,13 @@
 #include "base/signals.h"
 #include "base/util.h"
 #include "cli/cli.h"
+#include "daemon/notify.h"
 #include "model/ingest.h"
 #include "proc/targets.h"
 #include "report/fmt.h"
 #include "report/progress.h"
 #include "session/collect.h"
+#include "session/serve.h"
 #include "session/session.h"
 #include "trace/loader.h"
 
@@ -39,7 +41,7 @@ struct watch {
 
 struct tracer {
 	struct session *s;
-	struct bw_handler tick, deadline, signal, poll, progress;
+	struct bw_handler tick, deadline, signal, poll, progress, watchdog;
 	struct watch *watches;
 	int alive;    /* targets not yet exited */
 	int signo;    /* the signal that stopped it */
@@ -132,6 +134,16 @@ static int on_signal(struct bw_handler *h, uint32_t events)
 	return 0;
 }
 
+/* The service manager's watchdog is pinged by the loop itself: a loop
+ * stuck in a report is a blockwatch to restart. */
+static int on_watchdog(struct bw_handler *h, uint32_t events)
+{
+	(void)events;
+	bw_timer_ack(h->fd);
+	bw_notify_watchdog();
+	return 0;
+}
+
 static void target_gone(struct tracer *t, struct bw_target *tg)
 {
 	tg->exited = true;
@@ -181,6 +193,9 @@ static void print_ready(const struct session *s)
 				s->targets[i].pid, s->targets[i].comm);
 	bw_err("tracing %s; threshold %s, interval %s [%s]; Ctrl-C to stop",
 	       s->ntargets ? list : "all processes", th, iv, bw_loader__mode(s->loader));
+	snprintf(list, sizeof(list), "tracing %s; threshold %s, interval %s",
+		 s->ntargets ? "its targets" : "all processes", th, iv);
+	bw_notify_ready(list);
 }
 
 static int add(struct tracer *t, struct bw_handler *h, int fd, int (*ready)(struct bw_handler *, uint32_t))
@@ -222,7 +237,10 @@ static int setup(struct tracer *t)
 	const struct bw_opts *o = t->s->o;
 	int err;
 
+	uint64_t wd = bw_notify_watchdog_ns();
+
 	t->tick.fd = t->deadline.fd = t->signal.fd = t->poll.fd = t->progress.fd = -1;
+	t->watchdog.fd = -1;
 	err = add(t, &t->signal, bw_signals_open(), on_signal);
 	if (err) {
 		bw_err("cannot set up signal handling: %s", strerror(-err));
@@ -231,14 +249,19 @@ static int setup(struct tracer *t)
 	err = add(t, &t->tick, bw_timer_new(o->interval_ns, o->interval_ns), on_tick);
 	if (!err && o->duration_ns)
 		err = add(t, &t->deadline, bw_timer_new(o->duration_ns, 0), on_deadline);
+	if (!err && wd)
+		err = add(t, &t->watchdog, bw_timer_new(wd, wd), on_watchdog);
 	if (!err)
 		err = watch_targets(t);
 	/* only where someone watches: never in a file, a pipe or the journal */
 	if (!err && bw_status_start(!o->no_progress && !o->top_view))
 		err = add(t, &t->progress, bw_timer_new(PROGRESS_NS, PROGRESS_NS), on_progress);
-	if (err)
+	if (err) {
 		bw_err("cannot set up the event loop: %s", strerror(-err));
-	return err;
+		return err;
+	}
+	/* after the signals are blocked: its thread inherits the mask */
+	return serve_start(t->s->serve);
 }
 
 static void teardown(struct tracer *t)
@@ -249,6 +272,8 @@ static void teardown(struct tracer *t)
 		close(t->deadline.fd);
 	if (t->poll.fd >= 0)
 		close(t->poll.fd);
+	if (t->watchdog.fd >= 0)
+		close(t->watchdog.fd);
 	if (t->progress.fd >= 0)
 		close(t->progress.fd);
 	if (bw_signals_close(t->signal.fd) && !t->signo)
@@ -283,6 +308,7 @@ int session_trace(struct session *s)
 		bw_dbg("got %s, detaching", strsignal(t.signo));
 	ret = BW_EXIT_OK;
 out:
+	bw_notify_stopping();
 	bw_status_stop();
 	teardown(&t);
 	return ret;

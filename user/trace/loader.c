@@ -343,6 +343,23 @@ uint64_t bw_loader__missed(const struct bw_loader *l)
 	return missed;
 }
 
+void bw_loader__run_time(const struct bw_loader *l, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_program *prog;
+
+	*run_ns = *runs = 0;
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			*run_ns += info.run_time_ns;
+			*runs += info.run_cnt;
+		}
+	}
+}
+
 int bw_loader__stats(const struct bw_loader *l, uint64_t out[BW_STAT_MAX])
 {
 	int fd = bpf_map__fd(l->skel->maps.stats);

@@ -40,6 +40,10 @@ int bw_loader__scan_blocked(const struct bw_loader *l, bw_record_fn fn, void *ct
 /* Times the kernel skipped one of our programs because it was already
  * running on that CPU (monotonic, all programs summed). */
 uint64_t bw_loader__missed(const struct bw_loader *l);
+/* The time the kernel says our programs ran, and how often, summed
+ * (monotonic); both 0 unless it counts (sysctl kernel.bpf_stats_enabled,
+ * which costs every BPF program on the machine some 20 ns a run). */
+void bw_loader__run_time(const struct bw_loader *l, uint64_t *run_ns, uint64_t *runs);
 /* The report epoch records are emitted in now (struct bw_epoch_counts). */
 uint32_t bw_loader__epoch(const struct bw_loader *l);
 /* Move on to the next epoch and wait, at most @wait_ns, until the emits

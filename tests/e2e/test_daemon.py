@@ -1,0 +1,534 @@
+"""The always-on side: /metrics scraped by a real Prometheus server (its
+query API then has the series of a known stuck thread, a deadlock and a
+Go fixture's goroutine count), every scrape accepted by `promtool check
+metrics`, OpenMetrics on request; hostile clients (a slow one, a huge
+request, hundreds of connections, methods and paths that are not
+/metrics) while tracing goes on; the errors (a port taken, an address
+that is not one, --now with --metrics); SIGKILL leaves no BPF program."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from lib.config import START_TIMEOUT_S
+from lib.errors import Fail, Skip
+from lib.reports import parse_reports
+from lib.truth import bpf_prog_names, prog_ids_of
+from test_go import KINDS, start_go
+
+SERVING = r"^blockwatch: serving metrics on (http://127\.0\.0\.1:(\d+)/metrics)$"
+OM_ACCEPT = "application/openmetrics-text;version=1.0.0"
+
+
+def start(ctx, *args):
+    """blockwatch --metrics 0 ARGS: (proc, its /metrics URL)."""
+    bw = ctx.blockwatch("--metrics", "0", *args)
+    m = bw.wait_line("err", SERVING, START_TIMEOUT_S)
+    if not m:
+        raise Fail("no 'serving metrics on' line", bw.tail())
+    ctx.tracing(bw)
+    return bw, m.group(1)
+
+
+def scrape(url, accept=None, timeout=5):
+    req = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    t0 = time.monotonic()
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        body = r.read().decode()
+        return body, r.headers.get("Content-Type"), time.monotonic() - t0
+
+
+def promtool_check(text, where):
+    if not shutil.which("promtool"):
+        raise Skip("promtool not installed (Debian: prometheus)")
+    p = subprocess.run(["promtool", "check", "metrics"], input=text,
+                       capture_output=True, text=True, timeout=30)
+    if p.returncode != 0:
+        raise Fail(f"promtool check metrics rejects {where} (rc {p.returncode})",
+                   (p.stdout + p.stderr).splitlines()[:15])
+
+
+def err_lines(bw):
+    with bw._cv:
+        return list(bw.err)
+
+
+def samples(text, name):
+    """{labels-string: value} of one metric's samples."""
+    out = {}
+    for line in text.splitlines():
+        m = re.match(rf"^{name}(\{{[^}}]*\}})? (\S+)$", line)
+        if m:
+            out[m.group(1) or ""] = float(m.group(2))
+    return out
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_prometheus(ctx, target):
+    if not shutil.which("prometheus"):
+        raise Skip("prometheus not installed")
+    tmp = tempfile.mkdtemp(prefix="bw-e2e-prom-")
+    ctx.tmpdirs.append(tmp)
+    conf = os.path.join(tmp, "prometheus.yml")
+    with open(conf, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                "scrape_configs:\n  - job_name: blockwatch\n"
+                f"    static_configs:\n      - targets: ['{target}']\n")
+    port = free_port()
+    p = ctx.spawn(["prometheus", f"--config.file={conf}",
+                   f"--storage.tsdb.path={tmp}/data",
+                   f"--web.listen-address=127.0.0.1:{port}",
+                   "--log.level=warn"], "prometheus")
+    api = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(api + "/-/ready", timeout=2) as r:
+                if r.status == 200:
+                    return p, api
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.3)
+    raise Fail("prometheus not ready within 30 s", p.tail())
+
+
+def query(api, expr):
+    url = api + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen(url, timeout=5) as r:
+        res = json.load(r)
+    if res.get("status") != "success":
+        raise Fail(f"query {expr}: {res}")
+    return [(s["metric"], float(s["value"][1])) for s in res["data"]["result"]]
+
+
+def wait_query(api, expr, ok, timeout=30):
+    """Polls until ok(result); returns the last result either way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = query(api, expr)
+        if ok(got) or time.monotonic() > deadline:
+            return got
+        time.sleep(0.5)
+
+
+def t_metrics_prometheus(ctx):
+    """A real Prometheus scrapes blockwatch every second; its query API
+    has a deadlocked pair, the stuck threads' ages, and the Go fixture's
+    goroutine count as runtime.NumGoroutine says it."""
+    w, pid, tids, _ = ctx.stuck("deadlock")
+    g, gopid = start_go(ctx, "default", *KINDS)
+    g.send("count\n")
+    m = g.wait_line("out", r"^count (\d+)$", 10)
+    if not m:
+        raise Fail("go fixture did not answer 'count'", g.tail())
+    goroutines = int(m.group(1))
+    bw, url = start(ctx, "-p", f"{pid},{gopid}", "-t", "50ms", "-i", "1s",
+                    "-f", "json")
+    target = url.split("/")[2]
+    _, api = start_prometheus(ctx, target)
+    dead = wait_query(api, f'blockwatch_deadlocked_threads{{pid="{pid}"}}',
+                      lambda r: r and r[0][1] == 2)
+    if not dead or dead[0][1] != 2:
+        raise Fail(f"deadlocked threads of {pid}: {dead}, expected 2")
+    gos = wait_query(api, f'blockwatch_go_goroutines{{pid="{gopid}"}}',
+                     lambda r: r and r[0][1] == goroutines)
+    if not gos or gos[0][1] != goroutines:
+        raise Fail(f"goroutines of {gopid}: {gos}, the runtime says {goroutines}")
+    longest = query(api, f'blockwatch_longest_block_seconds{{pid="{pid}"}}')
+    if not longest or longest[0][1] < 1:
+        raise Fail(f"longest block of {pid}: {longest}, expected over 1 s")
+    sends = query(api, f'blockwatch_go_goroutines_by_reason{{pid="{gopid}",'
+                       'reason="chan send"}')
+    if not sends or sends[0][1] < 50:
+        raise Fail(f"chan send goroutines of {gopid}: {sends}, expected 50+")
+    up = query(api, 'up{job="blockwatch"}')
+    if not up or up[0][1] != 1:
+        raise Fail(f"up: {up}")
+    rate = wait_query(api, 'rate(blockwatch_reports_total[10s])',
+                      lambda r: r and 0.4 < r[0][1] < 2)
+    if not rate or not 0.4 < rate[0][1] < 2:
+        raise Fail(f"reports per second: {rate}, expected about 1 (-i 1s)")
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text())
+    if len(reports) < 3:
+        raise Fail(f"{len(reports)} JSON reports beside the metrics")
+
+
+def t_metrics_promtool(ctx):
+    """Every scrape, in both formats, is what promtool accepts; counters
+    only grow; the content types are the formats'."""
+    w, pid, tids, _ = ctx.stuck("chain")
+    bw, url = start(ctx, "-t", "20ms", "-i", "500ms", "-f", "json:/dev/null")
+    before = None
+    for i in range(5):
+        text, ctype, _ = scrape(url)
+        if not ctype.startswith("text/plain; version=0.0.4"):
+            raise Fail(f"Content-Type {ctype}")
+        promtool_check(text, f"scrape {i + 1}")
+        reports = samples(text, "blockwatch_reports_total")[""]
+        if before is not None and reports < before:
+            raise Fail(f"reports_total went from {before} to {reports}")
+        before = reports
+        time.sleep(0.6)
+    if before < 3:
+        raise Fail(f"reports_total {before} after 3 s at -i 500ms")
+    mine = samples(text, "blockwatch_blocked_threads")
+    stuck = sum(v for k, v in mine.items() if f'pid="{pid}"' in k)
+    # the chain's threads, and its main thread reading stdin
+    if stuck != len(tids) + 1:
+        raise Fail(f"blocked threads of {pid}: {stuck}, the chain has {len(tids)} "
+                   "and main",
+                   [k + " " + str(v) for k, v in mine.items()][:10])
+    om, ctype, _ = scrape(url, accept=OM_ACCEPT)
+    if not ctype.startswith("application/openmetrics-text; version=1.0.0"):
+        raise Fail(f"OpenMetrics Content-Type {ctype}")
+    if not om.endswith("# EOF\n") or "# TYPE blockwatch_blocks counter" not in om:
+        raise Fail("not OpenMetrics", om.splitlines()[-3:])
+    # promtool lints the text format only (it takes an OpenMetrics
+    # counter's family name for a metric without help); the OpenMetrics
+    # parser that matters is Prometheus's own, which asks for this format
+    # first: metrics-prometheus.
+    bw.signal(signal.SIGTERM)
+    ctx.finish(bw, timeout=10)
+
+
+def http_raw(port, data, timeout=5):
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        chunks = []
+        while True:
+            try:
+                b = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks)
+
+
+def t_metrics_hostile_clients(ctx):
+    """Clients that hold connections open, send a huge request, open
+    hundreds of connections, or ask for anything but GET /metrics: the
+    reports keep coming on time, a scrape still answers fast, blockwatch
+    stays small."""
+    bw, url = start(ctx, "-t", "50ms", "-i", "500ms", "-f", "json")
+    port = int(url.split(":")[2].split("/")[0])
+    answers = {
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc": b" 405 ",
+        b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n": b" 404 ",
+        b"GARBAGE\r\n\r\n": b" 400 ",  # or closed unanswered
+        b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100000 + b"\r\n\r\n": b" 431 ",
+    }
+    for req, want in answers.items():
+        got = http_raw(port, req)
+        if not got and req.startswith(b"GARBAGE"):
+            continue
+        if want not in got.split(b"\r\n", 1)[0] + b" ":
+            raise Fail(f"{req[:40]!r}...: answered {got[:60]!r}, expected{want.decode()}")
+    # slow clients: half a request each, held open; and many at once
+    held = []
+    try:
+        for i in range(300):
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=2)
+                s.sendall(b"GET /metrics HTTP/1.1\r\nHost:")
+                held.append(s)
+            except OSError:
+                break
+        t0 = time.monotonic()
+        n0 = len(parse_reports(bw.stdout_text()))
+        time.sleep(3)
+        n1 = len(parse_reports(bw.stdout_text()))
+        if n1 - n0 < 4:
+            raise Fail(f"{n1 - n0} reports in 3 s at -i 500ms with {len(held)} "
+                       "slow clients: tracing was held up")
+    finally:
+        for s in held:
+            s.close()
+    # the held connections gone, a scrape is quick again
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            _, _, took = scrape(url, timeout=2)
+            break
+        except (urllib.error.URLError, OSError):
+            if time.monotonic() > deadline:
+                raise Fail("no scrape answered within 15 s of the slow clients "
+                           "leaving")
+            time.sleep(0.5)
+    if took > 0.5:
+        raise Fail(f"a scrape took {took:.2f} s")
+    with open(f"/proc/{bw.pid}/status") as f:
+        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+    if rss > 200 * 1024:
+        raise Fail(f"blockwatch RSS {rss} kB after the hostile clients")
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw, timeout=10)
+
+
+def t_metrics_port_taken(ctx):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        out = os.path.join(tempfile.mkdtemp(prefix="bw-e2e-"), "kept.json")
+        ctx.tmpdirs.append(os.path.dirname(out))
+        with open(out, "w") as f:
+            f.write("yesterday\n")
+        bw = ctx.blockwatch("--metrics", str(port), "-f", f"json:{out}")
+        ctx.finish(bw, expect_rc=1)
+    err = err_lines(bw)
+    if len(err) != 1 or not re.match(
+            rf"^blockwatch: cannot serve metrics on '{port}': Address already in use$",
+            err[0]):
+        raise Fail("expected one line: cannot serve metrics ... in use", err)
+    with open(out) as f:
+        if f.read() != "yesterday\n":
+            raise Fail("the output file was truncated by a run that failed")
+
+
+def t_metrics_bad_address(ctx):
+    for bad in ["nope", "1.2.3.4.5:80", "::1:80", "127.0.0.1:65536", "127.0.0.1:",
+                "[::1]80", "-1", "0x50"]:
+        bw = ctx.blockwatch("--metrics", bad)
+        ctx.finish(bw, expect_rc=2)
+        err = err_lines(bw)
+        if len(err) != 1 or "invalid --metrics address" not in err[0]:
+            raise Fail(f"--metrics {bad}: expected one line", err)
+    bw = ctx.blockwatch("--now", "--metrics", "0")
+    ctx.finish(bw, expect_rc=2)
+    if "--metrics does not apply" not in "".join(bw.tail()):
+        raise Fail("--now --metrics: expected a usage error", bw.tail())
+
+
+def t_metrics_sigkill(ctx):
+    """SIGKILL: the kernel drops our links with our fds; no bw_ program
+    of that process stays loaded, and the port is free at once for the
+    restart."""
+    if not shutil.which("bpftool"):
+        raise Skip("bpftool not installed")
+    bw, url = start(ctx, "-t", "50ms", "-i", "1s", "-f", "json:/dev/null")
+    port = url.split(":")[2].split("/")[0]
+    scrape(url)
+    ours = prog_ids_of(bw.pid)
+    if not ours:
+        raise Fail("blockwatch held no BPF program fd while tracing")
+    bw.signal(signal.SIGKILL)
+    bw.wait(10)
+    deadline = time.monotonic() + 10
+    while (ours & set(bpf_prog_names())) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    left = ours & set(bpf_prog_names())
+    if left:
+        raise Fail(f"BPF programs {sorted(left)} still loaded 10 s after SIGKILL")
+    again = ctx.blockwatch("--metrics", port, "-t", "50ms", "-i", "1s",
+                           "-f", "json:/dev/null")
+    if not again.wait_line("err", r"^blockwatch: serving metrics", START_TIMEOUT_S):
+        raise Fail("the restart could not take the port", again.tail())
+    ctx.tracing(again)
+    text, _, _ = scrape(url)
+    if samples(text, "blockwatch_reports_total")[""] > 1:
+        raise Fail("a restarted blockwatch's counters did not start from zero")
+    again.signal(signal.SIGINT)
+    ctx.finish(again, timeout=10)
+
+
+def t_events_once(ctx):
+    """--log-events: each thread of a lock chain gets one 'blocked' line
+    (with its wait, its lock's holder and its frames) while it stays
+    blocked over several reports, and one 'woke' line when the chain
+    unwinds; nothing else of that process."""
+    w, pid, tids, _ = ctx.stuck("chain")
+    bw = ctx.blockwatch("-p", pid, "-t", "50ms", "-i", "300ms", "--log-events",
+                        "-f", "text:/dev/null")
+    ctx.tracing(bw)
+    time.sleep(2)  # six reports or so
+    w.send("go\n")
+    if not w.wait_line("out", r"^done$", 10):
+        raise Fail("the chain did not unwind", w.tail())
+    bw.wait(10)  # it ends when its target exits
+    lines = err_lines(bw)
+    t1, t2, t3 = tids
+    want = {
+        t3: rf"thread {t3} \(bw-chain-3\), read on fd \d+ pipe:\[\d+\], for [\d.]+m?s "
+            r"so far, in .*bw_chain_3",
+        t2: rf"thread {t2} \(bw-chain-2\), mutex on mutex 0x[0-9a-f]+ \S+, lock held by "
+            rf"{t3} \(bw-chain-3\), for .* so far, in .*pthread_mutex_lock",
+        t1: rf"thread {t1} \(bw-chain-1\), mutex on mutex 0x[0-9a-f]+ \S+, lock held by "
+            rf"{t2} \(bw-chain-2\)",
+    }
+    for tid, pattern in want.items():
+        blocked = [x for x in lines if re.match(
+            rf"^blockwatch: blocked: pid {pid} \(stuck\) thread {tid} ", x)]
+        woke = [x for x in lines if re.match(
+            rf"^blockwatch: woke: pid {pid} \(stuck\) thread {tid} ", x)]
+        if len(blocked) != 1 or len(woke) != 1:
+            raise Fail(f"thread {tid}: {len(blocked)} 'blocked' and {len(woke)} 'woke' "
+                       "lines, expected one each", lines[-14:])
+        if not re.search(pattern, blocked[0]):
+            raise Fail(f"thread {tid}: the line does not say what it waits on",
+                       [blocked[0], "expected: " + pattern])
+        if blocked[0] > woke[0] and lines.index(blocked[0]) > lines.index(woke[0]):
+            raise Fail(f"thread {tid}: woke before blocked", lines[-14:])
+
+
+def t_events_deadlock_json(ctx):
+    """With -f json the lines are JSON: one deadlock event naming both
+    threads; when the process is killed, one deadlock-gone and a woke
+    per thread."""
+    w, pid, tids, _ = ctx.stuck("deadlock")
+    bw = ctx.blockwatch("-t", "50ms", "-i", "300ms", "--log-events", "-f", "json")
+    ctx.tracing(bw)
+    time.sleep(1.5)
+    w.kill()
+    time.sleep(1.5)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw, timeout=10)
+    events = []
+    for line in err_lines(bw):
+        if line.startswith("{"):
+            ev = json.loads(line)
+            if ev.get("pid") == pid:
+                events.append(ev)
+    kinds = [e["event"] for e in events]
+    dl = [e for e in events if e["event"] == "deadlock"]
+    if len(dl) != 1 or sorted(dl[0]["tids"]) != sorted(tids):
+        raise Fail(f"deadlock events {dl}, expected one of {sorted(tids)}", kinds)
+    if kinds.count("deadlock-gone") != 1:
+        raise Fail("expected one deadlock-gone", kinds)
+    for tid in tids:
+        mine = [e["event"] for e in events if e.get("tid") == tid]
+        if mine != ["blocked", "woke"]:
+            raise Fail(f"thread {tid}: {mine}, expected blocked then woke")
+        b = next(e for e in events if e.get("tid") == tid)
+        if b["reason"] != "mutex" or b.get("owner_tid") not in tids or "frames" not in b:
+            raise Fail(f"thread {tid}: {b}")
+
+
+def t_output_removed(ctx):
+    """Fault injection on the always-on path: the report file removed,
+    then rotated away (mv), then its directory gone. Each time one line
+    says so; a new file takes the reports; when none can be made, the
+    run goes on, and ends with exit 1."""
+    d = tempfile.mkdtemp(prefix="bw-e2e-out-")
+    ctx.tmpdirs.append(d)
+    out = os.path.join(d, "reports.json")
+    bw = ctx.blockwatch("-t", "50ms", "-i", "300ms", "-f", f"json:{out}",
+                        "--metrics", "0")
+    ctx.tracing(bw)
+    time.sleep(1)
+    os.unlink(out)
+    time.sleep(1)
+    if not os.path.exists(out):
+        raise Fail("the removed output was not made again", bw.tail())
+    os.rename(out, out + ".1")
+    time.sleep(1)
+    with open(out) as f:
+        fresh = parse_reports(f.read(), where=out)
+    with open(out + ".1") as f:
+        rotated = parse_reports(f.read(), where=out + ".1")
+    if not fresh or not rotated:
+        raise Fail(f"{len(rotated)} reports in the rotated file, {len(fresh)} in the new one")
+    shutil.rmtree(d)
+    time.sleep(1)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw, timeout=10, expect_rc=1)
+    lines = err_lines(bw)
+    moved = [x for x in lines if "was removed or renamed: writing to a new" in x]
+    lost = [x for x in lines if "was removed and cannot be made again" in x]
+    if len(moved) != 2 or len(lost) != 1:
+        raise Fail(f"{len(moved)} 'writing to a new' lines (expected 2), {len(lost)} "
+                   "'cannot be made again' (expected 1)", lines[-10:])
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def t_alert_rules(ctx):
+    """promtool accepts the example rules, and its unit tests of them
+    (each alert fires when it should, not before) pass."""
+    if not shutil.which("promtool"):
+        raise Skip("promtool not installed (Debian: prometheus)")
+    tools = os.path.join(REPO, "tools")
+    for argv in (["promtool", "check", "rules", "blockwatch.rules.yml"],
+                 ["promtool", "test", "rules", "blockwatch.rules.test.yml"]):
+        p = subprocess.run(argv, cwd=tools, capture_output=True, text=True, timeout=60)
+        if p.returncode != 0 or "SUCCESS" not in p.stdout:
+            raise Fail(" ".join(argv[1:]) + f": rc {p.returncode}",
+                       (p.stdout + p.stderr).splitlines()[-15:])
+
+
+def t_unit_file(ctx):
+    """make install puts the unit and the options file in place; the unit
+    as installed passes systemd-analyze verify, and its security exposure
+    stays at most 5.0 ("OK")."""
+    if not shutil.which("systemd-analyze"):
+        raise Skip("systemd-analyze not installed")
+    root = tempfile.mkdtemp(prefix="bw-e2e-install-")
+    ctx.tmpdirs.append(root)
+    prefix = os.path.join(root, "usr")
+    p = subprocess.run(["make", "--no-print-directory", "-C", REPO, "install",
+                        f"OUTPUT={os.path.dirname(ctx.cfg.blockwatch)}", f"PREFIX={prefix}",
+                        f"SYSCONFDIR={root}/etc", f"SYSTEMD_UNIT_DIR={root}/units"],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise Fail(f"make install: rc {p.returncode}", p.stderr.splitlines()[-10:])
+    unit = os.path.join(root, "units", "blockwatch.service")
+    with open(unit) as f:
+        text = f.read()
+    if f"ExecStart={prefix}/sbin/blockwatch $BLOCKWATCH_OPTS" not in text:
+        raise Fail("the installed unit does not run the installed binary")
+    with open(os.path.join(root, "etc", "default", "blockwatch")) as f:
+        opts = re.search(r'^BLOCKWATCH_OPTS="([^"]*)"$', f.read(), re.M)
+    if not opts:
+        raise Fail("no BLOCKWATCH_OPTS= in the installed options file")
+    # the default options are valid ones: --help after them parses them all
+    chk = subprocess.run([ctx.cfg.blockwatch, *opts.group(1).split(), "--help"],
+                         capture_output=True, text=True, timeout=10)
+    if chk.returncode != 0:
+        raise Fail(f"the default options are refused: {chk.stderr.strip()}")
+    env = dict(os.environ, MANPATH=os.path.join(prefix, "share", "man"))
+    v = subprocess.run(["systemd-analyze", "verify", unit], capture_output=True, text=True,
+                       env=env, timeout=60)
+    problems = [x for x in (v.stdout + v.stderr).splitlines() if "blockwatch" in x]
+    if v.returncode != 0 or problems:
+        raise Fail(f"systemd-analyze verify: rc {v.returncode}", problems[:10])
+    s = subprocess.run(["systemd-analyze", "security", "--offline=yes", unit],
+                       capture_output=True, text=True, timeout=60)
+    m = re.search(r"Overall exposure level for \S+: ([\d.]+)", s.stdout + s.stderr)
+    if not m:
+        raise Fail("systemd-analyze security said no score",
+                   (s.stdout + s.stderr).splitlines()[-5:])
+    if float(m.group(1)) > 5.0:
+        raise Fail(f"security exposure {m.group(1)}, more than 5.0")
+
+
+TESTS = [
+    ("metrics-prometheus", t_metrics_prometheus),
+    ("metrics-promtool", t_metrics_promtool),
+    ("metrics-hostile-clients", t_metrics_hostile_clients),
+    ("metrics-port-taken", t_metrics_port_taken),
+    ("metrics-bad-address", t_metrics_bad_address),
+    ("metrics-sigkill", t_metrics_sigkill),
+    ("events-once", t_events_once),
+    ("events-deadlock-json", t_events_deadlock_json),
+    ("output-removed", t_output_removed),
+    ("alert-rules", t_alert_rules),
+    ("unit-file", t_unit_file),
+]
