@@ -349,7 +349,8 @@ install: $(OUTPUT)/blockwatch
 		$(DESTDIR)$(PREFIX)/share/blockwatch/blockwatch-report.schema.json
 	install -D -m 0644 tools/blockwatch.rules.yml \
 		$(DESTDIR)$(PREFIX)/share/blockwatch/blockwatch.rules.yml
-	sed 's|/usr/local/sbin/blockwatch|$(PREFIX)/sbin/blockwatch|' tools/blockwatch.service | \
+	sed 's|/usr/local/sbin/blockwatch|$(PREFIX)/sbin/blockwatch|; s|/etc/default/blockwatch|$(SYSCONFDIR)/default/blockwatch|' \
+		tools/blockwatch.service | \
 		install -D -m 0644 /dev/stdin $(DESTDIR)$(SYSTEMD_UNIT_DIR)/blockwatch.service
 	@# the options file is the admin's once there: never overwritten
 	[ -e $(DESTDIR)$(SYSCONFDIR)/default/blockwatch ] || \

@@ -42,7 +42,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define FUTEX_LOCK_PI2 13
 #define FUTEX_TID_MASK 0x3fffffff
 
-const volatile __u64 threshold_ns = 100000000;
+/* In .data, not .rodata: SIGHUP may change it while the programs run
+ * (a load per block end, not a constant the verifier folds in). */
+volatile __u64 threshold_ns = 100000000;
 const volatile __u32 self_tgid;
 const volatile bool filter_tgid;
 /* raw_tp fallback: no BTF task pointer for `next`, so per-thread state

@@ -203,6 +203,7 @@ ORDER = [
     "events-once",
     "events-deadlock-json",
     "output-removed",
+    "reload-sighup",
     "alert-rules",
     "unit-file",
 ]

@@ -457,6 +457,77 @@ def t_output_removed(ctx):
                    "'cannot be made again' (expected 1)", lines[-10:])
 
 
+def t_reload_sighup(ctx):
+    """SIGHUP with --config reads the options file again: a new threshold
+    and interval apply at once, counters and series go on; an invalid file
+    and a change only a restart can make are said and change nothing
+    else. Without --config, SIGHUP ends the run as SIGTERM does."""
+    d = tempfile.mkdtemp(prefix="bw-e2e-conf-")
+    ctx.tmpdirs.append(d)
+    conf = os.path.join(d, "blockwatch")
+
+    def write(opts):
+        with open(conf, "w") as f:
+            f.write(f'# test\nBLOCKWATCH_OPTS="{opts}"\n')
+
+    sleeps = os.path.join(os.path.dirname(ctx.cfg.blockers), "sleeps")
+    w, m = ctx.simple(sleeps, "sleeps", args=("1000", "200000"))
+    pid, tid = int(m.group(1)), int(m.group(2))
+    w.send("go\n")
+    write("-t 1s -i 300ms")
+    bw, url = start(ctx, "-p", pid, "--config", conf, "-t", "1s", "-i", "300ms",
+                    "-f", "json")
+    time.sleep(1.5)
+    before = samples(scrape(url)[0], "blockwatch_reports_total")[""]
+    n0 = len(parse_reports(bw.stdout_text()))
+    write("-t 100ms -i 500ms")
+    bw.signal(signal.SIGHUP)
+    if not bw.wait_line("err", r"^blockwatch: SIGHUP: options from .*: threshold 100ms, "
+                        r"interval 500ms$", 5):
+        raise Fail("no 'SIGHUP: options from' line", bw.tail())
+    time.sleep(2)
+    write("-t nonsense")
+    bw.signal(signal.SIGHUP)
+    if not bw.wait_line("err", r"^blockwatch: SIGHUP: .* is not valid; the options stay as "
+                        r"they were$", 5):
+        raise Fail("an invalid file was not refused", bw.tail())
+    write(f"-t 100ms -i 500ms -p {os.getpid()}")
+    bw.signal(signal.SIGHUP)
+    if not bw.wait_line("err", r"^blockwatch: SIGHUP: .* changes -p, which only a restart "
+                        r"changes; not changed$", 5):
+        raise Fail("a -p change was not refused", bw.tail())
+    time.sleep(1)
+    after = samples(scrape(url)[0], "blockwatch_reports_total")[""]
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text())
+    old, new = reports[:n0], reports[n0 + 1:]
+    if any(r["threshold_ns"] != 1000 * 1000000 for r in old):
+        raise Fail("reports before the reload not at 1 s")
+    if not new or any(r["threshold_ns"] != 100 * 1000000 for r in new):
+        raise Fail("reports after the reload not at 100 ms",
+                   [str(r["threshold_ns"]) for r in reports])
+    mine_old = sum(t["count"] for r in old for p in r["processes"] if p["pid"] == pid
+                   for t in p["threads"] if t["tid"] == tid and not t["ongoing"])
+    mine_new = sum(t["count"] for r in new for p in r["processes"] if p["pid"] == pid
+                   for t in p["threads"] if t["tid"] == tid and not t["ongoing"])
+    if mine_old or mine_new < 5:
+        raise Fail(f"200 ms sleeps: {mine_old} past 1 s before, {mine_new} past 100 ms after")
+    # every report after the reload but the final one covers 500 ms
+    gaps = [r["interval_ns"] for r in new[1:-1]]
+    if gaps and not 400e6 < sorted(gaps)[len(gaps) // 2] < 650e6:
+        raise Fail(f"report intervals after the reload {gaps}, expected about 500 ms")
+    if after <= before:
+        raise Fail(f"reports_total {before} then {after}: counters did not go on")
+    # without --config SIGHUP is a stop
+    bw2 = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "60s", "-f", "json")
+    ctx.tracing(bw2)
+    bw2.signal(signal.SIGHUP)
+    ctx.finish(bw2, timeout=10)
+    if len(parse_reports(bw2.stdout_text())) != 1:
+        raise Fail("SIGHUP without --config: expected the final report and exit 0")
+
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -492,7 +563,8 @@ def t_unit_file(ctx):
     unit = os.path.join(root, "units", "blockwatch.service")
     with open(unit) as f:
         text = f.read()
-    if f"ExecStart={prefix}/sbin/blockwatch $BLOCKWATCH_OPTS" not in text:
+    if (f"ExecStart={prefix}/sbin/blockwatch --config {root}/etc/default/blockwatch "
+            "$BLOCKWATCH_OPTS") not in text:
         raise Fail("the installed unit does not run the installed binary")
     with open(os.path.join(root, "etc", "default", "blockwatch")) as f:
         opts = re.search(r'^BLOCKWATCH_OPTS="([^"]*)"$', f.read(), re.M)
@@ -529,6 +601,7 @@ TESTS = [
     ("events-once", t_events_once),
     ("events-deadlock-json", t_events_deadlock_json),
     ("output-removed", t_output_removed),
+    ("reload-sighup", t_reload_sighup),
     ("alert-rules", t_alert_rules),
     ("unit-file", t_unit_file),
 ]

@@ -98,22 +98,27 @@ int bw_loop__run(struct bw_loop *l)
 	return 0;
 }
 
-int bw_timer_new(uint64_t first_ns, uint64_t period_ns)
+int bw_timer_set(int fd, uint64_t first_ns, uint64_t period_ns)
 {
 	struct itimerspec its = {
 		.it_value = { first_ns / BW_NSEC_PER_SEC, first_ns % BW_NSEC_PER_SEC },
 		.it_interval = { period_ns / BW_NSEC_PER_SEC, period_ns % BW_NSEC_PER_SEC },
 	};
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 
-	if (fd < 0)
-		return -errno;
 	/* an all-zero it_value would disarm it */
 	if (!first_ns)
 		its.it_value.tv_nsec = 1;
-	if (timerfd_settime(fd, 0, &its, NULL)) {
-		int err = -errno;
+	return timerfd_settime(fd, 0, &its, NULL) ? -errno : 0;
+}
 
+int bw_timer_new(uint64_t first_ns, uint64_t period_ns)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK), err;
+
+	if (fd < 0)
+		return -errno;
+	err = bw_timer_set(fd, first_ns, period_ns);
+	if (err) {
 		close(fd);
 		return err;
 	}

@@ -33,6 +33,8 @@ int bw_loop__run(struct bw_loop *l);
 /* A CLOCK_MONOTONIC timerfd that fires after @first_ns, then every
  * @period_ns (0: once). Returns the fd or -errno. */
 int bw_timer_new(uint64_t first_ns, uint64_t period_ns);
+/* Arm @fd again: first after @first_ns, then every @period_ns. 0 or -errno. */
+int bw_timer_set(int fd, uint64_t first_ns, uint64_t period_ns);
 /* Read a timerfd that fired; returns how many times it did. */
 uint64_t bw_timer_ack(int fd);
 

@@ -11,6 +11,7 @@ static void stop_set(sigset_t *set)
 	sigemptyset(set);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
 }
 
 int bw_signals_open(void)
@@ -39,6 +40,8 @@ int bw_signals_take(int fd)
 
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return 0;
+	if (si.ssi_signo == SIGHUP)
+		return SIGHUP; /* a reload (or a stop): the caller decides */
 	stop_set(&set);
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	return (int)si.ssi_signo;
@@ -61,4 +64,12 @@ int bw_signals_close(int fd)
 		sig = SIGINT;
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	return sig;
+}
+
+void bw_signals_unblock(void)
+{
+	sigset_t set;
+
+	stop_set(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }

@@ -37,6 +37,9 @@ static const char usage_text[] =
 "                          when it wakes, when a deadlock or a Go leak suspect\n"
 "                          appears and goes: to the journal under systemd, else\n"
 "                          stderr (JSON with -f json)\n"
+"      --config FILE       on SIGHUP, read FILE's BLOCKWATCH_OPTS=\"...\" line\n"
+"                          again and apply its -t, -i, --top, --frames and\n"
+"                          --metrics-top (without it SIGHUP stops as SIGTERM)\n"
 "  -K, --kernel-stacks     kernel stacks too, below the user stacks (costs a\n"
 "                          stack walk at every sleep of a traced thread)\n"
 "      --stack-size SIZE   user stack bytes copied per block (default 16K,\n"
@@ -81,6 +84,7 @@ enum {
 	OPT_METRICS,
 	OPT_METRICS_TOP,
 	OPT_LOG_EVENTS,
+	OPT_CONFIG,
 	OPT_NO_PROGRESS,
 };
 
@@ -104,6 +108,7 @@ static const struct option long_opts[] = {
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "metrics-top", required_argument, NULL, OPT_METRICS_TOP },
 	{ "log-events", no_argument, NULL, OPT_LOG_EVENTS },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -282,6 +287,9 @@ static int parse_value(struct bw_opts *o, int c, const char *arg, const char **o
 		return 0;
 	case OPT_METRICS:
 		o->metrics = arg;
+		return 0;
+	case OPT_CONFIG:
+		o->config = arg;
 		return 0;
 	case OPT_METRICS_TOP:
 		return bw_parse_uint(arg, &o->metrics_top) || !o->metrics_top ||

@@ -34,6 +34,7 @@ struct bw_opts {
 	const char *metrics;	  /* --metrics [ADDR:]PORT; NULL: none */
 	unsigned int metrics_top; /* 0: BW_METRICS_TOP */
 	bool log_events;	  /* a log line per change (daemon/events.h) */
+	const char *config;	  /* --config FILE: what SIGHUP reads again */
 	bool no_progress; /* no status line on a terminal's stderr */
 	char *strings[BW_MAX_SINKS]; /* what the sink specs point into */
 };

@@ -317,3 +317,29 @@ bool bw_metrics__other_used(const struct bw_metrics *m)
 {
 	return m->other.nreasons || m->other.go;
 }
+
+int bw_metrics__set_max(struct bw_metrics *m, size_t max_procs)
+{
+	struct bw_mproc *grown;
+	int err = 0;
+
+	if (!max_procs)
+		max_procs = BW_METRICS_TOP;
+	while (m->nprocs > max_procs) {
+		size_t i, weakest = 0;
+
+		for (i = 1; i < m->nprocs; i++)
+			if (m->procs[i].score < m->procs[weakest].score)
+				weakest = i;
+		err = evict(m, weakest) ?: err;
+	}
+	if (max_procs > m->max_procs) {
+		grown = realloc(m->procs, max_procs * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		memset(grown + m->max_procs, 0, (max_procs - m->max_procs) * sizeof(*grown));
+		m->procs = grown;
+	}
+	m->max_procs = max_procs;
+	return err;
+}

@@ -87,6 +87,9 @@ void bw_metrics__fini(struct bw_metrics *m);
 /* One report (an interval's) in; @self: blockwatch's own numbers, NULL to
  * keep the last. 0 or -ENOMEM (then the report counts in part). */
 int bw_metrics__add(struct bw_metrics *m, const struct bw_report *r, const struct bw_mself *self);
+/* Another bound on the processes with series of their own (a reload):
+ * the weakest beyond it are folded into "other". 0 or -ENOMEM. */
+int bw_metrics__set_max(struct bw_metrics *m, size_t max_procs);
 /* The series "other" has anything to say in. */
 bool bw_metrics__other_used(const struct bw_metrics *m);
 

@@ -165,6 +165,12 @@ void serve_report(struct serve *sv, const struct bw_report *r)
 	publish(sv);
 }
 
+void serve_set_top(struct serve *sv, unsigned int n)
+{
+	if (sv && sv->metrics && bw_metrics__set_max(&sv->m, n))
+		bw_dbg("metrics: out of memory, --metrics-top stays as it was");
+}
+
 void serve_close(struct serve *sv)
 {
 	if (!sv)

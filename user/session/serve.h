@@ -22,6 +22,8 @@ int serve_open(const struct bw_opts *o, const struct bw_loader *l, struct serve 
 int serve_start(struct serve *sv);
 /* A report was made: what /metrics says from now on. */
 void serve_report(struct serve *sv, const struct bw_report *r);
+/* --metrics-top changed (a reload). */
+void serve_set_top(struct serve *sv, unsigned int n);
 void serve_close(struct serve *sv);
 
 #endif

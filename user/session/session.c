@@ -245,9 +245,11 @@ static void teardown(struct session *s)
 
 int bw_session_run(const struct bw_opts *o)
 {
-	struct session s = { .o = o };
+	struct session s = { .opts = *o };
 	int ret, err;
 
+	s.o = &s.opts;
+	o = s.o;
 	s.kind = o->now ? BW_REPORT_SNAPSHOT : BW_REPORT_INTERVAL;
 	ret = setup(&s);
 	if (!ret && o->now)

@@ -27,7 +27,8 @@ int bw_session_run(const struct bw_opts *o);
 
 /* One run: its targets, the BPF side, the pipeline, the sinks. */
 struct session {
-	const struct bw_opts *o;
+	const struct bw_opts *o; /* &opts */
+	struct bw_opts opts;	 /* the run's options: a reload changes some */
 	struct bw_target *targets;
 	int ntargets;
 	struct bw_loader *loader;
@@ -49,6 +50,11 @@ struct session {
 /* Collect, build, emit, reset: one report. 0 or a negative errno (the
  * run cannot go on; reported). */
 int session_report(struct session *s);
+/* SIGHUP with --config FILE: the file's BLOCKWATCH_OPTS read again; the
+ * threshold, interval, --top, --frames and --metrics-top applied, the
+ * rest said to need a restart; an invalid file said, and nothing
+ * changed. Returns whether the interval changed. */
+bool session_reload(struct session *s);
 /* Trace until the duration ends, a signal arrives or every target has
  * exited, then make the final report. An enum bw_exit code. */
 int session_trace(struct session *s);

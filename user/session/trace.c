@@ -6,6 +6,7 @@
  * terminal and, added by its collector, the ring buffer.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,8 +128,23 @@ static int on_signal(struct bw_handler *h, uint32_t events)
 {
 	struct tracer *t = bw_container_of(h, struct tracer, signal);
 
+	const struct bw_opts *o;
+	int sig, err;
+
 	(void)events;
-	t->signo = bw_signals_take(h->fd);
+	sig = bw_signals_take(h->fd);
+	if (sig == SIGHUP && t->s->o->config) {
+		if (!session_reload(t->s))
+			return 0;
+		o = t->s->o;
+		err = bw_timer_set(t->tick.fd, o->interval_ns, o->interval_ns);
+		if (err)
+			bw_err("SIGHUP: cannot set the new interval: %s", strerror(-err));
+		return 0;
+	}
+	if (sig == SIGHUP)
+		bw_signals_unblock();
+	t->signo = sig;
 	if (t->signo)
 		stop(t, 0);
 	return 0;

@@ -140,7 +140,7 @@ static int try_load(struct bw_loader *l, const struct bw_loader_cfg *cfg, bool r
 	l->skel = skel;
 	l->raw_tp = raw_tp;
 
-	skel->rodata->threshold_ns = cfg->threshold_ns;
+	skel->data->threshold_ns = cfg->threshold_ns;
 	skel->rodata->self_tgid = getpid();
 	skel->rodata->filter_tgid = cfg->npids > 0;
 	skel->rodata->use_hash = raw_tp;
@@ -341,6 +341,11 @@ uint64_t bw_loader__missed(const struct bw_loader *l)
 			missed += info.recursion_misses;
 	}
 	return missed;
+}
+
+void bw_loader__set_threshold(struct bw_loader *l, uint64_t ns)
+{
+	__atomic_store_n(&l->skel->data->threshold_ns, ns, __ATOMIC_RELAXED);
 }
 
 void bw_loader__run_time(const struct bw_loader *l, uint64_t *run_ns, uint64_t *runs)

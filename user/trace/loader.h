@@ -40,6 +40,9 @@ int bw_loader__scan_blocked(const struct bw_loader *l, bw_record_fn fn, void *ct
 /* Times the kernel skipped one of our programs because it was already
  * running on that CPU (monotonic, all programs summed). */
 uint64_t bw_loader__missed(const struct bw_loader *l);
+/* A new threshold for the running programs (a reload): blocks that end
+ * from now on are judged by it. */
+void bw_loader__set_threshold(struct bw_loader *l, uint64_t ns);
 /* The time the kernel says our programs ran, and how often, summed
  * (monotonic); both 0 unless it counts (sysctl kernel.bpf_stats_enabled,
  * which costs every BPF program on the machine some 20 ns a run). */
