@@ -3,13 +3,15 @@
 #define BW_SIGNALS_H
 
 /*
- * SIGINT and SIGTERM as an fd for the event loop (signalfd): no handler
- * and no global flag. Once one has been read they are unblocked again,
+ * SIGINT and SIGTERM (stop) and SIGUSR1 (write the whole-run outputs
+ * now, go on) as an fd for the event loop (signalfd): no handler and no
+ * global flag. Once one has been read they are unblocked again,
  * so a second Ctrl-C during the final report kills at once. A closed
  * stdout pipe becomes a write error (EPIPE), not a silent death.
  */
 int bw_signals_open(void);
-/* The signal that arrived (after the fd polled readable), or 0. */
+/* The signal that arrived (after the fd polled readable), or 0. Only a
+ * stop signal unblocks the stop signals. */
 int bw_signals_take(int fd);
 /* Stop watching; a signal still pending is taken (returned, non-zero)
  * rather than delivered. */

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Tracing: the event loop, with a handler each for the interval timer,
- * the duration's deadline, SIGINT/SIGTERM, every target's pidfd (and a
+ * the duration's deadline, SIGINT/SIGTERM, SIGUSR1 (the whole-run
+ * outputs written now), every target's pidfd (and a
  * poll timer for targets without one) and, added by its collector, the
  * ring buffer.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +80,17 @@ static int on_signal(struct bw_handler *h, uint32_t events)
 {
 	struct tracer *t = bw_container_of(h, struct tracer, signal);
 
+	int sig;
+
 	(void)events;
-	t->signo = bw_signals_take(h->fd);
+	sig = bw_signals_take(h->fd);
+	if (sig == SIGUSR1) {
+		/* the whole-run outputs as of the last report; tracing goes on */
+		bw_dbg("got SIGUSR1: writing the whole-run outputs");
+		bw_sinks__dump(t->s->sinks);
+		return 0;
+	}
+	t->signo = sig;
 	if (t->signo)
 		stop(t, 0);
 	return 0;
