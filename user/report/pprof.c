@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * -f pprof: the run's off-CPU profile as a gzipped profile.proto, what
- * `go tool pprof` reads: sample types offcpu/nanoseconds (the default)
- * and blocks/count; labels pid, tid, comm (the thread's), process,
+ * `go tool pprof` reads: sample types blocks/count and offcpu/nanoseconds
+ * (the default); labels pid, tid, comm (the thread's), process,
  * reason and ongoing; one Location per pc, its inlined calls as Lines
  * (innermost first), mappings with their file offset and build-id so
  * pprof can symbolize again.
@@ -84,9 +84,9 @@ static int sample(void *ctx, const struct bw_prof_sample *s, bool ongoing, uint6
 	if (!err)
 		err = add_stack(b, s);
 	if (!err)
-		err = pb__sample_value(b, (int64_t)ns);
-	if (!err)
 		err = pb__sample_value(b, (int64_t)count);
+	if (!err)
+		err = pb__sample_value(b, (int64_t)ns);
 	if (!err)
 		err = pb__label_num(b, "pid", s->k.pid);
 	if (!err && s->k.tid)
@@ -104,7 +104,7 @@ static int sample(void *ctx, const struct bw_prof_sample *s, bool ongoing, uint6
 
 static int pprof_write(struct bw_sink *s, const struct bw_profile *p)
 {
-	static const char *const types[] = { "offcpu", "nanoseconds", "blocks", "count" };
+	static const char *const types[] = { "blocks", "count", "offcpu", "nanoseconds" };
 	struct pb *b = pb__new(types, 2);
 	int err;
 

@@ -113,7 +113,7 @@ struct pb *pb__new(const char *const *types, int ntypes)
 		vt->unit = str(b, types[2 * i + 1]);
 		b->p.sample_type[b->p.n_sample_type++] = vt;
 	}
-	b->period = *b->p.sample_type[0];
+	b->period = *b->p.sample_type[ntypes - 1];
 	b->p.default_sample_type = b->period.type;
 	b->p.period_type = &b->period;
 	b->p.period = 1;

@@ -30,8 +30,9 @@ struct pb_mapping {
 	const char *build_id;	/* hex; NULL: none */
 };
 
-/* @types: {"offcpu", "nanoseconds", "blocks", "count"}: n pairs. The
- * first pair is the period type and the default too. */
+/* @types: {"blocks", "count", "offcpu", "nanoseconds"}: n pairs. The
+ * last is the period type and the default (as in the Go runtime's CPU
+ * profile: the count first, by profile.proto's convention). */
 struct pb *pb__new(const char *const *types, int ntypes);
 void pb__free(struct pb *b);
 void pb__times(struct pb *b, uint64_t start_ns, uint64_t duration_ns);

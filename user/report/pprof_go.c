@@ -10,6 +10,8 @@
  * runtime's words), state, pid, process.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <string.h>
 #include "model/profile.h"
 #include "report/pprof_build.h"
 #include "report/sink.h"
@@ -27,17 +29,28 @@ static uint64_t location(struct pb *b, uint32_t pid, const struct bw_prof_gframe
 			lines[n++] = (struct pb_line){
 				.func = fr[i].func, .file = fr[i].file, .line = fr[i].line,
 			};
-	return pb__location(b, pid, fr[last].addr, NULL, lines, n);
+	/* a parked goroutine's pcs are return addresses: the runtime's
+	 * profile has the call instruction's, pc - 1 */
+	return pb__location(b, pid, fr[last].addr ? fr[last].addr - 1 : 0, NULL, lines, n);
+}
+
+/* runtime.goexit, where every goroutine's stack begins, the runtime
+ * leaves out of its profile */
+static bool goexit(const struct bw_prof_gframe *f)
+{
+	return f->func && !strcmp(f->func, "runtime.goexit");
 }
 
 static int group(struct pb *b, const struct bw_prof_go *g, const struct bw_prof_ggroup *gr)
 {
-	uint32_t i, first;
+	uint32_t i, first, n = gr->nframes;
 	int err = pb__sample_begin(b);
 
-	for (i = 0; i < gr->nframes && !err; i++) {
+	if (n && goexit(&gr->frames[n - 1]))
+		n--;
+	for (i = 0; i < n && !err; i++) {
 		first = i;
-		while (gr->frames[i].inlined && i + 1 < gr->nframes)
+		while (gr->frames[i].inlined && i + 1 < n)
 			i++;
 		err = pb__sample_loc(b, location(b, g->pid, gr->frames, first, i));
 	}
