@@ -181,7 +181,18 @@ unit: $(UNIT_BINS) $(FIXTURES) $(GO_FIXTURES)
 	$(Q)set -e; for t in $(UNIT_BINS); do \
 		BW_FIXTURE_DIR=$(OUTPUT)/tests CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
 
-e2e: $(OUTPUT)/blockwatch $(WORKLOADS) $(GO_FIXTURES)
+# speedscope, the flame graph viewer the profile tests load the folded
+# and pprof outputs into (its own page, in headless Chromium), from npm.
+SPEEDSCOPE_VERSION := 1.25.0
+SPEEDSCOPE := $(OUTPUT)/node/node_modules/speedscope/dist/release/index.html
+$(SPEEDSCOPE):
+	$(call msg,NPM,speedscope@$(SPEEDSCOPE_VERSION))
+	$(Q)mkdir -p $(OUTPUT)/node
+	$(Q)npm install --silent --no-audit --no-fund --no-save --prefix $(OUTPUT)/node \
+		speedscope@$(SPEEDSCOPE_VERSION) >/dev/null
+	$(Q)test -f $@
+
+e2e: $(OUTPUT)/blockwatch $(WORKLOADS) $(GO_FIXTURES) $(SPEEDSCOPE)
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers \
 		python3 tests/e2e/run.py $(E2E_ARGS)
 

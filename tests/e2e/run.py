@@ -24,7 +24,10 @@ fds-closed-*, pid-leader-exited, now-error-no-such-pid), test_stacks.py
 (stacks-*), test_outputs.py (outputs-*: several sinks in one run, a
 write error, names that are a terminal's commands), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
-channels, trends, churn, errors). The harness they use
+channels, trends, churn, errors), test_profiles.py (profiles-*: folded
+and pprof in speedscope under headless Chromium, pprof in go tool pprof,
+the goroutine profile against the runtime's with -diff_base, SIGUSR1).
+The harness they use
 is the package lib/ (processes, reports, ground truth from /proc, the
 runner). A full run takes them in ORDER below.
 
@@ -52,12 +55,14 @@ import test_blocks
 import test_errors
 import test_go
 import test_outputs
+import test_profiles
 import test_stacks
 import test_still_blocked
 from lib.config import Config
 from lib.runner import Run, run_tests
 
-AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go]
+AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go,
+         test_profiles]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -97,6 +102,10 @@ ORDER = [
     "error-duration-exponent",
     "error-interval-out-of-range",
     "error-format",
+    "error-format-same-file",
+    "error-format-same-file-link",
+    "error-format-unwritable",
+    "error-format-binary-terminal",
     "error-unknown-option",
     "error-not-root",
     "error-btf-missing",
@@ -166,6 +175,11 @@ ORDER = [
     "go-churn",
     "go-not-go",
     "go-unreadable",
+    # test_profiles
+    "profiles-folded-speedscope",
+    "profiles-pprof-go-tool",
+    "profiles-pprof-go-diff",
+    "profiles-sigusr1",
 ]
 
 

@@ -114,11 +114,6 @@ int bw_sinks__open(const struct bw_sink_spec *specs, int n, const struct bw_sink
 		s->ops = bw_sink_find(specs[i].format);
 		s->cfg = cfg;
 		s->path = specs[i].path;
-		if (s->ops && s->ops->binary && !s->path && isatty(STDOUT_FILENO)) {
-			bw_err("%s output is binary: not written to a terminal (use -f %s:FILE)",
-			       s->ops->name, s->ops->name);
-			goto fail;
-		}
 		s->fd = s->path ? open(s->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
 				: STDOUT_FILENO;
 		if (!s->ops || s->fd < 0 || bw_sink_attach(s, -1)) {
