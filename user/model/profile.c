@@ -85,7 +85,8 @@ static struct bw_prof_sample *sample_of(struct bw_profile *p, const struct bw_pr
 		return NULL;
 	s->k = k;
 	copy_name(s->pcomm, pr->comm, sizeof(s->pcomm));
-	bw_stack_get(s->k.stack);
+	if (s->k.stack)
+		bw_stack_get(s->k.stack);
 	HASH_ADD(hh, p->samples, k, sizeof(s->k), s);
 	p->nsamples++;
 	return s;

@@ -92,9 +92,18 @@ class _Rows(html.parser.HTMLParser):
             self._cell.append(data)
 
 
+_UNITS = {"ns": 1, "µs": 1e3, "us": 1e3, "ms": 1e6, "s": 1e9,
+          "min": 60e9, "h": 3600e9}
+
+
 def _number(cell):
-    m = re.match(r"^([\d,.]+)", cell)
-    return float(m.group(1).replace(",", "")) if m else None
+    """'1,307,072 (26%)' -> 1307072; a time as speedscope prints one
+    ('1.80s (36%)', '300.00ms') -> nanoseconds."""
+    m = re.match(r"^([\d,.]+)(ns|µs|us|ms|s|min|h)?\b", cell) or \
+        re.match(r"^([\d,.]+)(µs)", cell)
+    if not m:
+        return None
+    return float(m.group(1).replace(",", "")) * _UNITS.get(m.group(2), 1)
 
 
 def speedscope(ctx, path):
