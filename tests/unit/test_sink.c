@@ -47,7 +47,7 @@ static void test_formats(void **state)
 	assert_non_null(bw_sink_find("json"));
 	assert_null(bw_sink_find("xml"));
 	bw_sink_names(names, sizeof(names));
-	assert_string_equal(names, "text, json, folded, pprof, pprof-go");
+	assert_string_equal(names, "text, json, folded, pprof, pprof-go, svg");
 }
 
 static void test_two_files(void **state)

@@ -17,6 +17,7 @@
 #include <string.h>
 #include "model/profile.h"
 #include "report/fmt.h"
+#include "report/framename.h"
 #include "report/sink.h"
 #include "stacks/stacktab.h"
 
@@ -30,13 +31,6 @@ struct lines {
 	size_t n, cap;
 };
 
-static const char *base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s ? s + 1 : path;
-}
-
 /* @s escaped, its ';' as ':'. */
 static void put_name(FILE *f, const char *s)
 {
@@ -47,17 +41,14 @@ static void put_name(FILE *f, const char *s)
 		fputc(*e == ';' ? ':' : *e, f);
 }
 
+/* bw_frame_name's, ';' as ':' */
 static void put_frame(FILE *f, const struct bw_frame *fr)
 {
-	if (fr->symbol)
-		put_name(f, fr->symbol);
-	else if (fr->module) {
-		put_name(f, base_name(fr->module));
-		fprintf(f, "+0x%" PRIx64, fr->offset);
-	} else
-		fprintf(f, "0x%" PRIx64, fr->addr);
-	if (fr->kernel)
-		fputs("_[k]", f);
+	char buf[BW_ESC_LEN];
+	const char *e = bw_frame_name(fr, buf, sizeof(buf));
+
+	for (; *e; e++)
+		fputc(*e == ';' ? ':' : *e, f);
 }
 
 static int push(struct lines *ls, char *text, uint64_t value)

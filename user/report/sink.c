@@ -14,6 +14,7 @@ extern const struct bw_sink_ops bw_sink_json;
 extern const struct bw_sink_ops bw_sink_folded;
 extern const struct bw_sink_ops bw_sink_pprof;
 extern const struct bw_sink_ops bw_sink_pprof_go;
+extern const struct bw_sink_ops bw_sink_svg;
 
 /* Every output format: one line each. The first is the default. */
 static const struct bw_sink_ops *const formats[] = {
@@ -22,6 +23,7 @@ static const struct bw_sink_ops *const formats[] = {
 	&bw_sink_folded,
 	&bw_sink_pprof,
 	&bw_sink_pprof_go,
+	&bw_sink_svg,
 };
 
 struct bw_sinks {
