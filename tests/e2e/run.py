@@ -26,7 +26,8 @@ write error, names that are a terminal's commands), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
 channels, trends, churn, errors), test_profiles.py (profiles-*: folded
 and pprof in speedscope under headless Chromium, pprof in go tool pprof,
-the goroutine profile against the runtime's with -diff_base, SIGUSR1).
+the goroutine profile against the runtime's with -diff_base, SIGUSR1,
+the SVG flame graph in Chromium).
 The harness they use
 is the package lib/ (processes, reports, ground truth from /proc, the
 runner). A full run takes them in ORDER below.
@@ -180,6 +181,7 @@ ORDER = [
     "profiles-pprof-go-tool",
     "profiles-pprof-go-diff",
     "profiles-sigusr1",
+    "profiles-svg-chromium",
 ]
 
 

@@ -1,10 +1,11 @@
 """The whole-run formats, each read by its real consumer: folded stacks
 and pprof in speedscope (its own page, headless Chromium), pprof in `go
 tool pprof` (-raw, -top), the goroutine profile against the Go
-runtime's own with -diff_base; written again on SIGUSR1 while tracing
-goes on."""
+runtime's own with -diff_base, the SVG flame graph in Chromium (its own
+search and zoom); written again on SIGUSR1 while tracing goes on."""
 
 import base64
+import html
 import json
 import os
 import re
@@ -249,9 +250,73 @@ def t_sigusr1(ctx):
                    f"at SIGUSR1 ({sum(first.values())} us)")
 
 
+def _frames(dom):
+    """[(name, classes, tooltip)] of the frames an SVG page drew."""
+    out = []
+    for m in re.finditer(r'<g class="(f[^"]*)" data-name="([^"]*)"><title>'
+                         r'([^<]*)</title>', dom):
+        out.append((html.unescape(m.group(2)), m.group(1).split(),
+                    html.unescape(m.group(3))))
+    return out
+
+
+def t_svg_chromium(ctx):
+    """-f svg opened in headless Chromium: a screenshot into the test
+    output; its own search (#search=) matches bw_block_sleep alone, at
+    the worker's share of the JSON total; zoom (#zoom=) on the worker
+    keeps its stack and ancestors only; tooltips give time and share."""
+    tmp = _tmpdir(ctx)
+    js, sv = os.path.join(tmp, "r.json"), os.path.join(tmp, "r.svg")
+    w, pid, tid = ctx.workload("sleep", 300, 3)
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "500ms",
+                        "-f", f"json:{js}", "-f", f"svg:{sv}")
+    ctx.tracing(bw)
+    ctx.go(w, 20)
+    ctx.finish(bw)
+    with open(js, encoding="utf-8") as f:
+        reports = parse_reports(f.read(), where=js)
+    total = _json_total(reports)
+    mine = sum(t["interval_blocked_ns"]
+               for _, _, t in entries(reports, pid=pid, tid=tid))
+    shot = os.path.join(out_dir(ctx.cfg), "flamegraph.png")
+    if os.path.exists(shot):
+        os.unlink(shot)
+    headless(ctx, f"file://{sv}", screenshot=shot, size=(1200, 320),
+             budget_ms=3000)
+    if not os.path.getsize(shot) > 5000:
+        raise Fail(f"no screenshot of the flame graph at {shot}")
+    dom = headless(ctx, f"file://{sv}#search=^bw_block_sleep$",
+                   dump_dom=True, budget_ms=3000)
+    frames = _frames(dom)
+    names = {n for n, _, _ in frames}
+    for want in ("all", "blockers", "worker", "bw_block_sleep", "main"):
+        if want not in names:
+            raise Fail(f"the flame graph has no frame {want}", sorted(names))
+    matched = [n for n, c, _ in frames if "match" in c]
+    if matched != ["bw_block_sleep"]:
+        raise Fail(f"search ^bw_block_sleep$ matched {matched}")
+    m = re.search(r"Matched: ([\d.]+)%", dom)
+    share = 100 * mine / total
+    if not m or abs(float(m.group(1)) - share) > 1:
+        raise Fail(f"search says {m and m.group(0)}, the worker's share of "
+                   f"the JSON total is {share:.1f}%")
+    tip = next(t for n, _, t in frames if n == "bw_block_sleep")
+    if not re.match(r"^bw_block_sleep: [\d.]+ (s|ms) \([\d.]+% of all\), "
+                    r"sleep", tip):
+        raise Fail(f"tooltip {tip!r}: no time, share and reason")
+    dom = headless(ctx, f"file://{sv}#zoom=worker", dump_dom=True,
+                   budget_ms=3000)
+    zoomed = {n for n, _, _ in _frames(dom)}
+    if "bw_block_sleep" not in zoomed or "all" not in zoomed or \
+            "wait_for_go" in zoomed:
+        raise Fail("zoom on worker: not its stack and ancestors only",
+                   sorted(zoomed))
+
+
 TESTS = [
     ("profiles-folded-speedscope", t_folded_speedscope),
     ("profiles-pprof-go-tool", t_pprof_go_tool),
     ("profiles-pprof-go-diff", t_pprof_go_diff),
     ("profiles-sigusr1", t_sigusr1),
+    ("profiles-svg-chromium", t_svg_chromium),
 ]
