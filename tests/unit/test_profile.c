@@ -297,6 +297,37 @@ static void test_pprof(void **state)
 	free(out);
 }
 
+/* names a process chose: nothing raw in folded (a line each) or in the
+ * SVG's script (no "]]>" before its end, no control byte) */
+static void test_hostile_names(void **state)
+{
+	struct bw_frame hf[] = { { .addr = 0x1000, .symbol = "evil]]><script>\n;x\x1b[2J" } };
+	struct bw_stack hs = { .refs = 1, .id = 7, .pid = 100, .nframes = 1, .frames = hf };
+	struct fixture f;
+	const char *cdata, *end;
+	size_t len;
+	char *out;
+
+	f.e[0] = entry(101, false, 200 * MS, 1);
+	f.e[0].stack = &hs;
+	report(&f, 1, 1);
+	strcpy(f.p.comm, "a;b\r\n");
+	out = write_one("folded", &f.r, &len);
+	assert_string_equal(out, "a:b\\x0d\\x0a;evil]]><script>\\x0a:x\\x1b[2J 400000\n");
+	free(out);
+	out = write_one("svg", &f.r, &len);
+	assert_non_null(strstr(out, "<svg "));
+	cdata = strstr(out, "<![CDATA[");
+	assert_non_null(cdata);
+	end = strstr(cdata, "]]>");
+	assert_non_null(end);
+	assert_string_equal(end, "]]></script>\n</svg>\n"); /* the only one */
+	assert_non_null(strstr(cdata, "\"evil]]\\u003e\\u003cscript\\u003e\\\\x0a;x\\\\x1b[2J\""));
+	for (const char *c = cdata; c < end; c++)
+		assert_true((unsigned char)*c >= 0x20 || *c == '\n');
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +336,7 @@ int main(void)
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_folded),
 		cmocka_unit_test(test_pprof),
+		cmocka_unit_test(test_hostile_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
