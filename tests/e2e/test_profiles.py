@@ -171,6 +171,9 @@ def t_pprof_go_tool(ctx):
             r"^\s*\S+\s+\S+%.*stacks_block_mutex$", top, re.M):
         raise Fail("-top: not offcpu, or no stacks_block_mutex row",
                    top.splitlines()[:20])
+    if not re.search(r"^File: stacks_nofp$", top, re.M):
+        raise Fail("-top: the main binary is not stacks_nofp (pprof takes "
+                   "the first mapping for it)", top.splitlines()[:3])
 
 
 def _leak_counts(raw):

@@ -26,18 +26,23 @@ static uint64_t synthetic(struct pb *b, uint64_t addr, const char *name)
 	return pb__location(b, NOSTACK_SPACE, addr, NULL, &l, 1);
 }
 
-/* Frames [first, last]: inlined calls into frames[last], one pc. */
-static uint64_t location(struct pb *b, uint32_t pid, const struct bw_frame *fr, int first, int last)
+static struct pb_mapping mapping_of(const struct bw_frame *f)
 {
-	struct pb_line lines[BW_MAX_INLINE];
-	const struct bw_frame *f = &fr[last];
-	struct pb_mapping m = {
+	return (struct pb_mapping){
 		.start = f->map_start,
 		.limit = f->map_end,
 		.offset = f->map_offset,
 		.file = f->module,
 		.build_id = f->build_id,
 	};
+}
+
+/* Frames [first, last]: inlined calls into frames[last], one pc. */
+static uint64_t location(struct pb *b, uint32_t pid, const struct bw_frame *fr, int first, int last)
+{
+	struct pb_line lines[BW_MAX_INLINE];
+	const struct bw_frame *f = &fr[last];
+	struct pb_mapping m = mapping_of(f);
 	int i, n = 0;
 
 	for (i = first; i <= last && n < BW_MAX_INLINE; i++) {
@@ -102,6 +107,29 @@ static int sample(void *ctx, const struct bw_prof_sample *s, bool ongoing, uint6
 	return err;
 }
 
+/* pprof takes the first mapping for the main binary: the one where a
+ * main thread's stack begins (_start, runtime.rt0_go), if any. */
+static int main_binary(void *ctx, const struct bw_prof_sample *s, bool ongoing, uint64_t ns,
+		       uint64_t count)
+{
+	const struct bw_stack *st = s->k.stack;
+	struct pb_mapping m;
+	int32_t i;
+
+	(void)ongoing;
+	(void)ns;
+	(void)count;
+	if (!st || s->k.tid != s->k.pid)
+		return 0;
+	for (i = (int32_t)st->nframes - 1; i >= 0 && st->frames[i].kernel; i--)
+		;
+	if (i < 0 || !st->frames[i].map_start || st->truncated)
+		return 0;
+	m = mapping_of(&st->frames[i]);
+	pb__mapping(ctx, s->k.pid, &m);
+	return 1; /* found: stop */
+}
+
 static int pprof_write(struct bw_sink *s, const struct bw_profile *p)
 {
 	static const char *const types[] = { "blocks", "count", "offcpu", "nanoseconds" };
@@ -112,6 +140,7 @@ static int pprof_write(struct bw_sink *s, const struct bw_profile *p)
 		return -ENOMEM;
 	pb__times(b, p->start_ns, p->end_ns - p->start_ns);
 	pb__comment(b, "blockwatch " BW_VERSION ": off-CPU time of threads blocked past the threshold");
+	profile__each(p, main_binary, b);
 	err = profile__each(p, sample, b);
 	if (!err)
 		err = pb__write(b, s->out);

@@ -270,6 +270,11 @@ static uint64_t mapping(struct pb *b, uint64_t space, const struct pb_mapping *m
 	return mp->id;
 }
 
+uint64_t pb__mapping(struct pb *b, uint64_t space, const struct pb_mapping *m)
+{
+	return m->start ? mapping(b, space, m, true) : 0;
+}
+
 uint64_t pb__location(struct pb *b, uint64_t space, uint64_t addr, const struct pb_mapping *m,
 		      const struct pb_line *lines, int nlines)
 {

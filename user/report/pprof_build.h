@@ -38,6 +38,10 @@ void pb__free(struct pb *b);
 void pb__times(struct pb *b, uint64_t start_ns, uint64_t duration_ns);
 void pb__comment(struct pb *b, const char *text);
 
+/* The id of mapping @m of process @space, made now if new (the first
+ * is the one pprof takes for the main binary); 0 on -ENOMEM. */
+uint64_t pb__mapping(struct pb *b, uint64_t space, const struct pb_mapping *m);
+
 /* The id of the location of @addr in process @space (made with @lines,
  * innermost first, the last the function they were inlined into, and
  * @m, the first time it is asked for); 0 on -ENOMEM. */
