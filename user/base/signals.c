@@ -20,6 +20,15 @@ static void all_set(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
+void bw_signals_defer(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 int bw_signals_open(void)
 {
 	sigset_t set;

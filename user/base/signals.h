@@ -10,6 +10,9 @@
  * stdout pipe becomes a write error (EPIPE), not a silent death.
  */
 int bw_signals_open(void);
+/* From the start of a run: SIGUSR1 waits (blocked) for the signalfd
+ * instead of killing the process while it sets up; in --now, forever. */
+void bw_signals_defer(void);
 /* The signal that arrived (after the fd polled readable), or 0. Only a
  * stop signal unblocks the stop signals. */
 int bw_signals_take(int fd);
