@@ -30,7 +30,10 @@ its errors), test_go.py (go-*:
 the goroutine view against the runtime's own dump, in four builds;
 channels, trends, churn, errors), test_top.py (top-*: the live view in
 tmux: rows, sorting, filtering, expanding, pausing, resizing, the
-terminal restored after q and Ctrl-C, hostile names, no terminal). The
+terminal restored after q and Ctrl-C, hostile names, no terminal). test_profiles.py (profiles-*: folded
+and pprof in speedscope under headless Chromium, pprof in go tool pprof,
+the goroutine profile against the runtime's with -diff_base, SIGUSR1,
+the SVG flame graph in Chromium). The
 harness they use
 is the package lib/ (processes, reports, ground truth from /proc, the
 runner). A full run takes them in ORDER below.
@@ -61,6 +64,7 @@ import test_errors
 import test_go
 import test_manual
 import test_outputs
+import test_profiles
 import test_stacks
 import test_still_blocked
 import test_top
@@ -68,7 +72,7 @@ from lib.config import Config
 from lib.runner import Run, run_tests
 
 AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go,
-         test_manual, test_top, test_daemon]
+         test_manual, test_top, test_daemon, test_profiles]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -114,6 +118,10 @@ ORDER = [
     "error-duration-exponent",
     "error-interval-out-of-range",
     "error-format",
+    "error-format-same-file",
+    "error-format-same-file-link",
+    "error-format-unwritable",
+    "error-format-binary-terminal",
     "error-unknown-option",
     "error-not-root",
     "error-btf-missing",
@@ -206,6 +214,12 @@ ORDER = [
     "reload-sighup",
     "alert-rules",
     "unit-file",
+    # test_profiles
+    "profiles-folded-speedscope",
+    "profiles-pprof-go-tool",
+    "profiles-pprof-go-diff",
+    "profiles-sigusr1",
+    "profiles-svg-chromium",
 ]
 
 

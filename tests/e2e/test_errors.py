@@ -6,7 +6,9 @@ main thread has exited)."""
 
 import os
 import re
+import shlex
 import shutil
+import subprocess
 import tempfile
 
 import time
@@ -94,6 +96,39 @@ def _tmpdir(ctx, prefix):
 def _read(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def t_same_file(ctx, link):
+    """Two formats to one file (by one name, or an existing file and a
+    symlink to it): refused before anything is written."""
+    tmp = _tmpdir(ctx, "bw-out-")
+    path = os.path.join(tmp, "out")
+    other = path
+    if link:
+        with open(path, "w") as f:
+            f.write("kept\n")
+        other = os.path.join(tmp, "link")
+        os.symlink(path, other)
+    t_error(ctx, ["-f", f"folded:{path}", "-f", f"pprof:{other}", "-d", "1s"],
+            2, want_msg=r"output '.*' given twice")
+    if link and _read(path) != b"kept\n":
+        raise Fail(f"{path} changed")
+
+
+def t_binary_terminal(ctx):
+    """-f pprof with stdout a terminal (script(1) gives it one): refused,
+    exit 2, one line."""
+    script = shutil.which("script")
+    if not script:
+        raise Skip("script (util-linux) not installed")
+    cmd = f"{shlex.quote(ctx.cfg.blockwatch)} -f pprof -d 1s"
+    p = subprocess.run([script, "-qec", cmd, "/dev/null"],
+                       capture_output=True, timeout=EXIT_TIMEOUT_S)
+    out = p.stdout.decode("utf-8", "replace").replace("\r", "")
+    lines = [x for x in out.splitlines() if x.strip()]
+    if p.returncode != 2 or len(lines) != 1 or not re.match(
+            r"^blockwatch: pprof output is binary: not to a terminal", lines[0]):
+        raise Fail(f"exit {p.returncode}, expected 2 and one line", lines[:5])
 
 
 def t_output_kept(ctx):
@@ -240,6 +275,14 @@ TESTS = [
      lambda c: t_error(c, ["-i", "999999999999h"], 2,
                        want_msg=r"'999999999999h': out of range")),
     ("error-format", lambda c: t_error(c, ["-f", "xml"], 2)),
+    ("error-format-same-file", lambda c: t_same_file(c, False)),
+    ("error-format-same-file-link", lambda c: t_same_file(c, True)),
+    ("error-format-unwritable",
+     lambda c: t_error(c, ["-f", "pprof:/nonexistent/dir/x.pb.gz",
+                           "-d", "1s"], 1,
+                       want_msg=r"cannot open output '/nonexistent/dir/x"
+                       r"\.pb\.gz': No such file or directory$")),
+    ("error-format-binary-terminal", t_binary_terminal),
     ("error-unknown-option",
      lambda c: t_error(c, ["--no-such-option"], 2)),
     ("error-not-root", t_not_root),

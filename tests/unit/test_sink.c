@@ -41,13 +41,13 @@ static long lines(const char *path)
 
 static void test_formats(void **state)
 {
-	char names[64];
+	char names[128];
 
 	assert_non_null(bw_sink_find("text"));
 	assert_non_null(bw_sink_find("json"));
 	assert_null(bw_sink_find("xml"));
 	bw_sink_names(names, sizeof(names));
-	assert_string_equal(names, "text, json");
+	assert_string_equal(names, "text, json, folded, pprof, pprof-go, svg");
 }
 
 static void test_two_files(void **state)

@@ -3,15 +3,20 @@
 #define BW_SIGNALS_H
 
 /*
- * SIGINT, SIGTERM and SIGHUP as an fd for the event loop (signalfd): no
- * handler and no global flag. Once SIGINT or SIGTERM has been read they
- * are unblocked again, so a second Ctrl-C during the final report kills
- * at once; SIGHUP stays blocked (a reload, again and again). A closed
- * stdout pipe becomes a write error (EPIPE), not a silent death.
+ * SIGINT and SIGTERM (stop), SIGHUP (a reload with --config, else a
+ * stop) and SIGUSR1 (write the whole-run outputs now, go on) as an fd
+ * for the event loop (signalfd): no handler and no global flag. Once a
+ * stop has been read the signals are unblocked again, so a second Ctrl-C
+ * during the final report kills at once. A closed stdout pipe becomes a
+ * write error (EPIPE), not a silent death.
  */
 int bw_signals_open(void);
-/* The signal that arrived (after the fd polled readable), or 0. A
- * SIGHUP leaves the others blocked: bw_signals_unblock() if it stops. */
+/* From the start of a run: SIGUSR1 waits (blocked) for the signalfd
+ * instead of killing the process while it sets up; in --now, forever. */
+void bw_signals_defer(void);
+/* The signal that arrived (after the fd polled readable), or 0. SIGHUP
+ * and SIGUSR1 leave the others blocked: bw_signals_unblock() if a SIGHUP
+ * stops. */
 int bw_signals_take(int fd);
 void bw_signals_unblock(void);
 /* Stop watching; a signal still pending is taken (returned, non-zero)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include "base/log.h"
 #include "base/util.h"
 #include "cli/cli.h"
@@ -22,8 +24,12 @@ static const char usage_text[] =
 "  -n, --now               print the threads blocked right now (at least the\n"
 "                          threshold), with age, reason, lock owner, stack; exit\n"
 "                          (not with -d or -i)\n"
-"  -f, --format FMT[:FILE] text (default) or json (one object per line), to\n"
-"                          FILE or stdout; repeat for several outputs\n"
+"  -f, --format FMT[:FILE] to FILE or stdout, repeat for several outputs; every\n"
+"                          report: text (default) or json (one object per line);\n"
+"                          the whole run, written at the end and on SIGUSR1:\n"
+"                          folded (flame graph stacks), pprof (go tool pprof),\n"
+"                          pprof-go (the Go processes' goroutines, as pprof),\n"
+"                          svg (an interactive flame graph)\n"
 "  -o, --output FILE       write the format without a :FILE to FILE\n"
 "      --top N             only the N processes with the most blocked time\n"
 "      --frames N          stack frames shown per entry in text (default 8)\n"
@@ -178,8 +184,20 @@ static int add_sink(struct bw_opts *o, const char *arg)
 	return 0;
 }
 
+/* The same file by two names (one existing already: a link, "./x") or
+ * by the same name. */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	if (!strcmp(a, b))
+		return true;
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* -o goes to the one output without a :FILE (text when no -f); at most
- * one writes to stdout or -o, and no file is named twice. */
+ * one writes to stdout or -o, no file is named twice, and no binary
+ * format goes to a terminal. */
 static int finish_sinks(struct bw_opts *o, const char *output)
 {
 	int i, j, unnamed = 0, takes_output = 0;
@@ -196,10 +214,15 @@ static int finish_sinks(struct bw_opts *o, const char *output)
 		if (!sp->path)
 			unnamed++;
 		for (j = 0; sp->path && j < i; j++)
-			if (o->sinks[j].path && !strcmp(o->sinks[j].path, sp->path)) {
+			if (o->sinks[j].path && same_file(o->sinks[j].path, sp->path)) {
 				bw_err("output '%s' given twice (see --help)", sp->path);
 				return -EINVAL;
 			}
+		if (!sp->path && bw_sink_find(sp->format)->binary && isatty(STDOUT_FILENO)) {
+			bw_err("%s output is binary: not to a terminal (give it a :FILE; see --help)",
+			       sp->format);
+			return -EINVAL;
+		}
 	}
 	if (output && !takes_output) {
 		bw_err("-o '%s' is for an output without a :FILE, and there is none (see --help)",

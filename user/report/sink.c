@@ -5,21 +5,32 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include "base/log.h"
 #include "base/util.h"
 #include "report/sink.h"
 
 extern const struct bw_sink_ops bw_sink_text;
 extern const struct bw_sink_ops bw_sink_json;
+extern const struct bw_sink_ops bw_sink_folded;
+extern const struct bw_sink_ops bw_sink_pprof;
+extern const struct bw_sink_ops bw_sink_pprof_go;
+extern const struct bw_sink_ops bw_sink_svg;
 
 /* Every output format: one line each. The first is the default. */
 static const struct bw_sink_ops *const formats[] = {
 	&bw_sink_text,
 	&bw_sink_json,
+	&bw_sink_folded,
+	&bw_sink_pprof,
+	&bw_sink_pprof_go,
+	&bw_sink_svg,
 };
 
 struct bw_sinks {
 	int n;
+	struct bw_profile *prof; /* NULL: no whole-run sink */
+	bool prof_failed;	 /* a report could not be added (said once) */
 	struct bw_sink sinks[];
 };
 
@@ -116,6 +127,10 @@ int bw_sinks__open(const struct bw_sink_spec *specs, int n, const struct bw_sink
 			goto fail;
 		}
 		ss->n++;
+		if (s->ops->write && !ss->prof && !(ss->prof = profile__new())) {
+			bw_err("out of memory");
+			goto fail;
+		}
 		err = s->ops->open ? s->ops->open(s) : 0;
 		if (err) {
 			bw_err("cannot set up %s output: %s", s->ops->name, strerror(-err));
@@ -183,18 +198,67 @@ static void follow_path(struct bw_sink *s)
 
 int bw_sinks__emit(struct bw_sinks *ss, const struct bw_report *r)
 {
-	int i, open = 0;
+	int i, err, open = 0;
 
+	if (ss->prof) {
+		err = profile__add(ss->prof, r);
+		if (err && !ss->prof_failed)
+			bw_err("cannot add a report to the whole-run profile: %s; it misses a part",
+			       strerror(-err));
+		ss->prof_failed = ss->prof_failed || err;
+	}
 	for (i = 0; i < ss->n; i++) {
 		struct bw_sink *s = &ss->sinks[i];
 
 		if (s->closed)
 			continue;
 		follow_path(s);
-		emitted(s, s->ops->emit(s, r));
+		if (s->ops->emit)
+			emitted(s, s->ops->emit(s, r));
 		open += !s->closed;
 	}
 	return open ? 0 : -EPIPE;
+}
+
+/* A regular file holds one profile, the latest: emptied first. */
+static int rewind_file(struct bw_sink *s)
+{
+	struct stat st;
+
+	if (fstat(s->fd, &st) || !S_ISREG(st.st_mode))
+		return 0;
+	if (ftruncate(s->fd, 0) || lseek(s->fd, 0, SEEK_SET) < 0)
+		return -errno;
+	return 0;
+}
+
+static int dump_one(struct bw_sink *s, const struct bw_profile *p)
+{
+	int err = bw_sink_flush(s);
+
+	if (!err)
+		err = rewind_file(s);
+	if (!err)
+		err = s->ops->write(s, p);
+	if (!err)
+		err = bw_sink_flush(s);
+	return err;
+}
+
+int bw_sinks__dump(struct bw_sinks *ss)
+{
+	int i, ret = 0;
+
+	for (i = 0; ss && i < ss->n; i++) {
+		struct bw_sink *s = &ss->sinks[i];
+
+		if (s->closed || !s->ops->write)
+			continue;
+		emitted(s, dump_one(s, ss->prof));
+		if (s->failing)
+			ret = -EIO;
+	}
+	return ret;
 }
 
 int bw_sinks__close(struct bw_sinks *ss)
@@ -203,6 +267,8 @@ int bw_sinks__close(struct bw_sinks *ss)
 
 	if (!ss)
 		return 0;
+	if (ss->prof && ss->prof->reports)
+		bw_sinks__dump(ss);
 	for (i = 0; i < ss->n; i++) {
 		struct bw_sink *s = &ss->sinks[i];
 
@@ -221,6 +287,7 @@ int bw_sinks__close(struct bw_sinks *ss)
 		if (s->failed)
 			ret = -EIO;
 	}
+	profile__free(ss->prof);
 	free(ss);
 	return ret;
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "model/profile.h"
 #include "model/report.h"
 
 /*
@@ -12,6 +13,12 @@
  * several per run (-f FORMAT[:FILE], repeatable). A sink's write error
  * is reported once and does not end tracing: it keeps being tried, and
  * the run exits 1 at the end.
+ *
+ * Interval formats (text, json) write every report as it comes.
+ * Whole-run formats (folded, pprof, pprof-go, svg) write the run's
+ * profile (model/profile.h), added up from every report, at the end and
+ * on request (SIGUSR1): a regular file is rewritten whole each time,
+ * anything else (stdout, a pipe) gets one more profile after the last.
  */
 struct bw_sink;
 
@@ -24,11 +31,13 @@ struct bw_sink_ops {
 	const char *name; /* -f NAME */
 	/* optional: set up priv */
 	int (*open)(struct bw_sink *s);
-	/* every report: interval formats write it, whole-run formats keep
-	 * what they need of it (the report is gone after) */
+	/* interval formats: every report */
 	int (*emit)(struct bw_sink *s, const struct bw_report *r);
-	/* optional, at the end: whole-run formats write here; free priv */
+	/* whole-run formats: the run so far, at the end and on request */
+	int (*write)(struct bw_sink *s, const struct bw_profile *p);
+	/* optional, at the end: free priv */
 	int (*close)(struct bw_sink *s);
+	bool binary; /* not for a terminal */
 };
 
 struct bw_sink {
@@ -72,10 +81,13 @@ struct bw_sinks;
  * sink whose open did not run or failed). */
 int bw_sinks__open(const struct bw_sink_spec *specs, int n, const struct bw_sink_cfg *cfg,
 		   struct bw_sinks **out);
-/* Hand @r to every sink. -EPIPE when no sink can take reports any more
+/* Hand @r to every interval sink, and add it to the run's profile. -EPIPE when no sink can take reports any more
  * (every one closed for good): tracing for nobody should end. */
 int bw_sinks__emit(struct bw_sinks *ss, const struct bw_report *r);
-/* Finish and close every sink (accepts NULL). -EIO when any write
+/* Write every whole-run sink with the run so far (SIGUSR1); 0, or
+ * -EIO when one failed (reported). */
+int bw_sinks__dump(struct bw_sinks *ss);
+/* Write the whole-run sinks a last time, close every sink (accepts NULL). -EIO when any write
  * failed during the run (each was reported). */
 int bw_sinks__close(struct bw_sinks *ss);
 

@@ -11,6 +11,7 @@
 #include "base/caps.h"
 #include "base/clock.h"
 #include "base/log.h"
+#include "base/signals.h"
 #include "cli/cli.h"
 #include "model/agg.h"
 #include "model/ingest.h"
@@ -250,6 +251,7 @@ int bw_session_run(const struct bw_opts *o)
 
 	s.o = &s.opts;
 	o = s.o;
+	bw_signals_defer();
 	s.kind = o->now ? BW_REPORT_SNAPSHOT : BW_REPORT_INTERVAL;
 	ret = setup(&s);
 	if (!ret && o->now)

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * Tracing: the event loop, with a handler each for the interval timer,
- * the duration's deadline, SIGINT/SIGTERM, every target's pidfd (and a
- * poll timer for targets without one), the status line's redraw on a
- * terminal and, added by its collector, the ring buffer.
+ * the duration's deadline, SIGINT/SIGTERM, SIGHUP (a reload), SIGUSR1
+ * (the whole-run outputs written now), every target's pidfd (and a poll
+ * timer for targets without one), the status line's redraw on a terminal
+ * and, added by its collector, the ring buffer.
  */
 #include <errno.h>
 #include <signal.h>
@@ -144,6 +145,12 @@ static int on_signal(struct bw_handler *h, uint32_t events)
 	}
 	if (sig == SIGHUP)
 		bw_signals_unblock();
+	if (sig == SIGUSR1) {
+		/* the whole-run outputs as of the last report; tracing goes on */
+		bw_dbg("got SIGUSR1: writing the whole-run outputs");
+		bw_sinks__dump(t->s->sinks);
+		return 0;
+	}
 	t->signo = sig;
 	if (t->signo)
 		stop(t, 0);
