@@ -97,11 +97,20 @@ static void drop_dwfl(struct procmap *pm)
 	pm->attached = false;
 }
 
+void procmap__release(struct procmap *pm)
+{
+	drop_dwfl(pm);
+	jitmap__free(pm->jit);
+	pm->jit = NULL;
+	pm->released = true;
+}
+
 int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 {
 	int err;
 
 	drop_dwfl(pm);
+	pm->released = false;
 	if (!pm->jit)
 		pm->jit = jitmap__new(pm->pid);
 	else

@@ -25,6 +25,7 @@ struct procmap {
 	uint64_t signature;	  /* of the modules and the JIT map, to tell */
 	struct jitmap *jit;
 	struct bw_unwinder uw;
+	bool released;		  /* procmap__release: read again when next needed */
 };
 
 /* The module a pc is in, with what a frame needs about it. */
@@ -46,6 +47,10 @@ void procmap_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path);
  * gets a procmap without a Dwfl (a gone process stays gone). */
 struct procmap *procmap__new(pid_t pid, const Dwfl_Callbacks *cb);
 void procmap__free(struct procmap *pm);
+/* Drop the Dwfl, its files and the JIT map of a process that has not
+ * blocked for a while; its generation and signature stay, so a rebuild
+ * that finds the same maps keeps what was named with them. */
+void procmap__release(struct procmap *pm);
 /* Read the maps again (dlopen, a new JIT region, an earlier failure). */
 int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb);
 /* The module holding @addr; false when none does. */
