@@ -32,6 +32,7 @@ struct syms {
 	Dwfl_Callbacks file_cb;
 	struct proc *procs;
 	struct elfsyms *files;
+	struct elfcache *elfs;
 	struct kallsyms *kernel;
 	bw_cut_fn cut;
 	void *cut_ctx;
@@ -69,8 +70,9 @@ struct syms *syms__new(const char *debuginfo_path)
 	procmap_callbacks(&s->proc_cb, &s->debuginfo_path);
 	elfsym_callbacks(&s->file_cb, &s->debuginfo_path);
 	s->files = elfsyms__new(&s->file_cb);
+	s->elfs = elfcache__new();
 	s->kernel = kallsyms__new();
-	if (!s->files || !s->kernel)
+	if (!s->files || !s->elfs || !s->kernel)
 		goto fail;
 	return s;
 fail:
@@ -95,6 +97,8 @@ void syms__free(struct syms *s)
 		proc_free(p);
 	}
 	elfsyms__free(s->files);
+	/* after the Dwfls: theirs were the other references */
+	elfcache__free(s->elfs);
 	kallsyms__free(s->kernel);
 	free(s->debuginfo_path);
 	free(s);
@@ -123,7 +127,7 @@ static struct procmap *proc_get(struct syms *s, pid_t pid)
 		return NULL;
 	p->pid = pid;
 	p->used_ns = bw_mono_ns();
-	p->map = procmap__new(pid, &s->proc_cb);
+	p->map = procmap__new(pid, &s->proc_cb, s->elfs);
 	if (!p->map) {
 		free(p);
 		return NULL;
@@ -155,6 +159,7 @@ void syms__forget(struct syms *s, pid_t pid)
 static int mark_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
 		       void *arg)
 {
+	struct syms *s = arg;
 	const unsigned char *id;
 	GElf_Addr vaddr;
 	int len;
@@ -164,8 +169,10 @@ static int mark_module(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 	(void)start;
 	/* only a module whose file was opened has one: no file is read here */
 	len = dwfl_module_build_id(mod, &id, &vaddr);
-	if (len > 0)
-		elfsyms__mark(arg, id, len);
+	if (len > 0) {
+		elfsyms__mark(s->files, id, len);
+		elfcache__mark(s->elfs, id, len);
+	}
 	return DWARF_CB_OK;
 }
 
@@ -186,9 +193,10 @@ void syms__prune(struct syms *s, uint64_t now_ns)
 			released++;
 		}
 		if (p->map->dwfl)
-			dwfl_getmodules(p->map->dwfl, mark_module, s->files, 0);
+			dwfl_getmodules(p->map->dwfl, mark_module, s, 0);
 	}
 	files = elfsyms__sweep(s->files);
+	elfcache__sweep(s->elfs);
 	if (gone || released || files)
 		bw_dbg("dropped the state of %zu exited processes, the mappings of %zu idle ones, "
 		       "%zu files no process maps", gone, released, files);
@@ -204,6 +212,7 @@ void syms__stats(const struct syms *s, struct bw_syms_stats *st)
 		st->mapped += p->map->dwfl != NULL;
 	}
 	st->files = elfsyms__count(s->files);
+	st->elfs = elfcache__count(s->elfs);
 }
 
 /* A pc in no module we know and not JIT code: the mappings changed

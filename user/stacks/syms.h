@@ -44,6 +44,7 @@ struct bw_syms_stats {
 	size_t procs;
 	size_t mapped;
 	size_t files;
+	size_t elfs; /* shared libelf handles of mapped files */
 };
 void syms__stats(const struct syms *s, struct bw_syms_stats *st);
 /* Unwind a snapshot into return addresses, leaf first. Returns the
