@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <uthash.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,8 +150,6 @@ static json_object *entry_json(const struct bw_entry *e)
 			json_object_array_add(same, bw_json_u64(e->same_tids[i]));
 		json_object_object_add(o, "idle_like_it", same);
 	}
-	json_object_object_add(o, "truncated", json_object_new_boolean(e->stack->truncated));
-	json_object_object_add(o, "stack", stack_json(e->stack));
 	return o;
 }
 
@@ -201,8 +200,76 @@ static int put(struct bw_sink *s, json_object *o, bool open)
 	return err;
 }
 
+/* Stacks as text, each made once per report: 10,000 threads with the
+ * same stack are one stack to render. */
+struct stack_text {
+	UT_hash_handle hh;
+	const struct bw_stack *st;
+	char text[];
+};
+
+static void stack_texts_free(struct stack_text **tab)
+{
+	struct stack_text *t, *tmp;
+
+	HASH_ITER(hh, *tab, t, tmp) {
+		HASH_DEL(*tab, t);
+		free(t);
+	}
+}
+
+static const char *stack_text(struct stack_text **tab, const struct bw_stack *st)
+{
+	json_object *o = json_object_new_object();
+	const char *text;
+	struct stack_text *t;
+	char *fixed = NULL;
+	size_t len;
+
+	HASH_FIND_PTR(*tab, &st, t);
+	if (t)
+		return t->text;
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "truncated", json_object_new_boolean(st->truncated));
+	json_object_object_add(o, "stack", stack_json(st));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text || bw_json_utf8(text, &fixed)) {
+		json_object_put(o);
+		return NULL;
+	}
+	text = fixed ? fixed : text;
+	/* the members without the braces: they end an entry */
+	len = strlen(text);
+	t = len >= 2 ? malloc(sizeof(*t) + len - 1) : NULL;
+	if (t) {
+		t->st = st;
+		memcpy(t->text, text + 1, len - 2);
+		t->text[len - 2] = 0;
+		HASH_ADD_PTR(*tab, st, t);
+	}
+	free(fixed);
+	json_object_put(o);
+	return t ? t->text : NULL;
+}
+
+static int put_entry(struct bw_sink *s, const struct bw_entry *e, struct stack_text **stacks)
+{
+	const char *st = stack_text(stacks, e->stack);
+	int err;
+
+	if (!st)
+		return -ENOMEM;
+	err = put(s, entry_json(e), true);
+	if (!err)
+		fprintf(s->out, ",%s}", st);
+	return err;
+}
+
 /* Every piece after a failed one is left out: the line is cut short. */
-static int put_proc(struct bw_sink *s, const struct bw_proc_report *p)
+static int put_proc(struct bw_sink *s, const struct bw_proc_report *p,
+		    struct stack_text **stacks)
 {
 	json_object *po = json_object_new_object();
 	size_t j;
@@ -219,7 +286,7 @@ static int put_proc(struct bw_sink *s, const struct bw_proc_report *p)
 	for (j = 0; !err && j < p->nthreads; j++) {
 		if (j)
 			fputc(',', s->out);
-		err = put(s, entry_json(p->threads[j]), false);
+		err = put_entry(s, p->threads[j], stacks);
 	}
 	if (err)
 		return err;
@@ -236,6 +303,7 @@ static int put_proc(struct bw_sink *s, const struct bw_proc_report *p)
 static int json_emit(struct bw_sink *s, const struct bw_report *r)
 {
 	json_object *root = json_object_new_object(), *drops;
+	struct stack_text *stacks = NULL;
 	char when[40];
 	size_t i;
 	int err, flush;
@@ -270,8 +338,9 @@ static int json_emit(struct bw_sink *s, const struct bw_report *r)
 	for (i = 0; !err && i < r->nprocs; i++) {
 		if (i)
 			fputc(',', s->out);
-		err = put_proc(s, r->procs[i]);
+		err = put_proc(s, r->procs[i], &stacks);
 	}
+	stack_texts_free(&stacks);
 	if (!err) {
 		fputs("],\"deadlocks\":", s->out);
 		err = put(s, deadlocks_json(r), false);
