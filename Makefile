@@ -181,9 +181,12 @@ demo: deps
 	$(Q)tools/demo.sh $(OUTPUT)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/blockers $(OUTPUT)/tests/go/default/goroutines
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/blockers $(OUTPUT)/tests/scale \
+		$(OUTPUT)/tests/go/default/goroutines
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch tools/bench/bench.sh
-	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers tools/bench/now.sh
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch SCALE=$(OUTPUT)/tests/scale tools/bench/now.sh
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch SCALE=$(OUTPUT)/tests/scale tools/bench/memory.sh
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch SCALE=$(OUTPUT)/tests/scale tools/bench/scale.sh
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch GO_FIXTURE=$(OUTPUT)/tests/go/default/goroutines \
 		tools/bench/go.sh
 

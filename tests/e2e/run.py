@@ -51,13 +51,15 @@ import sys
 import test_blocks
 import test_errors
 import test_go
+import test_memory
 import test_outputs
 import test_stacks
 import test_still_blocked
 from lib.config import Config
 from lib.runner import Run, run_tests
 
-AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go]
+AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go,
+         test_memory]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -166,6 +168,8 @@ ORDER = [
     "go-churn",
     "go-not-go",
     "go-unreadable",
+    # test_memory
+    "state-dropped-on-exit",
 ]
 
 

@@ -34,10 +34,11 @@ note() { echo "bench-memory: $*" >&2; }
 
 TMP=$(mktemp -d)
 PIDS=()
+WL=
 cleanup() {
     local p
-    for p in "${PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}" ${WL:+"$WL"}; do kill -TERM "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}" ${WL:+"$WL"}; do wait "$p" 2>/dev/null || true; done
     rm -rf "$TMP"
 }
 trap cleanup EXIT
