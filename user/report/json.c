@@ -220,15 +220,16 @@ static void stack_texts_free(struct stack_text **tab)
 
 static const char *stack_text(struct stack_text **tab, const struct bw_stack *st)
 {
-	json_object *o = json_object_new_object();
-	const char *text;
 	struct stack_text *t;
 	char *fixed = NULL;
+	const char *text;
+	json_object *o;
 	size_t len;
 
 	HASH_FIND_PTR(*tab, &st, t);
 	if (t)
 		return t->text;
+	o = json_object_new_object();
 	if (!o)
 		return NULL;
 	json_object_object_add(o, "truncated", json_object_new_boolean(st->truncated));
