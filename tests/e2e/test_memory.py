@@ -9,13 +9,13 @@ from lib.reports import parse_reports
 
 
 def t_state_dropped_on_exit(ctx):
-    """Two targets, one exits early: reports while both live hold both, the
-    last reports (two or more after the exit) hold one; what it says of
+    """Two targets, one exits after about 3 s: a report while both live
+    holds both, the last reports (three or more after the exit) hold one; what it says of
     itself is well-formed."""
-    short, spid, _ = ctx.workload("sleep", 300, 2)
+    short, spid, _ = ctx.workload("sleep", 300, 6)
     long_, lpid, _ = ctx.workload("sleep", 300, 30)
     bw = ctx.blockwatch("-p", f"{spid},{lpid}", "-t", "100ms", "-i", "1s",
-                        "-d", "6s", "-f", "json")
+                        "-d", "7s", "-f", "json")
     ctx.tracing(bw)
     long_.send("go\n")
     ctx.go(short, 10)
@@ -42,9 +42,10 @@ def t_state_dropped_on_exit(ctx):
     details = [f"{t}: {n} processes" for t, n in seen] + [
         f"short-lived target exited at {time.strftime('%H:%M:%S', time.gmtime(exited))}"]
     if len(seen) < 4:
-        raise Fail(f"{len(seen)} reports, expected 6", details + bw.tail())
-    if seen[0][1] != 2:
-        raise Fail("the first report does not hold both targets", details)
+        raise Fail(f"{len(seen)} reports, expected 7", details + bw.tail())
+    # the short one blocks for about 3 s after "go": a report or more
+    if 2 not in [n for _, n in seen]:
+        raise Fail("no report holds both targets", details)
     if [n for _, n in seen[-2:]] != [1, 1]:
         raise Fail("the exited target's state was not dropped", details)
 
