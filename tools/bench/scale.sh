@@ -82,6 +82,10 @@ point() {
     t1=$EPOCHREALTIME
     c1b=$(cpu_ticks "$bw"); [[ -n $off ]] && c1o=$(cpu_ticks "$off")
     rb=$(rss_kb "$bw"); [[ -n $off ]] && ro=$(rss_kb "$off")
+    # the tracers first: the workload's threads, killed, would end their
+    # blocks in the last report
+    kill -TERM "$bw" ${off:+"$off"} 2>/dev/null || true
+    wait "$bw" ${off:+"$off"} 2>/dev/null || true
     stop_all
     exec 3>&-
     rm -f "$TMP/in"
