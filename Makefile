@@ -229,11 +229,13 @@ demo: deps
 	$(Q)tools/demo.sh $(OUTPUT)
 
 bench: deps
-	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/blockers $(OUTPUT)/tests/go/default/goroutines \
-		$(BENCH_EMPTY)
+	$(Q)$(MAKE) --no-print-directory all $(OUTPUT)/tests/blockers $(OUTPUT)/tests/scale \
+		$(OUTPUT)/tests/go/default/goroutines $(BENCH_EMPTY)
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BENCH_EMPTY_OBJ=$(OUTPUT)/bench/empty.bpf.o \
 		BW_ATTACH=$(OUTPUT)/bench/bw-attach tools/bench/bench.sh
-	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers tools/bench/now.sh
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch SCALE=$(OUTPUT)/tests/scale tools/bench/now.sh
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch SCALE=$(OUTPUT)/tests/scale tools/bench/memory.sh
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch SCALE=$(OUTPUT)/tests/scale tools/bench/scale.sh
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch GO_FIXTURE=$(OUTPUT)/tests/go/default/goroutines \
 		tools/bench/go.sh
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers tools/bench/profiles.sh

@@ -63,6 +63,7 @@ import test_daemon
 import test_errors
 import test_go
 import test_manual
+import test_memory
 import test_outputs
 import test_profiles
 import test_stacks
@@ -72,7 +73,7 @@ from lib.config import Config
 from lib.runner import Run, run_tests
 
 AREAS = [test_blocks, test_still_blocked, test_errors, test_stacks, test_outputs, test_go,
-         test_manual, test_top, test_daemon, test_profiles]
+         test_manual, test_top, test_daemon, test_profiles, test_memory]
 
 # The order of a full run: every test of AREAS once. Each file lists its
 # own tests in this order too (checked in all_tests()).
@@ -220,6 +221,8 @@ ORDER = [
     "profiles-pprof-go-diff",
     "profiles-sigusr1",
     "profiles-svg-chromium",
+    # test_memory
+    "state-dropped-on-exit",
 ]
 
 

@@ -112,7 +112,7 @@ static void test_json(void **state)
 	assert_non_null(root);
 	/* the schema version, doc/blockwatch-report.schema.json */
 	assert_true(json_object_object_get_ex(root, "version", &v));
-	assert_int_equal(json_object_get_int(v), 1);
+	assert_int_equal(json_object_get_int(v), 2);
 	assert_true(json_object_object_get_ex(root, "time", &v));
 	assert_string_equal(json_object_get_string(v), "2023-11-14T22:13:20.123Z");
 	assert_true(json_object_object_get_ex(root, "interval_ns", &v));

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/clock.h"
 #include "golang/gproc.h"
 #include "model/agg.h"
 #include "model/detail.h"
@@ -246,6 +247,6 @@ void ingest__next_interval(struct ingest *in, uint64_t now)
 	free(held);
 	free(sizes);
 	stacktab__sweep(in->stacks, procfs_alive);
-	syms__prune(in->syms);
+	syms__prune(in->syms, bw_mono_ns());
 	fdinfo__forget(in->fdinfo);
 }

@@ -80,6 +80,17 @@ enum bw_report_kind {
 	BW_REPORT_SNAPSHOT, /* --now: what is blocked right now */
 };
 
+/* blockwatch's own cost and the state it keeps between reports, as the
+ * report is collected (before the sweep that follows it) */
+struct bw_self {
+	uint64_t rss_bytes; /* resident set */
+	uint64_t cpu_ns;    /* user + system CPU since it started */
+	size_t procs;	    /* processes it keeps state of */
+	size_t mapped;	    /* of those, with their mappings read */
+	size_t files;	    /* shared file symbolizers */
+	size_t stacks;	    /* symbolized stacks kept */
+};
+
 struct bw_report {
 	enum bw_report_kind kind;
 	uint64_t time_ns;     /* CLOCK_REALTIME at the end of the interval */
@@ -104,6 +115,7 @@ struct bw_report {
 	/* what this run cannot see, in words (missing capabilities) */
 	size_t nwarnings;
 	const char *const *warnings;
+	struct bw_self self;
 };
 
 uint64_t bw_report_dropped(const struct bw_report *r);

@@ -198,10 +198,17 @@ const char *bw_esc(const char *s, char *buf, size_t len)
 
 int bw_json_utf8(const char *json, char **fixed)
 {
+	const unsigned char *p = (const unsigned char *)json;
 	bool changed;
-	size_t total = esc_len(json, ESC_JSON, &changed);
+	size_t total;
 
 	*fixed = NULL;
+	/* ASCII is valid as it is: most reports are all of it */
+	while (*p && *p < 0x80)
+		p++;
+	if (!*p)
+		return 0;
+	total = esc_len(json, ESC_JSON, &changed);
 	if (!changed)
 		return 0;
 	*fixed = malloc(total + 1);

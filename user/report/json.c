@@ -4,8 +4,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <uthash.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "model/go.h"
 #include "report/fmt.h"
 #include "report/json_util.h"
@@ -16,7 +19,7 @@
 /* The "version" of every report: the version of its shape as
  * doc/blockwatch-report.schema.json writes it down. Any change to what
  * this file or json_go.c emits changes the schema and this number. */
-#define BW_JSON_SCHEMA_VERSION 1
+#define BW_JSON_SCHEMA_VERSION 2
 
 static json_object *hex_str(uint64_t v)
 {
@@ -152,32 +155,7 @@ static json_object *entry_json(const struct bw_entry *e)
 			json_object_array_add(same, bw_json_u64(e->same_tids[i]));
 		json_object_object_add(o, "idle_like_it", same);
 	}
-	json_object_object_add(o, "truncated", json_object_new_boolean(e->stack->truncated));
-	json_object_object_add(o, "stack", stack_json(e->stack));
 	return o;
-}
-
-static json_object *procs_json(const struct bw_report *r)
-{
-	json_object *procs = json_object_new_array_ext(r->nprocs);
-	size_t i, j;
-
-	for (i = 0; i < r->nprocs; i++) {
-		const struct bw_proc_report *p = r->procs[i];
-		json_object *po = json_object_new_object();
-		json_object *threads = json_object_new_array_ext(p->nthreads);
-
-		json_object_object_add(po, "pid", bw_json_u64(p->pid));
-		json_object_object_add(po, "comm", json_object_new_string(p->comm));
-		json_object_object_add(po, "blocked_ns", bw_json_u64(p->blocked_ns));
-		for (j = 0; j < p->nthreads; j++)
-			json_object_array_add(threads, entry_json(p->threads[j]));
-		json_object_object_add(po, "threads", threads);
-		if (p->go)
-			json_object_object_add(po, "go", bw_go_json(p->go));
-		json_object_array_add(procs, po);
-	}
-	return procs;
 }
 
 static json_object *deadlocks_json(const struct bw_report *r)
@@ -195,12 +173,146 @@ static json_object *deadlocks_json(const struct bw_report *r)
 	return arr;
 }
 
+/*
+ * The line is written a piece at a time: a tree of the whole report
+ * (10,000 threads with their stacks: ~200 MB of json-c objects and a
+ * string of their text) is never built; at most one entry's is.
+ * Each piece is @o as text, made valid UTF-8 (json-c copies a string's
+ * bytes as they are, and a comm or a path can hold any); @open: without
+ * its closing brace, for more members to follow. Takes @o.
+ */
+static int put(struct bw_sink *s, json_object *o, bool open)
+{
+	const char *text;
+	char *fixed = NULL;
+	size_t len;
+	int err;
+
+	if (!o)
+		return -ENOMEM;
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	err = text ? bw_json_utf8(text, &fixed) : -ENOMEM;
+	if (!err) {
+		text = fixed ? fixed : text;
+		len = strlen(text);
+		if (open && len && text[len - 1] == '}')
+			len--;
+		fwrite(text, 1, len, s->out);
+	}
+	free(fixed);
+	json_object_put(o);
+	return err;
+}
+
+/* Stacks as text, each made once per report: 10,000 threads with the
+ * same stack are one stack to render. */
+struct stack_text {
+	UT_hash_handle hh;
+	const struct bw_stack *st;
+	char text[];
+};
+
+static void stack_texts_free(struct stack_text **tab)
+{
+	struct stack_text *t, *tmp;
+
+	HASH_ITER(hh, *tab, t, tmp) {
+		HASH_DEL(*tab, t);
+		free(t);
+	}
+}
+
+static const char *stack_text(struct stack_text **tab, const struct bw_stack *st)
+{
+	struct stack_text *t;
+	char *fixed = NULL;
+	const char *text;
+	json_object *o;
+	size_t len;
+
+	HASH_FIND_PTR(*tab, &st, t);
+	if (t)
+		return t->text;
+	o = json_object_new_object();
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "truncated", json_object_new_boolean(st->truncated));
+	json_object_object_add(o, "stack", stack_json(st));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+						 JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (!text || bw_json_utf8(text, &fixed)) {
+		json_object_put(o);
+		return NULL;
+	}
+	text = fixed ? fixed : text;
+	/* the members without the braces: they end an entry */
+	len = strlen(text);
+	t = len >= 2 ? malloc(sizeof(*t) + len - 1) : NULL;
+	if (t) {
+		t->st = st;
+		memcpy(t->text, text + 1, len - 2);
+		t->text[len - 2] = 0;
+		HASH_ADD_PTR(*tab, st, t);
+	}
+	free(fixed);
+	json_object_put(o);
+	return t ? t->text : NULL;
+}
+
+static int put_entry(struct bw_sink *s, const struct bw_entry *e, struct stack_text **stacks)
+{
+	const char *st = stack_text(stacks, e->stack);
+	int err;
+
+	if (!st)
+		return -ENOMEM;
+	err = put(s, entry_json(e), true);
+	if (!err)
+		fprintf(s->out, ",%s}", st);
+	return err;
+}
+
+/* Every piece after a failed one is left out: the line is cut short. */
+static int put_proc(struct bw_sink *s, const struct bw_proc_report *p,
+		    struct stack_text **stacks)
+{
+	json_object *po = json_object_new_object();
+	size_t j;
+	int err;
+
+	if (!po)
+		return -ENOMEM;
+	json_object_object_add(po, "pid", bw_json_u64(p->pid));
+	json_object_object_add(po, "comm", json_object_new_string(p->comm));
+	json_object_object_add(po, "blocked_ns", bw_json_u64(p->blocked_ns));
+	err = put(s, po, true);
+	if (!err)
+		fputs(",\"threads\":[", s->out);
+	for (j = 0; !err && j < p->nthreads; j++) {
+		if (j)
+			fputc(',', s->out);
+		err = put_entry(s, p->threads[j], stacks);
+	}
+	if (err)
+		return err;
+	fputc(']', s->out);
+	if (p->go) {
+		fputs(",\"go\":", s->out);
+		err = put(s, bw_go_json(p->go), false);
+	}
+	if (!err)
+		fputc('}', s->out);
+	return err;
+}
+
 static int json_emit(struct bw_sink *s, const struct bw_report *r)
 {
 	json_object *root = json_object_new_object(), *drops;
-	const char *text;
-	char when[40], *fixed = NULL;
-	int i, err;
+	struct stack_text *stacks = NULL;
+	char when[40];
+	size_t i;
+	int err, flush;
 
 	if (!root)
 		return -ENOMEM;
@@ -219,24 +331,41 @@ static int json_emit(struct bw_sink *s, const struct bw_report *r)
 	drops = json_object_new_object();
 	json_object_object_add(drops, "missed_switch_in", bw_json_u64(r->late_count));
 	json_object_object_add(root, "recovered", drops);
-	json_object_object_add(root, "processes", procs_json(r));
-	json_object_object_add(root, "deadlocks", deadlocks_json(r));
-	drops = json_object_new_array_ext(r->nwarnings);
-	for (i = 0; i < (int)r->nwarnings; i++)
-		json_object_array_add(drops, json_object_new_string(r->warnings[i]));
-	json_object_object_add(root, "warnings", drops);
-	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
-							    JSON_C_TO_STRING_NOSLASHESCAPE);
-	/* json-c copies a string's bytes as they are, and a comm or a path
-	 * can hold any: made valid UTF-8 once here, for every string. */
-	err = text ? bw_json_utf8(text, &fixed) : -ENOMEM;
-	if (!err) {
-		fprintf(s->out, "%s\n", fixed ? fixed : text);
-		err = bw_sink_flush(s);
+	drops = json_object_new_object();
+	json_object_object_add(drops, "rss_bytes", bw_json_u64(r->self.rss_bytes));
+	json_object_object_add(drops, "cpu_ns", bw_json_u64(r->self.cpu_ns));
+	json_object_object_add(drops, "processes", bw_json_u64(r->self.procs));
+	json_object_object_add(drops, "processes_mapped", bw_json_u64(r->self.mapped));
+	json_object_object_add(drops, "files", bw_json_u64(r->self.files));
+	json_object_object_add(drops, "stacks", bw_json_u64(r->self.stacks));
+	json_object_object_add(root, "self", drops);
+	err = put(s, root, true);
+	if (!err)
+		fputs(",\"processes\":[", s->out);
+	for (i = 0; !err && i < r->nprocs; i++) {
+		if (i)
+			fputc(',', s->out);
+		err = put_proc(s, r->procs[i], &stacks);
 	}
-	free(fixed);
-	json_object_put(root);
-	return err;
+	stack_texts_free(&stacks);
+	if (!err) {
+		fputs("],\"deadlocks\":", s->out);
+		err = put(s, deadlocks_json(r), false);
+	}
+	drops = json_object_new_array_ext(r->nwarnings);
+	for (i = 0; drops && i < r->nwarnings; i++)
+		json_object_array_add(drops, json_object_new_string(r->warnings[i]));
+	if (!err) {
+		fputs(",\"warnings\":", s->out);
+		err = put(s, drops, false);
+	} else {
+		json_object_put(drops);
+	}
+	/* Cut short (out of memory), the line fails to parse: a reader
+	 * never takes it for a report with fewer threads. */
+	fputs(err ? "\n" : "}\n", s->out);
+	flush = bw_sink_flush(s);
+	return err ? err : flush;
 }
 
 const struct bw_sink_ops bw_sink_json = {

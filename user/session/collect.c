@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -12,6 +13,8 @@
 #include "model/agg.h"
 #include "model/ingest.h"
 #include "proc/procfs.h"
+#include "stacks/stacktab.h"
+#include "stacks/syms.h"
 #include "session/collect.h"
 #include "trace/loader.h"
 
@@ -286,6 +289,53 @@ int bw_counter_totals(struct bw_collector *c, const struct ingest *in, struct bw
 	t->dropped += cc->user_drops + in->user_drops + bw_loader__missed(cc->l);
 	t->shorter = st[BW_STAT_SHORT_COUNT] - cc->first[BW_STAT_SHORT_COUNT];
 	return 0;
+}
+
+
+/* --- blockwatch itself ---------------------------------------------- */
+
+static uint64_t self_rss(void)
+{
+	unsigned long long size, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static int self_collect(struct bw_collector *c, struct bw_collect *x)
+{
+	struct bw_self *me = &x->report->self;
+	struct bw_syms_stats st;
+	struct rusage ru;
+
+	(void)c;
+	syms__stats(x->in->syms, &st);
+	me->procs = st.procs;
+	me->mapped = st.mapped;
+	me->files = st.files;
+	me->stacks = stacktab__count(x->in->stacks);
+	me->rss_bytes = self_rss();
+	if (!getrusage(RUSAGE_SELF, &ru))
+		me->cpu_ns = (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * BW_NSEC_PER_SEC +
+			     (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ULL;
+	return 0;
+}
+
+struct bw_collector *bw_self_collector(void)
+{
+	struct bw_collector *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	*c = (struct bw_collector){
+		.what = "read blockwatch's own usage", .collect = self_collect, .free = free_plain,
+	};
+	return c;
 }
 
 /* --- goroutines ------------------------------------------------------- */

@@ -48,6 +48,8 @@ struct bw_collector {
  * drained. */
 struct bw_collector *bw_ringbuf_collector(struct bw_loader *l, struct ingest *in,
 					  struct bw_loop *loop);
+/* blockwatch's own resident set, CPU and kept state (report->self). */
+struct bw_collector *bw_self_collector(void);
 /* The threads blocked past the threshold right now (task iterator). */
 struct bw_collector *bw_scan_collector(struct bw_loader *l);
 /* Drops, short blocks and the slow-block count, as deltas since the

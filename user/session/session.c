@@ -5,6 +5,7 @@
  * collectors run and whether an event loop does.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,8 +58,14 @@ static int add_collectors(struct session *s)
 		err = add_collector(s, bw_counter_collector(s->loader), true);
 	if (!err)
 		s->counters = s->collectors[s->ncollectors - 1];
-	if (err)
+	if (err) {
 		bw_err("cannot read counters: %s", strerror(-err));
+		return err;
+	}
+	/* last: what the report's records made it keep */
+	err = add_collector(s, bw_self_collector(), false);
+	if (err)
+		bw_err("out of memory");
 	return err;
 }
 
@@ -115,6 +122,9 @@ int session_report(struct session *s)
 	}
 	serve_report(s->serve, &r);
 	ingest__next_interval(s->in, now);
+	/* What the report and the sweeps freed goes back to the system:
+	 * glibc keeps a freed heap (a 10,000-thread report's) otherwise. */
+	malloc_trim(0);
 	return 0;
 }
 

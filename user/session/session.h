@@ -23,7 +23,7 @@ int bw_session_run(const struct bw_opts *o);
 
 /* --- inside user/session/ ------------------------------------------- */
 
-#define BW_MAX_COLLECTORS 4
+#define BW_MAX_COLLECTORS 5
 
 /* One run: its targets, the BPF side, the pipeline, the sinks. */
 struct session {

@@ -17,6 +17,7 @@ struct filesym {
 	struct elffile file;
 	Dwfl *dwfl;
 	uint64_t used_ns;
+	uint64_t mark; /* the sweep it was last found mapped in */
 	size_t idlen;
 	unsigned char id[]; /* build-id */
 };
@@ -24,6 +25,7 @@ struct filesym {
 struct elfsyms {
 	const Dwfl_Callbacks *cb;
 	struct filesym *files;
+	uint64_t sweep; /* sweeps so far */
 };
 
 void elfsym_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path)
@@ -118,6 +120,38 @@ const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, s
 	HASH_ADD_KEYPTR(hh, c->files, f->id, f->idlen, f);
 	open_file(c, f, pid, path);
 	return f->file.mod ? &f->file : NULL;
+}
+
+void elfsyms__mark(struct elfsyms *c, const unsigned char *id, size_t idlen)
+{
+	struct filesym *f;
+
+	if (!idlen)
+		return;
+	HASH_FIND(hh, c->files, id, idlen, f);
+	if (f)
+		f->mark = c->sweep + 1;
+}
+
+size_t elfsyms__sweep(struct elfsyms *c)
+{
+	struct filesym *f, *tmp;
+	size_t n = 0;
+
+	c->sweep++;
+	HASH_ITER(hh, c->files, f, tmp) {
+		if (f->mark == c->sweep)
+			continue;
+		HASH_DEL(c->files, f);
+		filesym_free(f);
+		n++;
+	}
+	return n;
+}
+
+size_t elfsyms__count(const struct elfsyms *c)
+{
+	return HASH_COUNT(c->files);
 }
 
 static char *die_name(Dwarf_Die *die)

@@ -32,6 +32,16 @@ const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, s
 				   pid_t pid, const char *path);
 
 /*
+ * Eviction: a file no process we hold the mappings of maps is dropped
+ * (its DWARF can be tens of MB: a compiler's libLLVM, long exited).
+ * Between two sweeps every file still mapped is marked; the sweep frees
+ * the others and returns how many.
+ */
+void elfsyms__mark(struct elfsyms *c, const unsigned char *id, size_t idlen);
+size_t elfsyms__sweep(struct elfsyms *c);
+size_t elfsyms__count(const struct elfsyms *c);
+
+/*
  * Name @lookup (an address in @mod's own terms) into up to @max frames:
  * its inlined calls, innermost first, as eu-stack -i shows them, then
  * the function itself. Each starts as a copy of @tmpl (addr, module,

@@ -20,6 +20,12 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	const struct procmap *pm = *userdata;
 	int fd = pm ? procfs_open_mapped(pm->pid, modname) : -1;
 
+	if (fd >= 0 && pm->elfs) {
+		/* the handle other processes mapping the file share */
+		*elfp = elfcache__get(pm->elfs, fd);
+		*file_name = *elfp ? strdup(modname) : NULL;
+		return -1;
+	}
 	if (fd >= 0) {
 		*file_name = strdup(modname);
 		*elfp = NULL;
@@ -97,11 +103,20 @@ static void drop_dwfl(struct procmap *pm)
 	pm->attached = false;
 }
 
+void procmap__release(struct procmap *pm)
+{
+	drop_dwfl(pm);
+	jitmap__free(pm->jit);
+	pm->jit = NULL;
+	pm->released = true;
+}
+
 int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 {
 	int err;
 
 	drop_dwfl(pm);
+	pm->released = false;
 	if (!pm->jit)
 		pm->jit = jitmap__new(pm->pid);
 	else
@@ -129,13 +144,14 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 	return 0;
 }
 
-struct procmap *procmap__new(pid_t pid, const Dwfl_Callbacks *cb)
+struct procmap *procmap__new(pid_t pid, const Dwfl_Callbacks *cb, struct elfcache *elfs)
 {
 	struct procmap *pm = calloc(1, sizeof(*pm));
 
 	if (!pm)
 		return NULL;
 	pm->pid = pid;
+	pm->elfs = elfs;
 	if (procmap__rebuild(pm, cb) == -ENOMEM || !pm->jit) {
 		procmap__free(pm);
 		return NULL;

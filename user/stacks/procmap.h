@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "stacks/elfcache.h"
 #include "stacks/jitmap.h"
 #include "stacks/unwind.h"
 
@@ -24,7 +25,9 @@ struct procmap {
 	uint32_t generation;	  /* bumped when a reread found them changed */
 	uint64_t signature;	  /* of the modules and the JIT map, to tell */
 	struct jitmap *jit;
+	struct elfcache *elfs;	  /* the files' handles, shared */
 	struct bw_unwinder uw;
+	bool released;		  /* procmap__release: read again when next needed */
 };
 
 /* The module a pc is in, with what a frame needs about it. */
@@ -42,10 +45,15 @@ struct bw_module {
  * every Dwfl built with them. */
 void procmap_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path);
 
-/* NULL only when out of memory: a process whose maps cannot be read
+/* @elfs: where its files' handles are shared (NULL: opened for it
+ * alone). NULL only when out of memory: a process whose maps cannot be read
  * gets a procmap without a Dwfl (a gone process stays gone). */
-struct procmap *procmap__new(pid_t pid, const Dwfl_Callbacks *cb);
+struct procmap *procmap__new(pid_t pid, const Dwfl_Callbacks *cb, struct elfcache *elfs);
 void procmap__free(struct procmap *pm);
+/* Drop the Dwfl, its files and the JIT map of a process that has not
+ * blocked for a while; its generation and signature stay, so a rebuild
+ * that finds the same maps keeps what was named with them. */
+void procmap__release(struct procmap *pm);
 /* Read the maps again (dlopen, a new JIT region, an earlier failure). */
 int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb);
 /* The module holding @addr; false when none does. */

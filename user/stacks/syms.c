@@ -21,6 +21,7 @@
 struct proc {
 	UT_hash_handle hh;
 	pid_t pid;
+	uint64_t used_ns; /* last asked about (CLOCK_MONOTONIC) */
 	struct procmap *map;
 };
 
@@ -31,6 +32,7 @@ struct syms {
 	Dwfl_Callbacks file_cb;
 	struct proc *procs;
 	struct elfsyms *files;
+	struct elfcache *elfs;
 	struct kallsyms *kernel;
 	bw_cut_fn cut;
 	void *cut_ctx;
@@ -68,8 +70,9 @@ struct syms *syms__new(const char *debuginfo_path)
 	procmap_callbacks(&s->proc_cb, &s->debuginfo_path);
 	elfsym_callbacks(&s->file_cb, &s->debuginfo_path);
 	s->files = elfsyms__new(&s->file_cb);
+	s->elfs = elfcache__new();
 	s->kernel = kallsyms__new();
-	if (!s->files || !s->kernel)
+	if (!s->files || !s->elfs || !s->kernel)
 		goto fail;
 	return s;
 fail:
@@ -94,6 +97,8 @@ void syms__free(struct syms *s)
 		proc_free(p);
 	}
 	elfsyms__free(s->files);
+	/* after the Dwfls: theirs were the other references */
+	elfcache__free(s->elfs);
 	kallsyms__free(s->kernel);
 	free(s->debuginfo_path);
 	free(s);
@@ -105,6 +110,11 @@ static struct procmap *proc_get(struct syms *s, pid_t pid)
 
 	HASH_FIND_INT(s->procs, &pid, p);
 	if (p) {
+		p->used_ns = bw_mono_ns();
+		if (p->map->released) {
+			procmap__rebuild(p->map, &s->proc_cb);
+			return p->map;
+		}
 		/* A failed read (out of fds, a race with exec) is retried
 		 * now and then; a process that is gone stays so. */
 		if (!p->map->dwfl && bw_mono_ns() - p->map->built_ns > REREAD_NS &&
@@ -116,7 +126,8 @@ static struct procmap *proc_get(struct syms *s, pid_t pid)
 	if (!p)
 		return NULL;
 	p->pid = pid;
-	p->map = procmap__new(pid, &s->proc_cb);
+	p->used_ns = bw_mono_ns();
+	p->map = procmap__new(pid, &s->proc_cb, s->elfs);
 	if (!p->map) {
 		free(p);
 		return NULL;
@@ -145,16 +156,63 @@ void syms__forget(struct syms *s, pid_t pid)
 	proc_free(p);
 }
 
-void syms__prune(struct syms *s)
+static int mark_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		       void *arg)
+{
+	struct syms *s = arg;
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	int len;
+
+	(void)userdata;
+	(void)name;
+	(void)start;
+	/* only a module whose file was opened has one: no file is read here */
+	len = dwfl_module_build_id(mod, &id, &vaddr);
+	if (len > 0) {
+		elfsyms__mark(s->files, id, len);
+		elfcache__mark(s->elfs, id, len);
+	}
+	return DWARF_CB_OK;
+}
+
+void syms__prune(struct syms *s, uint64_t now_ns)
 {
 	struct proc *p, *tmp;
+	size_t released = 0, gone = 0, files;
 
 	HASH_ITER(hh, s->procs, p, tmp) {
 		if (!procfs_alive(p->pid)) {
 			HASH_DEL(s->procs, p);
 			proc_free(p);
+			gone++;
+			continue;
 		}
+		if (p->map->dwfl && now_ns - p->used_ns >= SYMS_IDLE_NS) {
+			procmap__release(p->map);
+			released++;
+		}
+		if (p->map->dwfl)
+			dwfl_getmodules(p->map->dwfl, mark_module, s, 0);
 	}
+	files = elfsyms__sweep(s->files);
+	elfcache__sweep(s->elfs);
+	if (gone || released || files)
+		bw_dbg("dropped the state of %zu exited processes, the mappings of %zu idle ones, "
+		       "%zu files no process maps", gone, released, files);
+}
+
+void syms__stats(const struct syms *s, struct bw_syms_stats *st)
+{
+	struct proc *p, *tmp;
+
+	memset(st, 0, sizeof(*st));
+	HASH_ITER(hh, s->procs, p, tmp) {
+		st->procs++;
+		st->mapped += p->map->dwfl != NULL;
+	}
+	st->files = elfsyms__count(s->files);
+	st->elfs = elfcache__count(s->elfs);
 }
 
 /* A pc in no module we know and not JIT code: the mappings changed

@@ -3,6 +3,7 @@
 #define BW_SYMS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "stacks/frame.h"
@@ -29,8 +30,23 @@ typedef void (*bw_cut_fn)(void *ctx, pid_t pid, struct bw_pc *pcs, int *n, bool 
 void syms__set_cut(struct syms *s, bw_cut_fn fn, void *ctx);
 /* Drop what is cached about @pid (it exited, or exec'd). */
 void syms__forget(struct syms *s, pid_t pid);
-/* Drop processes that no longer exist. */
-void syms__prune(struct syms *s);
+/*
+ * Once per report (@now_ns: CLOCK_MONOTONIC): drop what is kept about
+ * processes that no longer exist, the mappings (Dwfl, files, unwinder,
+ * JIT map) of those not unwound for SYMS_IDLE_NS (read again when they
+ * next block), and the file symbolizers no process left maps.
+ */
+#define SYMS_IDLE_NS (10 * 1000000000ULL)
+void syms__prune(struct syms *s, uint64_t now_ns);
+/* What is held: processes known, those with their mappings read, and
+ * shared file symbolizers. */
+struct bw_syms_stats {
+	size_t procs;
+	size_t mapped;
+	size_t files;
+	size_t elfs; /* shared libelf handles of mapped files */
+};
+void syms__stats(const struct syms *s, struct bw_syms_stats *st);
 /* Unwind a snapshot into return addresses, leaf first. Returns the
  * number of frames; *truncated is set when the walk ran out of copied
  * stack (or frames) before reaching the outermost frame. */
