@@ -439,10 +439,15 @@ def t_output_removed(ctx):
         raise Fail("the removed output was not made again", bw.tail())
     os.rename(out, out + ".1")
     time.sleep(1)
-    with open(out) as f:
-        fresh = parse_reports(f.read(), where=out)
-    with open(out + ".1") as f:
-        rotated = parse_reports(f.read(), where=out + ".1")
+    def whole_lines(path):
+        # a report is written a piece at a time: the one being written
+        # now is not a line yet
+        with open(path) as f:
+            text = f.read()
+        return parse_reports(text[:text.rfind("\n") + 1], where=path)
+
+    fresh = whole_lines(out)
+    rotated = whole_lines(out + ".1")
     if not fresh or not rotated:
         raise Fail(f"{len(rotated)} reports in the rotated file, {len(fresh)} in the new one")
     shutil.rmtree(d)
