@@ -186,6 +186,7 @@ bench: deps
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers tools/bench/now.sh
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch GO_FIXTURE=$(OUTPUT)/tests/go/default/goroutines \
 		tools/bench/go.sh
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch PGDIR=$(abspath $(OUTPUT))/bench-pg tools/bench/pgbench.sh
 
 # --- sanitizers and fuzzing -------------------------------------------------
 # SANITIZE=1: all userspace code (libblockwatch.a, blockwatch, the unit

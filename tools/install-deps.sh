@@ -5,7 +5,8 @@ set -eu
 PKGS="make clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libjson-c-dev uthash-dev libcmocka-dev linux-libc-dev pkg-config gcc g++
 python3 elfutils libc6-dbg linux-perf libbpf-tools util-linux procps
-golang-go libcapstone-dev gdb delve libclang-rt-14-dev"
+golang-go libcapstone-dev gdb delve libclang-rt-14-dev
+postgresql postgresql-contrib"
 
 missing=""
 for p in $PKGS; do
