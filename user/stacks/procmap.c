@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -33,11 +34,52 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
 
+/* The file has unwind tables of its own (.eh_frame_hdr) */
+static bool has_eh_frame(Dwfl_Module *mod)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t i, n;
+
+	if (!elf || elf_getphdrnum(elf, &n))
+		return false;
+	for (i = 0; i < n; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(elf, i, &mem);
+
+		if (ph && ph->p_type == PT_GNU_EH_FRAME)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A process Dwfl only unwinds, and libdwfl asks a module's separate
+ * debug file only for .debug_frame, after .eh_frame had no rule for a
+ * pc (the outermost frame, a garbage return address): opening it costs
+ * decompressing all its DWARF (libc6-dbg's: 12 MB) in every process.
+ * A file with a build-id is named by its shared symbolizer (elfsym),
+ * which reads the debug file once; if it also has .eh_frame, its
+ * process Dwfl does without. Files without either keep the standard
+ * search (a debuglink, .debug_frame only there).
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+
+	if (dwfl_module_build_id(mod, &id, &vaddr) > 0 && has_eh_frame(mod))
+		return -1;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+					    debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
 void procmap_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path)
 {
 	memset(cb, 0, sizeof(*cb));
 	cb->find_elf = find_elf;
-	cb->find_debuginfo = dwfl_standard_find_debuginfo;
+	cb->find_debuginfo = find_debuginfo;
 	cb->debuginfo_path = debuginfo_path;
 }
 

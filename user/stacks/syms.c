@@ -289,11 +289,11 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 	mod = m.mod;
 	if (m.elf)
 		file = elfsyms__get(s->files, m.build_id, m.build_id_len, pid, m.name);
-	if (file) {
-		lookup = lookup - m.bias + file->bias;
-		mod = file->mod;
-	}
-	n = elfsym_frames(mod, lookup, pc->activation, &base, out, max);
+	if (file)
+		n = elfsyms__frames(s->files, file, lookup - m.bias + file->bias, pc->activation,
+				    &base, out, max);
+	else
+		n = elfsym_frames(mod, NULL, lookup, pc->activation, &base, out, max);
 	bw_frame_clear(&base);
 	return n;
 }
