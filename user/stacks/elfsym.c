@@ -212,7 +212,7 @@ int elfsym_frames(Dwfl_Module *mod, const struct symtab *syms, Dwarf_Addr lookup
 		  const struct bw_frame *tmpl, struct bw_frame *out, int max)
 {
 	const char *name, *file = NULL;
-	int line = 0, n, i;
+	int line = 0, n, i, k;
 	struct bw_frame *fn;
 	Dwfl_Line *dl;
 	GElf_Off off;
@@ -227,8 +227,9 @@ int elfsym_frames(Dwfl_Module *mod, const struct symtab *syms, Dwarf_Addr lookup
 	fn = &out[n];
 	if (bw_frame_copy(fn, tmpl))
 		goto nomem;
-	if (syms) {
-		name = symtab__lookup(syms, lookup, &off);
+	if (syms && (k = symtab__lookup(syms, lookup, &name, &off)) >= 0) {
+		if (!k)
+			name = NULL;
 	} else {
 		name = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
 		if (name && !(sym.st_size && off < sym.st_size))

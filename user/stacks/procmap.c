@@ -131,6 +131,39 @@ static void sign(struct procmap *pm)
 	pm->signature = h;
 }
 
+/* FNV-1a of the lines of file mappings (inode not 0): anonymous ones
+ * (heap, stacks, JIT code) come and go without changing a name. */
+static uint64_t files_hash(pid_t pid)
+{
+	uint64_t h = 1469598103934665603ULL;
+	FILE *f = procfs_fopen("%d/maps", pid);
+	char line[4096];
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long inode;
+		const char *p;
+
+		if (sscanf(line, "%*s %*s %*s %*s %lu", &inode) != 1 || !inode)
+			continue;
+		for (p = line; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+	}
+	fclose(f);
+	return h;
+}
+
+bool procmap__files_changed(struct procmap *pm)
+{
+	uint64_t now = bw_mono_ns();
+
+	if (now - pm->checked_ns < PROCMAP_CHECK_NS)
+		return false;
+	pm->checked_ns = now;
+	return files_hash(pm->pid) != pm->files_hash;
+}
+
 static void drop_dwfl(struct procmap *pm)
 {
 	if (pm->dwfl)
@@ -151,7 +184,8 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 	if (!pm->jit)
 		return -ENOMEM;
 	pm->foreign_root = procfs_foreign_root(pm->pid);
-	pm->built_ns = bw_mono_ns();
+	pm->built_ns = pm->checked_ns = bw_mono_ns();
+	pm->files_hash = files_hash(pm->pid);
 	pm->dwfl = dwfl_begin(cb);
 	if (!pm->dwfl)
 		return -ENOMEM;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
 #include <gelf.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include "stacks/symtab.h"
 
@@ -14,7 +15,7 @@ struct sym {
 
 struct symtab {
 	size_t n;
-	struct sym *syms;   /* by start, then best first */
+	struct sym *syms;   /* by start */
 	uint64_t *max_end;  /* max_end[i]: the furthest end of syms[0..i] */
 };
 
@@ -39,22 +40,32 @@ static int sym_cmp(const void *a, const void *b)
 
 	if (x->start != y->start)
 		return x->start < y->start ? -1 : 1;
-	if (x->binding != y->binding)
-		return x->binding > y->binding ? -1 : 1;
 	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-static void add(struct symtab *t, Dwfl_Module *mod, int i, uint32_t rank)
+static void add(struct symtab *t, Dwfl_Module *mod, int i, uint32_t rank, Dwarf_Addr lo,
+		Dwarf_Addr hi)
 {
 	GElf_Sym sym;
 	GElf_Addr addr;
 	GElf_Word shndx;
-	const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
+	Elf *elf = NULL;
+	const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, NULL);
 	int type = GELF_ST_TYPE(sym.st_info);
+	GElf_Shdr mem, *sh;
 
 	if (!name || !sym.st_size || sym.st_shndx == SHN_UNDEF || type == STT_SECTION ||
 	    type == STT_FILE || type == STT_TLS || addr + sym.st_size < addr)
 		return;
+	/* A symbol of a section not loaded (.gnu.warning.*) is at no
+	 * address: libdwfl leaves it unrelocated, outside the module. */
+	if (addr < lo || addr >= hi)
+		return;
+	if (sym.st_shndx != SHN_ABS && shndx != SHN_UNDEF && elf) {
+		sh = gelf_getshdr(elf_getscn(elf, shndx), &mem);
+		if (sh && !(sh->sh_flags & SHF_ALLOC))
+			return;
+	}
 	t->syms[t->n++] = (struct sym){
 		.start = addr,
 		.end = addr + sym.st_size,
@@ -69,10 +80,12 @@ struct symtab *symtab__new(Dwfl_Module *mod)
 	struct symtab *t = calloc(1, sizeof(*t));
 	int n = dwfl_module_getsymtab(mod), first_global, i;
 	uint32_t rank = 0;
+	Dwarf_Addr lo = 0, hi = 0;
 	size_t k;
 
 	if (!t)
 		return NULL;
+	dwfl_module_info(mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL);
 	if (n <= 1)
 		return t;
 	t->syms = malloc(n * sizeof(*t->syms));
@@ -88,9 +101,9 @@ struct symtab *symtab__new(Dwfl_Module *mod)
 	if (first_global <= 0 || first_global > n)
 		first_global = 1;
 	for (i = first_global; i < n; i++)
-		add(t, mod, i, rank++);
+		add(t, mod, i, rank++, lo, hi);
 	for (i = 1; i < first_global; i++)
-		add(t, mod, i, rank++);
+		add(t, mod, i, rank++, lo, hi);
 	qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
 	for (k = 0; k < t->n; k++)
 		t->max_end[k] = k && t->max_end[k - 1] > t->syms[k].end ? t->max_end[k - 1] :
@@ -112,9 +125,20 @@ size_t symtab__count(const struct symtab *t)
 	return t->n;
 }
 
-const char *symtab__lookup(const struct symtab *t, uint64_t addr, uint64_t *off)
+/* libdwfl's choice, symbol by symbol in its search order: a closer
+ * start or a stronger binding takes the place of the one so far, and so
+ * does a smaller one at the same start with the same binding. */
+static bool better(const struct sym *cur, const struct sym *s)
 {
-	size_t lo = 0, hi = t->n, i, j, k;
+	return !cur || cur->start < s->start || cur->binding < s->binding ||
+	       (cur->start == s->start && cur->binding == s->binding &&
+		cur->end - cur->start > s->end - s->start);
+}
+
+int symtab__lookup(const struct symtab *t, uint64_t addr, const char **name, uint64_t *off)
+{
+	const struct sym *cand[SYMTAB_MAX_COVERING], *best = NULL;
+	size_t lo = 0, hi = t->n, i, j, n = 0;
 
 	/* the first symbol starting past addr */
 	while (lo < hi) {
@@ -125,17 +149,25 @@ const char *symtab__lookup(const struct symtab *t, uint64_t addr, uint64_t *off)
 		else
 			hi = mid;
 	}
-	/* Back, one start at a time, while something can still cover
-	 * addr; within one start the best comes first. */
-	for (i = lo; i > 0 && t->max_end[i - 1] > addr; i = j) {
-		for (j = i - 1; j > 0 && t->syms[j - 1].start == t->syms[i - 1].start; j--)
-			;
-		for (k = j; k < i; k++) {
-			if (addr < t->syms[k].end) {
-				*off = addr - t->syms[k].start;
-				return t->syms[k].name;
-			}
-		}
+	/* every symbol that covers addr, back while one still can */
+	for (i = lo; i > 0 && t->max_end[i - 1] > addr; i--) {
+		const struct sym *s = &t->syms[i - 1];
+
+		if (addr >= s->end)
+			continue;
+		if (n == SYMTAB_MAX_COVERING)
+			return -E2BIG;
+		/* in libdwfl's order */
+		for (j = n++; j > 0 && cand[j - 1]->rank > s->rank; j--)
+			cand[j] = cand[j - 1];
+		cand[j] = s;
 	}
-	return NULL;
+	for (i = 0; i < n; i++)
+		if (better(best, cand[i]))
+			best = cand[i];
+	if (!best)
+		return 0;
+	*name = best->name;
+	*off = addr - best->start;
+	return 1;
 }

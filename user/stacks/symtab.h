@@ -14,10 +14,11 @@
  * symbolization spent its time in.
  *
  * It answers what dwfl_module_addrinfo answers for a symbol whose
- * extent covers the address: of the sized symbols that cover it, the
- * one that starts last; at the same start, the strongest binding
- * (global, unique, weak, local), then libdwfl's order (globals first).
- * Sizeless symbols (assembly labels) never name anything here.
+ * extent covers the address: the sized symbols that cover it taken in
+ * libdwfl's order (globals first), each taking the place of the one so
+ * far if it starts closer, binds stronger (global, unique, weak,
+ * local), or is smaller at the same start and binding. Sizeless symbols
+ * (assembly labels) never name anything here.
  */
 struct symtab;
 
@@ -26,9 +27,11 @@ struct symtab;
 struct symtab *symtab__new(Dwfl_Module *mod);
 void symtab__free(struct symtab *t);
 /* The name of the symbol covering @addr (the module's own address
- * space, as dwfl_module_addrinfo takes it) and @addr's offset in it;
- * NULL when none does. The name lives as long as the module. */
-const char *symtab__lookup(const struct symtab *t, uint64_t addr, uint64_t *off);
+ * space, as dwfl_module_addrinfo takes it) and @addr's offset in it:
+ * 1, or 0 when none does; -E2BIG when more than SYMTAB_MAX_COVERING
+ * cover it (ask libdwfl). The name lives as long as the module. */
+#define SYMTAB_MAX_COVERING 64
+int symtab__lookup(const struct symtab *t, uint64_t addr, const char **name, uint64_t *off);
 size_t symtab__count(const struct symtab *t);
 
 #endif
