@@ -132,12 +132,14 @@ static void sign(struct procmap *pm)
 }
 
 /* FNV-1a of the lines of file mappings (inode not 0): anonymous ones
- * (heap, stacks, JIT code) come and go without changing a name. */
+ * (heap, stacks, JIT code) come and go without changing a name. 0: no
+ * file mapping could be read. */
 static uint64_t files_hash(pid_t pid)
 {
 	uint64_t h = 1469598103934665603ULL;
 	FILE *f = procfs_fopen("%d/maps", pid);
 	char line[4096];
+	bool any = false;
 
 	if (!f)
 		return 0;
@@ -149,19 +151,23 @@ static uint64_t files_hash(pid_t pid)
 			continue;
 		for (p = line; *p; p++)
 			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+		any = true;
 	}
 	fclose(f);
-	return h;
+	return any ? h : 0;
 }
 
 bool procmap__files_changed(struct procmap *pm)
 {
-	uint64_t now = bw_mono_ns();
+	uint64_t now = bw_mono_ns(), h;
 
 	if (now - pm->checked_ns < PROCMAP_CHECK_NS)
 		return false;
 	pm->checked_ns = now;
-	return files_hash(pm->pid) != pm->files_hash;
+	/* Unreadable or empty (gone, exiting: its mappings torn down): the
+	 * snapshot is of the mappings we have, keep them. */
+	h = files_hash(pm->pid);
+	return h && h != pm->files_hash;
 }
 
 static void drop_dwfl(struct procmap *pm)
