@@ -167,7 +167,7 @@ bool procmap__files_changed(struct procmap *pm)
 	/* Unreadable or empty (gone, exiting: its mappings torn down): the
 	 * snapshot is of the mappings we have, keep them. */
 	h = files_hash(pm->pid);
-	return h && h != pm->files_hash;
+	return h && h != pm->files_hash && procfs_alive(pm->pid);
 }
 
 static void drop_dwfl(struct procmap *pm)
@@ -191,7 +191,6 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 		return -ENOMEM;
 	pm->foreign_root = procfs_foreign_root(pm->pid);
 	pm->built_ns = pm->checked_ns = bw_mono_ns();
-	pm->files_hash = files_hash(pm->pid);
 	pm->dwfl = dwfl_begin(cb);
 	if (!pm->dwfl)
 		return -ENOMEM;
@@ -202,6 +201,9 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 		drop_dwfl(pm);
 		return err > 0 ? -err : -ESRCH;
 	}
+	/* after the Dwfl: a process about to exit is read first as it
+	 * always was (0 here only makes the next check reread it) */
+	pm->files_hash = files_hash(pm->pid);
 	/* before attaching: that opens a first file already */
 	dwfl_getmodules(pm->dwfl, claim_module, pm, 0);
 	sign(pm);

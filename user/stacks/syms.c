@@ -58,8 +58,11 @@ static int dwfl_walk(struct syms *s, struct procmap *pm, const struct bw_snapsho
 	pm->uw.reads = s->reads;
 	n = bw_unwind_walk(pm->dwfl, &pm->uw, snap, pcs, max, err);
 	pm->uw.reads = NULL;
-	/* a walk that read more words than were kept is not remembered */
-	if (pm->uw.nreads <= BW_UNWIND_MAX_READS)
+	/* Only walks that ended where the stack or its copy does: one cut
+	 * by libdw (a file not readable yet, a process going away) may go
+	 * further with the maps read again. Nor one that read more words
+	 * than were kept. */
+	if (n > 0 && (*err == 0 || pm->uw.cut_short) && pm->uw.nreads <= BW_UNWIND_MAX_READS)
 		unwmemo__add(s->memo, pm->generation, snap, s->reads, pm->uw.nreads, pcs, n, max,
 			     *err, pm->uw.cut_short);
 	return n;
