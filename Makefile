@@ -50,9 +50,13 @@ PROTO_OBJS := $(OUTPUT)/proto/profile.pb-c.o
 LIB := $(OUTPUT)/libblockwatch.a
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
-# stacks.c is built twice, with and without frame pointers (below).
+# stacks.c is built twice, with and without frame pointers, swap.c and
+# swaplib.c twice each (names a and b), below.
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,\
-		$(filter-out tests/workloads/stacks.c,$(wildcard tests/workloads/*.c))) \
+		$(filter-out tests/workloads/stacks.c tests/workloads/swap.c tests/workloads/swaplib.c,\
+		$(wildcard tests/workloads/*.c))) \
+	$(if $(wildcard tests/workloads/swap.c),$(OUTPUT)/tests/swap_a $(OUTPUT)/tests/swap_b \
+		$(OUTPUT)/tests/libswap_a.so $(OUTPUT)/tests/libswap_b.so) \
 	$(patsubst tests/workloads/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.cpp)) \
 	$(if $(wildcard tests/workloads/stacks.c),$(OUTPUT)/tests/stacks_fp $(OUTPUT)/tests/stacks_nofp)
 FIXTURES := $(OUTPUT)/tests/fixture_fp $(OUTPUT)/tests/fixture_nofp \
@@ -169,6 +173,15 @@ $(OUTPUT)/tests/stacks_nofp: tests/workloads/stacks.c tests/workloads/wl.h | $(O
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -fomit-frame-pointer -D_GNU_SOURCE -pthread $< -o $@
 
+# The same addresses with other names (the caches' stale-name tests):
+# non-PIE programs and shared libraries, a and b differing only in names.
+$(OUTPUT)/tests/swap_%: tests/workloads/swap.c tests/workloads/wl.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -no-pie -fno-pie -DSWAP_SIDE=$* -D_GNU_SOURCE -pthread $< -o $@ -ldl
+$(OUTPUT)/tests/libswap_%.so: tests/workloads/swaplib.c | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -fPIC -shared -DSWAP_SIDE=$* $< -o $@
+
 # Symbolization fixtures: the same program with and without frame pointers.
 $(OUTPUT)/tests/fixture_fp: tests/fixtures/fixture.c | $(OUTPUT)/tests
 	$(call msg,CC,$@)
@@ -239,6 +252,7 @@ bench: deps
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch GO_FIXTURE=$(OUTPUT)/tests/go/default/goroutines \
 		tools/bench/go.sh
 	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch BLOCKERS=$(OUTPUT)/tests/blockers tools/bench/profiles.sh
+	$(Q)BLOCKWATCH=$(OUTPUT)/blockwatch PGDIR=$(abspath $(OUTPUT))/bench-pg tools/bench/pgbench.sh
 
 # --- sanitizers and fuzzing -------------------------------------------------
 # SANITIZE=1: all userspace code (libblockwatch.a, blockwatch, the unit

@@ -8,7 +8,8 @@ libncurses-dev tmux
 python3 elfutils libc6-dbg linux-perf libbpf-tools util-linux procps
 golang-go libcapstone-dev gdb delve libclang-rt-14-dev python3-jsonschema
 groff-base man-db libmicrohttpd-dev libsystemd-dev prometheus
-protobuf-c-compiler libprotobuf-c-dev chromium time"
+protobuf-c-compiler libprotobuf-c-dev chromium time
+postgresql postgresql-contrib"
 
 missing=""
 for p in $PKGS; do

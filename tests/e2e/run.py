@@ -182,6 +182,9 @@ ORDER = [
     "stacks-jit",
     "stacks-signal-handler",
     "stacks-jit-fifo",
+    "stacks-cache-warm",
+    "stacks-cache-exec",
+    "stacks-cache-dlopen",
     # test_go
     "go-now-default",
     "go-now-stripped",

@@ -608,6 +608,151 @@ def t_stacks_jit_fifo(ctx):
         raise Fail(f"jit fifo: {describe_rc(rc)}", w.tail())
 
 
+# ------------------------------------------------------------------ caches
+#
+# Names come from caches that outlive a report and a process: a pc's
+# frames per file (by build-id), a file's sorted symbols, walks
+# remembered per process, stacks per process. None may change a name,
+# nor keep one the addresses no longer mean.
+
+def frame_key(f):
+    """A frame without its addresses (another process: ASLR)."""
+    return (f.get("symbol"), f.get("symoff"), f.get("module"),
+            f.get("file"), f.get("line"), bool(f.get("inline")),
+            bool(f.get("kernel")))
+
+
+def t_stacks_cache_warm(ctx):
+    """Two processes of stacks_nofp under one session, three reports: each
+    blocked thread's stack is named cold (the first process, the first
+    report) and from warm caches (the second process, the later
+    reports), and matches, frame by frame, what a fresh --now (a new
+    blockwatch, nothing cached) names."""
+    wa, pa, ta = ctx.stacks("nofp")
+    wb, pb, tb = ctx.stacks("nofp")
+    time.sleep(0.2)
+    cold = now_report(ctx, "-p", pa)
+    bw = ctx.blockwatch("-p", f"{pa},{pb}", "-t", "100ms", "-i", "1s", "-f",
+                        "json")
+    ctx.tracing(bw)
+    wait_reports(bw, 3, 15)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    if len(reports) < 3:
+        raise Fail(f"{len(reports)} reports, expected at least 3")
+    for mode in ("mutex", "condvar", "epoll", "pipe"):
+        want = stack_entry(cold, pa, ta[mode], mode)
+        check_chain_entry(ctx, want, mode, program_module("nofp"),
+                          f"{mode} --now")
+        for i, r in enumerate(reports[:3]):
+            for pid, tids, who in ((pa, ta, "first"), (pb, tb, "second")):
+                got = stack_entry(r, pid, tids[mode], mode)
+                a = [frame_key(f) for f in want["stack"]]
+                b = [frame_key(f) for f in got["stack"]]
+                if a != b or got.get("truncated") != want.get("truncated"):
+                    raise Fail(f"{mode} thread of the {who} process, report "
+                               f"{i + 1}: not the stack a fresh --now names",
+                               show_stack(want, "--now") +
+                               show_stack(got, f"report {i + 1}"))
+    for w in (wa, wb):
+        w.p.stdin.close()
+        w.wait(EXIT_TIMEOUT_S)
+
+
+def swap_entries(reports, pid, prefix):
+    """{side: [entries]} of pid's finished entries whose stack has a frame
+    PREFIXa or PREFIXb, with the frame."""
+    got = {}
+    for _, _, t in entries(reports, pid=pid):
+        for f in user_frames(t):
+            s = f.get("symbol") or ""
+            if s.startswith(prefix) and s[len(prefix):] in ("a", "b"):
+                got.setdefault(s[len(prefix):], []).append((t, f))
+                break
+    return got
+
+
+def swap_run(ctx, args, prefix, lines):
+    """Runs swap_a ARGS under blockwatch -p; returns (reports, pid, the
+    lines matched by LINES in order)."""
+    d = os.path.dirname(ctx.cfg.blockers)
+    w, m = ctx.simple(os.path.join(d, "swap_a"), "swap", args=args)
+    pid = int(m.group(1))
+    bw = ctx.blockwatch("-p", pid, "-t", "200ms", "-i", "60s", "-f", "json")
+    ctx.tracing(bw)
+    w.send("go\n")
+    got = []
+    for pattern in lines:
+        mm = w.wait_line("out", pattern, 10)
+        if not mm:
+            raise Fail(f"swap did not print /{pattern}/ "
+                       f"({describe_rc(w.wait(0))})", w.tail())
+        got.append(mm)
+    if not w.wait_line("out", r"^done$", 10):
+        raise Fail(f"swap did not print 'done' ({describe_rc(w.wait(0))})",
+                   w.tail())
+    time.sleep(0.3)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw)
+    w.p.stdin.close()
+    rc = w.wait(EXIT_TIMEOUT_S)
+    if rc != 0:
+        raise Fail(f"swap: {describe_rc(rc)}", w.tail())
+    return parse_reports(bw.stdout_text(), expect_threshold=200 * MS), pid, got
+
+
+def check_swapped(reports, pid, prefix, modules, what):
+    got = swap_entries(reports, pid, prefix)
+    details = show_entries(entries(reports, pid=pid))
+    for side in ("a", "b"):
+        es = got.get(side, [])
+        if len(es) != 1 or es[0][0]["count"] != 1:
+            raise Fail(f"{what}: {len(es)} entries with {prefix}{side}, "
+                       "expected one of one 300 ms block", details)
+        t, f = es[0]
+        if not (f.get("module") or "").endswith(modules[side]):
+            raise Fail(f"{what}: {prefix}{side} named in module "
+                       f"{f.get('module')!r}, expected {modules[side]}",
+                       details)
+        if not within(t["max_ns"], 300 * MS):
+            raise Fail(f"{what}: the {prefix}{side} block took "
+                       f"{t['max_ns'] / MS:.0f} ms, expected ~300", details)
+
+
+def t_stacks_cache_exec(ctx):
+    """A process blocks in swap_block_a, execs swap_b and blocks in
+    swap_block_b, at the same address: the second block is named from
+    the new program, never from what was cached of the old."""
+    d = os.path.dirname(ctx.cfg.blockers)
+    reports, pid, got = swap_run(
+        ctx, ("exec", os.path.join(d, "swap_b")), "swap_block_",
+        [r"^exec a (0x[0-9a-f]+)$", r"^exec b (0x[0-9a-f]+)$"])
+    if got[0].group(1) != got[1].group(1):
+        raise Fail(f"swap_block_a at {got[0].group(1)}, swap_block_b at "
+                   f"{got[1].group(1)}: not the same address, the test "
+                   "tests nothing")
+    check_swapped(reports, pid, "swap_block_",
+                  {"a": "/swap_a", "b": "/swap_b"}, "exec")
+
+
+def t_stacks_cache_dlopen(ctx):
+    """dlopen libswap_a.so, block in it, dlclose it, dlopen libswap_b.so
+    (mapped where libswap_a.so was), block in it: the second block is
+    named from libswap_b.so."""
+    d = os.path.dirname(ctx.cfg.blockers)
+    reports, pid, got = swap_run(
+        ctx, ("dl", os.path.join(d, "libswap_a.so"),
+              os.path.join(d, "libswap_b.so")), "swaplib_block_",
+        [r"^dl a (0x[0-9a-f]+)$", r"^dl b (0x[0-9a-f]+)$"])
+    if got[0].group(1) != got[1].group(1):
+        raise Fail(f"libswap_a.so at {got[0].group(1)}, libswap_b.so at "
+                   f"{got[1].group(1)}: not the same address, the test "
+                   "tests nothing")
+    check_swapped(reports, pid, "swaplib_block_",
+                  {"a": "/libswap_a.so", "b": "/libswap_b.so"}, "dlopen")
+
+
 TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
           t_stacks(c, v, m))
          for variant in ("fp", "nofp") for mode in STACK_MODES] + [
@@ -622,4 +767,7 @@ TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
     ("stacks-jit", t_stacks_jit),
     ("stacks-signal-handler", t_stacks_signal_handler),
     ("stacks-jit-fifo", t_stacks_jit_fifo),
+    ("stacks-cache-warm", t_stacks_cache_warm),
+    ("stacks-cache-exec", t_stacks_cache_exec),
+    ("stacks-cache-dlopen", t_stacks_cache_dlopen),
 ]

@@ -4,7 +4,9 @@
  * symbolizer (stacks/elfsym.c, libdw): opened as elfsyms__get opens a
  * mapped file (here through our own /proc/PID/root), then every
  * function symbol (up to MAX_SYMS), and pcs spread over the module,
- * named into frames with their inlined calls and source lines.
+ * named into frames with their inlined calls and source lines, through
+ * the file's sorted symbol table and pc cache (twice: cold, then
+ * cached), each checked against libdwfl's own lookup.
  */
 #include <fcntl.h>
 #include <gelf.h>
@@ -30,20 +32,36 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void name(Dwfl_Module *mod, Dwarf_Addr pc, bool activation)
+static bool same(const char *a, const char *b)
 {
-	struct bw_frame out[BW_MAX_INLINE], tmpl = { .addr = pc };
-	int n, k;
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static void name(struct elfsyms *c, const struct elffile *ef, Dwarf_Addr pc, bool activation)
+{
+	struct bw_frame out[BW_MAX_INLINE], ref[BW_MAX_INLINE], tmpl = { .addr = pc };
+	int n, r, k, pass;
 
 	tmpl.module = (char *)"fuzz";
-	n = elfsym_frames(mod, pc, activation, &tmpl, out, BW_MAX_INLINE);
-	FUZZ_CHECK(n <= BW_MAX_INLINE && (n >= 1 || n == -ENOMEM));
-	for (k = 0; k < n; k++) {
-		fuzz_touch(out[k].symbol);
-		fuzz_touch(out[k].file);
-		FUZZ_CHECK(k == n - 1 || out[k].inlined);
-		bw_frame_clear(&out[k]);
+	r = elfsym_frames(ef->mod, NULL, pc, activation, &tmpl, ref, BW_MAX_INLINE);
+	FUZZ_CHECK(r <= BW_MAX_INLINE && (r >= 1 || r == -ENOMEM));
+	for (pass = 0; pass < 2; pass++) {
+		n = elfsyms__frames(c, ef, pc, activation, &tmpl, out, BW_MAX_INLINE);
+		FUZZ_CHECK(n <= BW_MAX_INLINE && (n >= 1 || n == -ENOMEM));
+		FUZZ_CHECK(n < 0 || r < 0 || n == r);
+		for (k = 0; k < n; k++) {
+			fuzz_touch(out[k].symbol);
+			fuzz_touch(out[k].file);
+			FUZZ_CHECK(k == n - 1 || out[k].inlined);
+			if (r == n)
+				FUZZ_CHECK(same(out[k].symbol, ref[k].symbol) &&
+					   same(out[k].file, ref[k].file) && out[k].line == ref[k].line &&
+					   out[k].symoff == ref[k].symoff);
+			bw_frame_clear(&out[k]);
+		}
 	}
+	for (k = 0; k < r; k++)
+		bw_frame_clear(&ref[k]);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -75,13 +93,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!dwfl_module_getsym_info(ef->mod, i, &sym, &addr, NULL, NULL, NULL) ||
 		    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
 			continue;
-		name(ef->mod, addr, true);
-		name(ef->mod, addr + sym.st_size / 2, false);
+		name(c, ef, addr, true);
+		name(c, ef, addr + sym.st_size / 2, false);
 		probes++;
 	}
 	if (dwfl_module_info(ef->mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL) && hi > lo)
 		for (i = 0; i < SPREAD; i++)
-			name(ef->mod, lo + (hi - lo) / SPREAD * i, i % 2);
+			name(c, ef, lo + (hi - lo) / SPREAD * i, i % 2);
 out:
 	elfsyms__free(c);
 	unlink(path);

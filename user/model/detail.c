@@ -232,7 +232,7 @@ static int fd_detail(const struct bw_wait *w, const char *name, struct fdinfo *f
 		d->kind = BW_DETAIL_EPOLL;
 		d->set.epfd = (int)w->args[0];
 		out->object = d->set.epfd;
-		n = fdinfo_epoll_fds(w->pid, d->set.epfd, fds, MAX_FDS);
+		n = fdinfo__epoll_fds(fi, w->pid, d->set.epfd, fds, MAX_FDS);
 		return fd_refs(w->pid, fi, fds, n > 0 ? n : 0, d);
 	}
 	if (!strcmp(name, "poll") || !strcmp(name, "ppoll") || !strcmp(name, "select") ||

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
+#include "base/clock.h"
 #include "base/util.h"
 #include "proc/fdinfo.h"
 #include "proc/procfs.h"
@@ -86,13 +87,86 @@ struct netns {
 	struct sock_desc *socks;
 };
 
+/*
+ * What a (pid, fd) was, and an epoll set's fds, for FDINFO_TTL_NS: a
+ * database's backends block on the same socket and epoll set hundreds
+ * of times a second, and each look costs 3-8 reads of /proc. An fd
+ * closed and opened again as another file within the TTL keeps its
+ * old name that long; it is read after the block ended anyway.
+ */
+#define FDINFO_TTL_NS (100 * BW_NSEC_PER_MSEC)
+#define FDINFO_MAX_CACHED 4096
+
+struct fdkey {
+	int32_t pid;
+	int32_t fd;
+	int32_t epoll; /* the key of an epoll set's fds */
+};
+
+struct fdent {
+	UT_hash_handle hh;
+	struct fdkey key;
+	uint64_t at_ns;
+	int err;	/* describe: its result */
+	int n;		/* epoll: how many fds */
+	int *fds;
+	char *desc;
+};
+
 struct fdinfo {
 	struct netns *netns; /* by namespace inode */
+	struct fdent *cache;
 };
 
 struct fdinfo *fdinfo__new(void)
 {
 	return calloc(1, sizeof(struct fdinfo));
+}
+
+static void ent_del(struct fdinfo *fi, struct fdent *e)
+{
+	HASH_DEL(fi->cache, e);
+	free(e->fds);
+	free(e->desc);
+	free(e);
+}
+
+static void cache_clear(struct fdinfo *fi)
+{
+	struct fdent *e, *tmp;
+
+	HASH_ITER(hh, fi->cache, e, tmp)
+		ent_del(fi, e);
+}
+
+/* The live entry of the key; an expired one is dropped. */
+static struct fdent *cache_find(struct fdinfo *fi, pid_t pid, int fd, bool epoll, uint64_t now)
+{
+	struct fdkey k = { .pid = pid, .fd = fd, .epoll = epoll };
+	struct fdent *e;
+
+	HASH_FIND(hh, fi->cache, &k, sizeof(k), e);
+	if (e && now - e->at_ns >= FDINFO_TTL_NS) {
+		ent_del(fi, e);
+		e = NULL;
+	}
+	return e;
+}
+
+/* A new entry (NULL: out of memory, nothing cached). */
+static struct fdent *cache_add(struct fdinfo *fi, pid_t pid, int fd, bool epoll, uint64_t now)
+{
+	struct fdent *e;
+
+	if (HASH_COUNT(fi->cache) >= FDINFO_MAX_CACHED)
+		cache_clear(fi);
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->key = (struct fdkey){ .pid = pid, .fd = fd, .epoll = epoll };
+	e->at_ns = now;
+	HASH_ADD(hh, fi->cache, key, sizeof(e->key), e);
+	return e;
 }
 
 static void add_sock(struct netns *ns, unsigned long ino, const char *desc)
@@ -197,6 +271,7 @@ void fdinfo__forget(struct fdinfo *fi)
 	struct sock_desc *d, *dtmp;
 	struct netns *ns, *tmp;
 
+	cache_clear(fi);
 	HASH_ITER(hh, fi->netns, ns, tmp) {
 		HASH_ITER(hh, ns->socks, d, dtmp) {
 			HASH_DEL(ns->socks, d);
@@ -234,7 +309,7 @@ static void describe_socket(struct fdinfo *fi, pid_t pid, unsigned long ino, cha
 		snprintf(buf, len, "socket:[%lu]", ino);
 }
 
-int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len)
+static int describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len)
 {
 	char target[512];
 	unsigned long ino;
@@ -247,6 +322,29 @@ int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len
 		describe_socket(fi, pid, ino, buf, len);
 	else
 		snprintf(buf, len, "%s", target);
+	return 0;
+}
+
+int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len)
+{
+	uint64_t now = bw_mono_ns();
+	struct fdent *e = cache_find(fi, pid, fd, false, now);
+	char desc[512];
+
+	if (!e) {
+		e = cache_add(fi, pid, fd, false, now);
+		if (!e)
+			return describe(fi, pid, fd, buf, len);
+		e->err = describe(fi, pid, fd, desc, sizeof(desc));
+		if (!e->err && !(e->desc = strdup(desc))) {
+			ent_del(fi, e);
+			snprintf(buf, len, "%s", desc);
+			return 0;
+		}
+	}
+	if (e->err)
+		return e->err;
+	snprintf(buf, len, "%s", e->desc);
 	return 0;
 }
 
@@ -275,4 +373,25 @@ int fdinfo_epoll_fds(pid_t pid, int epfd, int *fds, int max)
 	n = fdinfo_parse_epoll(f, fds, max);
 	fclose(f);
 	return n;
+}
+
+int fdinfo__epoll_fds(struct fdinfo *fi, pid_t pid, int epfd, int *fds, int max)
+{
+	uint64_t now = bw_mono_ns();
+	struct fdent *e = cache_find(fi, pid, epfd, true, now);
+
+	if (!e) {
+		e = cache_add(fi, pid, epfd, true, now);
+		if (!e)
+			return fdinfo_epoll_fds(pid, epfd, fds, max);
+		e->fds = calloc(max > 0 ? max : 1, sizeof(*e->fds));
+		if (!e->fds) {
+			ent_del(fi, e);
+			return fdinfo_epoll_fds(pid, epfd, fds, max);
+		}
+		e->n = fdinfo_epoll_fds(pid, epfd, e->fds, max);
+	}
+	if (e->n > 0)
+		memcpy(fds, e->fds, (e->n < max ? e->n : max) * sizeof(*fds));
+	return e->n < max ? e->n : max;
 }

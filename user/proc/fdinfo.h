@@ -10,7 +10,8 @@
 /*
  * Naming another process's file descriptors from /proc, without
  * stopping it. Socket tables are read once per network namespace and
- * kept until fdinfo__forget (once per report: sockets come and go).
+ * kept until fdinfo__forget (once per report: sockets come and go);
+ * what an fd is and an epoll set's fds are kept for 100 ms.
  */
 struct fdinfo;
 
@@ -23,6 +24,8 @@ void fdinfo__forget(struct fdinfo *fi);
 int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len);
 /* The fds registered in epoll instance @epfd of @pid (its fdinfo). */
 int fdinfo_epoll_fds(pid_t pid, int epfd, int *fds, int max);
+/* The same, as read at most 100 ms ago. */
+int fdinfo__epoll_fds(struct fdinfo *fi, pid_t pid, int epfd, int *fds, int max);
 
 /* Parsing helpers, exposed for tests. */
 /* "0100007F:1F90" (IPv4) or 32 hex digits + port (IPv6) -> "127.0.0.1:8080" */

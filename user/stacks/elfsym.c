@@ -6,16 +6,22 @@
 #include <unistd.h>
 #include <uthash.h>
 #include "base/clock.h"
+#include "base/util.h"
 #include "proc/procfs.h"
 #include "stacks/demangle.h"
 #include "stacks/elfsym.h"
+#include "stacks/pccache.h"
+#include "stacks/symtab.h"
 
 #define ELFSYM_MAX_FILES 256
+#define ELFSYM_MAX_PCS 16384
 
 struct filesym {
 	UT_hash_handle hh;
 	struct elffile file;
 	Dwfl *dwfl;
+	struct symtab *syms; /* read at the first lookup */
+	bool syms_failed;
 	uint64_t used_ns;
 	uint64_t mark; /* the sweep it was last found mapped in */
 	size_t idlen;
@@ -26,6 +32,7 @@ struct elfsyms {
 	const Dwfl_Callbacks *cb;
 	struct filesym *files;
 	uint64_t sweep; /* sweeps so far */
+	struct pccache *pcs;
 };
 
 void elfsym_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path)
@@ -40,13 +47,21 @@ struct elfsyms *elfsyms__new(const Dwfl_Callbacks *cb)
 {
 	struct elfsyms *c = calloc(1, sizeof(*c));
 
-	if (c)
-		c->cb = cb;
+	if (!c)
+		return NULL;
+	c->cb = cb;
+	c->pcs = pccache__new(ELFSYM_MAX_PCS);
+	if (!c->pcs) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 
-static void filesym_free(struct filesym *f)
+static void filesym_free(struct elfsyms *c, struct filesym *f)
 {
+	pccache__drop(c->pcs, f);
+	symtab__free(f->syms);
 	if (f->dwfl)
 		dwfl_end(f->dwfl);
 	free(f);
@@ -60,8 +75,9 @@ void elfsyms__free(struct elfsyms *c)
 		return;
 	HASH_ITER(hh, c->files, f, tmp) {
 		HASH_DEL(c->files, f);
-		filesym_free(f);
+		filesym_free(c, f);
 	}
+	pccache__free(c->pcs);
 	free(c);
 }
 
@@ -75,7 +91,7 @@ static void evict(struct elfsyms *c)
 		if (!old || f->used_ns < old->used_ns)
 			old = f;
 	HASH_DEL(c->files, old);
-	filesym_free(old);
+	filesym_free(c, old);
 }
 
 static void open_file(struct elfsyms *c, struct filesym *f, pid_t pid, const char *path)
@@ -143,7 +159,7 @@ size_t elfsyms__sweep(struct elfsyms *c)
 		if (f->mark == c->sweep)
 			continue;
 		HASH_DEL(c->files, f);
-		filesym_free(f);
+		filesym_free(c, f);
 		n++;
 	}
 	return n;
@@ -226,11 +242,11 @@ static int inline_frames(Dwfl_Module *mod, Dwarf_Addr lookup, const struct bw_fr
 	return nf;
 }
 
-int elfsym_frames(Dwfl_Module *mod, Dwarf_Addr lookup, bool activation,
+int elfsym_frames(Dwfl_Module *mod, const struct symtab *syms, Dwarf_Addr lookup, bool activation,
 		  const struct bw_frame *tmpl, struct bw_frame *out, int max)
 {
 	const char *name, *file = NULL;
-	int line = 0, n, i;
+	int line = 0, n, i, k;
 	struct bw_frame *fn;
 	Dwfl_Line *dl;
 	GElf_Off off;
@@ -245,8 +261,15 @@ int elfsym_frames(Dwfl_Module *mod, Dwarf_Addr lookup, bool activation,
 	fn = &out[n];
 	if (bw_frame_copy(fn, tmpl))
 		goto nomem;
-	name = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
-	if (name && sym.st_size && off < sym.st_size) {
+	if (syms && (k = symtab__lookup(syms, lookup, &name, &off)) >= 0) {
+		if (!k)
+			name = NULL;
+	} else {
+		name = dwfl_module_addrinfo(mod, lookup, &off, &sym, NULL, NULL, NULL);
+		if (name && !(sym.st_size && off < sym.st_size))
+			name = NULL;
+	}
+	if (name) {
 		fn->symbol = bw_symbol_name(name);
 		fn->symoff = off + (activation ? 0 : 1);
 		if (!fn->symbol)
@@ -265,4 +288,29 @@ nomem:
 	for (i = 0; i <= n && i < max; i++)
 		bw_frame_clear(&out[i]);
 	return -ENOMEM;
+}
+
+int elfsyms__frames(struct elfsyms *c, const struct elffile *file, Dwarf_Addr lookup,
+		    bool activation, const struct bw_frame *tmpl, struct bw_frame *out, int max)
+{
+	struct filesym *f = bw_container_of(file, struct filesym, file);
+	int n = pccache__get(c->pcs, f, lookup, activation, tmpl, out, max);
+
+	if (n)
+		return n;
+	if (!f->syms && !f->syms_failed) {
+		f->syms = symtab__new(f->file.mod);
+		/* out of memory: libdwfl's own lookup still works */
+		f->syms_failed = !f->syms;
+	}
+	n = elfsym_frames(f->file.mod, f->syms, lookup, activation, tmpl, out, max);
+	/* n == max may have been cut short: not the pc's whole answer */
+	if (n > 0 && n < max)
+		pccache__put(c->pcs, f, lookup, activation, out, n); /* a failure: not cached */
+	return n;
+}
+
+size_t elfsyms__cached_pcs(const struct elfsyms *c)
+{
+	return pccache__count(c->pcs);
 }

@@ -31,6 +31,14 @@ void elfsyms__free(struct elfsyms *c);
 const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, size_t idlen,
 				   pid_t pid, const char *path);
 
+/* elfsym_frames for @file (from elfsyms__get) through its symbol table
+ * and the pc cache. */
+int elfsyms__frames(struct elfsyms *c, const struct elffile *file, Dwarf_Addr lookup,
+		    bool activation, const struct bw_frame *tmpl, struct bw_frame *out, int max);
+/* How many pcs are cached. */
+size_t elfsyms__cached_pcs(const struct elfsyms *c);
+
+struct symtab;
 /*
  * Eviction: a file no process we hold the mappings of maps is dropped
  * (its DWARF can be tens of MB: a compiler's libLLVM, long exited).
@@ -47,10 +55,11 @@ size_t elfsyms__count(const struct elfsyms *c);
  * the function itself. Each starts as a copy of @tmpl (addr, module,
  * mapping; its strings are duplicated). Only a symbol whose extent
  * covers the address names the function: never the nearest preceding
- * (exported) one. @activation: the pc itself, not a return address.
- * Returns how many (>= 1) or -ENOMEM.
+ * (exported) one; from @syms, @mod's symbol table, when not NULL, else
+ * from dwfl_module_addrinfo. @activation: the pc itself, not a return
+ * address. Returns how many (>= 1) or -ENOMEM.
  */
-int elfsym_frames(Dwfl_Module *mod, Dwarf_Addr lookup, bool activation,
+int elfsym_frames(Dwfl_Module *mod, const struct symtab *syms, Dwarf_Addr lookup, bool activation,
 		  const struct bw_frame *tmpl, struct bw_frame *out, int max);
 
 #endif

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -39,11 +40,52 @@ static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwar
 	return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
 }
 
+/* The file has unwind tables of its own (.eh_frame_hdr) */
+static bool has_eh_frame(Dwfl_Module *mod)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t i, n;
+
+	if (!elf || elf_getphdrnum(elf, &n))
+		return false;
+	for (i = 0; i < n; i++) {
+		GElf_Phdr mem, *ph = gelf_getphdr(elf, i, &mem);
+
+		if (ph && ph->p_type == PT_GNU_EH_FRAME)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A process Dwfl only unwinds, and libdwfl asks a module's separate
+ * debug file only for .debug_frame, after .eh_frame had no rule for a
+ * pc (the outermost frame, a garbage return address): opening it costs
+ * decompressing all its DWARF (libc6-dbg's: 12 MB) in every process.
+ * A file with a build-id is named by its shared symbolizer (elfsym),
+ * which reads the debug file once; if it also has .eh_frame, its
+ * process Dwfl does without. Files without either keep the standard
+ * search (a debuglink, .debug_frame only there).
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			  Dwarf_Addr base, const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+
+	if (dwfl_module_build_id(mod, &id, &vaddr) > 0 && has_eh_frame(mod))
+		return -1;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
+					    debuglink_file, debuglink_crc, debuginfo_file_name);
+}
+
 void procmap_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path)
 {
 	memset(cb, 0, sizeof(*cb));
 	cb->find_elf = find_elf;
-	cb->find_debuginfo = dwfl_standard_find_debuginfo;
+	cb->find_debuginfo = find_debuginfo;
 	cb->debuginfo_path = debuginfo_path;
 }
 
@@ -95,6 +137,45 @@ static void sign(struct procmap *pm)
 	pm->signature = h;
 }
 
+/* FNV-1a of the lines of file mappings (inode not 0): anonymous ones
+ * (heap, stacks, JIT code) come and go without changing a name. 0: no
+ * file mapping could be read. */
+static uint64_t files_hash(pid_t pid)
+{
+	uint64_t h = 1469598103934665603ULL;
+	FILE *f = procfs_fopen("%d/maps", pid);
+	char line[4096];
+	bool any = false;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long inode;
+		const char *p;
+
+		if (sscanf(line, "%*s %*s %*s %*s %lu", &inode) != 1 || !inode)
+			continue;
+		for (p = line; *p; p++)
+			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
+		any = true;
+	}
+	fclose(f);
+	return any ? h : 0;
+}
+
+bool procmap__files_changed(struct procmap *pm)
+{
+	uint64_t now = bw_mono_ns(), h;
+
+	if (now - pm->checked_ns < PROCMAP_CHECK_NS)
+		return false;
+	pm->checked_ns = now;
+	/* Unreadable or empty (gone, exiting: its mappings torn down): the
+	 * snapshot is of the mappings we have, keep them. */
+	h = files_hash(pm->pid);
+	return h && h != pm->files_hash && procfs_alive(pm->pid);
+}
+
 static void drop_dwfl(struct procmap *pm)
 {
 	if (pm->dwfl)
@@ -124,7 +205,7 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 	if (!pm->jit)
 		return -ENOMEM;
 	pm->foreign_root = procfs_foreign_root(pm->pid);
-	pm->built_ns = bw_mono_ns();
+	pm->built_ns = pm->checked_ns = bw_mono_ns();
 	pm->dwfl = dwfl_begin(cb);
 	if (!pm->dwfl)
 		return -ENOMEM;
@@ -135,6 +216,9 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 		drop_dwfl(pm);
 		return err > 0 ? -err : -ESRCH;
 	}
+	/* after the Dwfl: a process about to exit is read first as it
+	 * always was (0 here only makes the next check reread it) */
+	pm->files_hash = files_hash(pm->pid);
 	/* before attaching: that opens a first file already */
 	dwfl_getmodules(pm->dwfl, claim_module, pm, 0);
 	sign(pm);

@@ -13,10 +13,13 @@
 #include "stacks/kallsyms.h"
 #include "stacks/procmap.h"
 #include "stacks/syms.h"
+#include "stacks/unwmemo.h"
 
 /* A process's maps are read again when a pc falls outside them, but not
  * more often than this. */
 #define REREAD_NS BW_NSEC_PER_SEC
+/* walks remembered (unwmemo), across processes */
+#define MAX_MEMOS 4096
 
 struct proc {
 	UT_hash_handle hh;
@@ -36,6 +39,8 @@ struct syms {
 	struct kallsyms *kernel;
 	bw_cut_fn cut;
 	void *cut_ctx;
+	struct unwmemo *memo;
+	struct bw_memread reads[BW_UNWIND_MAX_READS]; /* of the walk under way */
 };
 
 void syms__set_cut(struct syms *s, bw_cut_fn fn, void *ctx)
@@ -44,11 +49,32 @@ void syms__set_cut(struct syms *s, bw_cut_fn fn, void *ctx)
 	s->cut_ctx = ctx;
 }
 
+/* libdwfl's walk, or the same walk remembered. */
+static int dwfl_walk(struct syms *s, struct procmap *pm, const struct bw_snapshot *snap,
+		     struct bw_pc *pcs, int max, int *err)
+{
+	int n = unwmemo__find(s->memo, pm->generation, snap, pcs, max, err, &pm->uw.cut_short);
+
+	if (n >= 0)
+		return n;
+	pm->uw.reads = s->reads;
+	n = bw_unwind_walk(pm->dwfl, &pm->uw, snap, pcs, max, err);
+	pm->uw.reads = NULL;
+	/* Only walks that ended where the stack or its copy does: one cut
+	 * by libdw (a file not readable yet, a process going away) may go
+	 * further with the maps read again. Nor one that read more words
+	 * than were kept. */
+	if (n > 0 && (*err == 0 || pm->uw.cut_short) && pm->uw.nreads <= BW_UNWIND_MAX_READS)
+		unwmemo__add(s->memo, pm->generation, snap, s->reads, pm->uw.nreads, pcs, n, max,
+			     *err, pm->uw.cut_short);
+	return n;
+}
+
 /* One walk, cut where the process's runtime says its stack ends. */
 static int walk(struct syms *s, struct procmap *pm, const struct bw_snapshot *snap,
 		struct bw_pc *pcs, int max, int *err, bool *cut)
 {
-	int n = bw_unwind_walk(pm->dwfl, &pm->uw, snap, pcs, max, err);
+	int n = dwfl_walk(s, pm, snap, pcs, max, err);
 	bool truncated = true;
 
 	*cut = false;
@@ -72,7 +98,8 @@ struct syms *syms__new(const char *debuginfo_path)
 	s->files = elfsyms__new(&s->file_cb);
 	s->elfs = elfcache__new();
 	s->kernel = kallsyms__new();
-	if (!s->files || !s->elfs || !s->kernel)
+	s->memo = unwmemo__new(MAX_MEMOS);
+	if (!s->files || !s->elfs || !s->kernel || !s->memo)
 		goto fail;
 	return s;
 fail:
@@ -100,6 +127,7 @@ void syms__free(struct syms *s)
 	/* after the Dwfls: theirs were the other references */
 	elfcache__free(s->elfs);
 	kallsyms__free(s->kernel);
+	unwmemo__free(s->memo);
 	free(s->debuginfo_path);
 	free(s);
 }
@@ -149,6 +177,7 @@ void syms__forget(struct syms *s, pid_t pid)
 {
 	struct proc *p;
 
+	unwmemo__forget(s->memo, pid);
 	HASH_FIND_INT(s->procs, &pid, p);
 	if (!p)
 		return;
@@ -183,6 +212,7 @@ void syms__prune(struct syms *s, uint64_t now_ns)
 
 	HASH_ITER(hh, s->procs, p, tmp) {
 		if (!procfs_alive(p->pid)) {
+			unwmemo__forget(s->memo, p->pid);
 			HASH_DEL(s->procs, p);
 			proc_free(p);
 			gone++;
@@ -249,6 +279,13 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
 	pm = proc_get(s, snap->pid);
 	if (!pm || !pm->dwfl || !pm->attached)
 		goto pc_only;
+	/* A library replaced at the same addresses: no pc leaves the
+	 * modules, but their files are others. */
+	if (procmap__files_changed(pm)) {
+		bw_dbg("pid %d: its file mappings changed, rereading them", pm->pid);
+		if (procmap__rebuild(pm, &s->proc_cb) || !pm->attached)
+			goto pc_only;
+	}
 	n = walk(s, pm, snap, pcs, max, &err, &cut);
 	if ((n == 0 || left_modules(pm, pcs, n)) && bw_mono_ns() - pm->built_ns > REREAD_NS) {
 		bw_dbg("pid %d: a pc outside the known mappings, rereading them", pm->pid);
@@ -347,11 +384,11 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 	mod = m.mod;
 	if (m.elf)
 		file = elfsyms__get(s->files, m.build_id, m.build_id_len, pid, m.name);
-	if (file) {
-		lookup = lookup - m.bias + file->bias;
-		mod = file->mod;
-	}
-	n = elfsym_frames(mod, lookup, pc->activation, &base, out, max);
+	if (file)
+		n = elfsyms__frames(s->files, file, lookup - m.bias + file->bias, pc->activation,
+				    &base, out, max);
+	else
+		n = elfsym_frames(mod, NULL, lookup, pc->activation, &base, out, max);
 	bw_frame_clear(&base);
 	return n;
 }

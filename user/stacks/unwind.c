@@ -25,21 +25,34 @@ static bool cb_get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
 	return true;
 }
 
+int bw_snapshot_read(const struct bw_snapshot *s, uint64_t addr, uint64_t *value)
+{
+	if (!s || addr < s->stack_base || addr + sizeof(*value) < addr ||
+	    addr + sizeof(*value) > s->stack_base + s->stack_len) {
+		/* Above the copy: the stack was cut short. Below it: a
+		 * garbage frame pointer, not a short copy. */
+		return s && addr >= s->stack_base + s->stack_len ? BW_READ_ABOVE : BW_READ_BELOW;
+	}
+	memcpy(value, s->stack + (addr - s->stack_base), sizeof(*value));
+	return BW_READ_OK;
+}
+
 static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 {
 	struct bw_unwinder *uw = arg;
-	const struct bw_snapshot *s = uw->cur;
+	uint64_t value = 0;
+	int kind = bw_snapshot_read(uw->cur, addr, &value);
 
 	(void)dwfl;
-	if (!s || addr < s->stack_base || addr + sizeof(*result) < addr ||
-	    addr + sizeof(*result) > s->stack_base + s->stack_len) {
-		/* Above the copy: the stack was cut short. Below it: a
-		 * garbage frame pointer, not a short copy. */
-		if (s && addr >= s->stack_base + s->stack_len)
-			uw->cut_short = true;
+	if (uw->reads && uw->nreads < BW_UNWIND_MAX_READS)
+		uw->reads[uw->nreads] = (struct bw_memread){ .addr = addr, .value = value, .kind = kind };
+	if (uw->nreads <= BW_UNWIND_MAX_READS)
+		uw->nreads++;
+	if (kind == BW_READ_ABOVE)
+		uw->cut_short = true;
+	if (kind != BW_READ_OK)
 		return false;
-	}
-	memcpy(result, s->stack + (addr - s->stack_base), sizeof(*result));
+	*result = value;
 	return true;
 }
 
@@ -95,6 +108,7 @@ int bw_unwind_walk(Dwfl *dwfl, struct bw_unwinder *uw, const struct bw_snapshot 
 
 	uw->cur = snap;
 	uw->cut_short = false;
+	uw->nreads = 0;
 	*err = dwfl_getthread_frames(dwfl, snap->tid, frame_cb, &w);
 	uw->cur = NULL;
 	return w.n;

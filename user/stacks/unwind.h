@@ -19,6 +19,24 @@ struct bw_snapshot {
 	uint32_t stack_len;
 };
 
+/* One stack word a walk read: its address and what the read gave. */
+struct bw_memread {
+	uint64_t addr;
+	uint64_t value;
+	uint8_t kind; /* BW_READ_* */
+};
+
+enum {
+	BW_READ_OK,	/* in the copy: value */
+	BW_READ_ABOVE,	/* above the copy: the stack was cut short */
+	BW_READ_BELOW,	/* below it (or no snapshot): a garbage pointer */
+};
+
+#define BW_UNWIND_MAX_READS 512
+
+/* What cb_memory_read gives for @addr of @snap (value when OK). */
+int bw_snapshot_read(const struct bw_snapshot *snap, uint64_t addr, uint64_t *value);
+
 /*
  * Unwinding never touches the live process: libdwfl's thread callbacks
  * serve the registers and stack memory from the snapshot the BPF side
@@ -27,6 +45,10 @@ struct bw_snapshot {
 struct bw_unwinder {
 	const struct bw_snapshot *cur; /* the snapshot being walked */
 	bool cut_short;		       /* a read fell above the copy */
+	/* NULL, or where every word the walk reads is written, when it
+	 * reads at most BW_UNWIND_MAX_READS (nreads is then past it) */
+	struct bw_memread *reads;
+	int nreads;
 };
 
 /* Attach @uw as @dwfl's thread state (once, after its modules are
