@@ -21,7 +21,7 @@ import urllib.request
 
 from lib.config import START_TIMEOUT_S
 from lib.errors import Fail, Skip
-from lib.reports import parse_reports
+from lib.reports import parse_reports, reports_so_far
 from lib.truth import bpf_prog_names, prog_ids_of
 from test_go import KINDS, start_go
 
@@ -252,9 +252,9 @@ def t_metrics_hostile_clients(ctx):
             except OSError:
                 break
         t0 = time.monotonic()
-        n0 = len(parse_reports(bw.stdout_text()))
+        n0 = len(reports_so_far(bw.stdout_text()))
         time.sleep(3)
-        n1 = len(parse_reports(bw.stdout_text()))
+        n1 = len(reports_so_far(bw.stdout_text()))
         if n1 - n0 < 4:
             raise Fail(f"{n1 - n0} reports in 3 s at -i 500ms with {len(held)} "
                        "slow clients: tracing was held up")
@@ -444,7 +444,7 @@ def t_output_removed(ctx):
         # now is not a line yet
         with open(path) as f:
             text = f.read()
-        return parse_reports(text[:text.rfind("\n") + 1], where=path)
+        return reports_so_far(text, where=path)
 
     fresh = whole_lines(out)
     rotated = whole_lines(out + ".1")
@@ -484,7 +484,7 @@ def t_reload_sighup(ctx):
                     "-f", "json")
     time.sleep(1.5)
     before = samples(scrape(url)[0], "blockwatch_reports_total")[""]
-    n0 = len(parse_reports(bw.stdout_text()))
+    n0 = len(reports_so_far(bw.stdout_text()))
     write("-t 100ms -i 500ms")
     bw.signal(signal.SIGHUP)
     if not bw.wait_line("err", r"^blockwatch: SIGHUP: options from .*: threshold 100ms, "

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "proc/procfs.h"
+#include "stacks/mapset.h"
 #include "stacks/procmap.h"
 
 /*
@@ -137,43 +138,40 @@ static void sign(struct procmap *pm)
 	pm->signature = h;
 }
 
-/* FNV-1a of the lines of file mappings (inode not 0): anonymous ones
- * (heap, stacks, JIT code) come and go without changing a name. 0: no
- * file mapping could be read. */
-static uint64_t files_hash(pid_t pid)
+/* The file mappings now; an empty set when they cannot be read (gone,
+ * exiting: its mappings torn down). */
+static int read_files(pid_t pid, struct mapset *ms)
 {
-	uint64_t h = 1469598103934665603ULL;
 	FILE *f = procfs_fopen("%d/maps", pid);
-	char line[4096];
-	bool any = false;
+	int err = mapset__read(ms, f);
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f)) {
-		unsigned long inode;
-		const char *p;
-
-		if (sscanf(line, "%*s %*s %*s %*s %lu", &inode) != 1 || !inode)
-			continue;
-		for (p = line; *p; p++)
-			h = (h ^ (uint8_t)*p) * 1099511628211ULL;
-		any = true;
-	}
-	fclose(f);
-	return any ? h : 0;
+	if (f)
+		fclose(f);
+	return err;
 }
 
 bool procmap__files_changed(struct procmap *pm)
 {
-	uint64_t now = bw_mono_ns(), h;
+	uint64_t now = bw_mono_ns();
+	struct mapset cur;
+	size_t added;
 
 	if (now - pm->checked_ns < PROCMAP_CHECK_NS)
 		return false;
 	pm->checked_ns = now;
-	/* Unreadable or empty (gone, exiting: its mappings torn down): the
-	 * snapshot is of the mappings we have, keep them. */
-	h = files_hash(pm->pid);
-	return h && h != pm->files_hash && procfs_alive(pm->pid);
+	if (read_files(pm->pid, &cur))
+		return false;
+	/* Only a mapping new or changed makes the snapshot wrong (see
+	 * struct mapset): removed ones are kept, what they named stays. */
+	added = mapset__added(&pm->files, &cur);
+	if (added)
+		bw_dbg("pid %d: %zu file mappings new or changed (%zu now, %zu before)", pm->pid,
+		       added, cur.n, pm->files.n);
+	else if (cur.n && cur.n < pm->files.n)
+		bw_dbg("pid %d: %zu of its %zu file mappings gone, the others as they were: "
+		       "keeping what was read", pm->pid, pm->files.n - cur.n, pm->files.n);
+	mapset__free(&cur);
+	return added && procfs_alive(pm->pid);
 }
 
 static void drop_dwfl(struct procmap *pm)
@@ -216,9 +214,13 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 		drop_dwfl(pm);
 		return err > 0 ? -err : -ESRCH;
 	}
-	/* after the Dwfl: a process about to exit is read first as it
-	 * always was (0 here only makes the next check reread it) */
-	pm->files_hash = files_hash(pm->pid);
+	/* after the Dwfl: what is mapped in between is found by the next
+	 * check (and a pc outside every module by syms__unwind) */
+	mapset__free(&pm->files);
+	if (read_files(pm->pid, &pm->files)) {
+		drop_dwfl(pm);
+		return -ENOMEM;
+	}
 	/* before attaching: that opens a first file already */
 	dwfl_getmodules(pm->dwfl, claim_module, pm, 0);
 	sign(pm);
@@ -251,6 +253,7 @@ void procmap__free(struct procmap *pm)
 		return;
 	drop_dwfl(pm);
 	jitmap__free(pm->jit);
+	mapset__free(&pm->files);
 	free(pm);
 }
 

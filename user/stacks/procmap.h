@@ -9,6 +9,7 @@
 #include "stacks/elfcache.h"
 #include "base/clock.h"
 #include "stacks/jitmap.h"
+#include "stacks/mapset.h"
 #include "stacks/unwind.h"
 
 /*
@@ -25,7 +26,7 @@ struct procmap {
 	uint64_t built_ns;	  /* when the maps were read (CLOCK_MONOTONIC) */
 	uint32_t generation;	  /* bumped when a reread found them changed */
 	uint64_t signature;	  /* of the modules and the JIT map, to tell */
-	uint64_t files_hash;	  /* of the file mappings in /proc/PID/maps */
+	struct mapset files;	  /* the file mappings in /proc/PID/maps */
 	uint64_t checked_ns;	  /* when they were last compared */
 	struct jitmap *jit;
 	struct elfcache *elfs;	  /* the files' handles, shared */
@@ -59,9 +60,10 @@ void procmap__free(struct procmap *pm);
 void procmap__release(struct procmap *pm);
 /* Read the maps again (dlopen, a new JIT region, an earlier failure). */
 int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb);
-/* The file mappings changed since the maps were read (a library
- * dlclose'd and another mapped in its place); checked at most every
- * PROCMAP_CHECK_NS, false in between. */
+/* A file mapping was added or changed since the maps were read (a
+ * library dlclose'd and another mapped in its place; not one only
+ * removed: see struct mapset); checked at most every PROCMAP_CHECK_NS,
+ * false in between. */
 bool procmap__files_changed(struct procmap *pm);
 #define PROCMAP_CHECK_NS (100 * BW_NSEC_PER_MSEC)
 /* The module holding @addr; false when none does. */

@@ -232,6 +232,14 @@ def parse_reports(text, where="stdout", expect_threshold=None):
     return reports
 
 
+def reports_so_far(text, where="stdout"):
+    """The reports of a blockwatch still running: whole lines only (a
+    report is written a piece at a time: the one being written now is
+    not a line yet), and none yet is no error."""
+    text = text[:text.rfind("\n") + 1]
+    return parse_reports(text, where) if text.strip() else []
+
+
 def entries(reports, pid=None, tid=None):
     """(report index, process, thread) for the matching thread entries."""
     for i, r in enumerate(reports):
