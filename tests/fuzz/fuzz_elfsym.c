@@ -37,11 +37,17 @@ static bool same(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+/* A pc of the module (blockwatch looks a pc up only in the module that
+ * maps it), named cold and cached, against libdwfl's own lookup. */
 static void name(struct elfsyms *c, const struct elffile *ef, Dwarf_Addr pc, bool activation)
 {
 	struct bw_frame out[BW_MAX_INLINE], ref[BW_MAX_INLINE], tmpl = { .addr = pc };
 	int n, r, k, pass;
+	Dwarf_Addr lo, hi;
 
+	if (!dwfl_module_info(ef->mod, NULL, &lo, &hi, NULL, NULL, NULL, NULL) || pc < lo ||
+	    pc >= hi)
+		return;
 	tmpl.module = (char *)"fuzz";
 	r = elfsym_frames(ef->mod, NULL, pc, activation, &tmpl, ref, BW_MAX_INLINE);
 	FUZZ_CHECK(r <= BW_MAX_INLINE && (r >= 1 || r == -ENOMEM));

@@ -11,12 +11,15 @@ struct sym {
 	const char *name;
 	uint32_t rank; /* libdwfl's search order: globals, then locals */
 	int32_t binding;
+	bool global;   /* in the part of the table searched first */
 };
 
 struct symtab {
 	size_t n;
 	struct sym *syms;   /* by start */
 	uint64_t *max_end;  /* max_end[i]: the furthest end of syms[0..i] */
+	size_t nlabels;
+	uint64_t *labels;   /* sizeless symbols of the first part, sorted */
 };
 
 /* Higher is better, as libdwfl ranks bindings at the same address. */
@@ -43,35 +46,47 @@ static int sym_cmp(const void *a, const void *b)
 	return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
-static void add(struct symtab *t, Dwfl_Module *mod, int i, uint32_t rank, Dwarf_Addr lo,
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void add(struct symtab *t, Dwfl_Module *mod, int i, uint32_t rank, bool global,
 		Dwarf_Addr hi)
 {
 	GElf_Sym sym;
 	GElf_Addr addr;
 	GElf_Word shndx;
-	Elf *elf = NULL;
-	const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, NULL);
+	const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
 	int type = GELF_ST_TYPE(sym.st_info);
-	GElf_Shdr mem, *sh;
 
-	if (!name || !sym.st_size || sym.st_shndx == SHN_UNDEF || type == STT_SECTION ||
-	    type == STT_FILE || type == STT_TLS || addr + sym.st_size < addr)
+	if (!name || !*name || sym.st_shndx == SHN_UNDEF || type == STT_SECTION ||
+	    type == STT_FILE || type == STT_TLS)
 		return;
-	/* A symbol of a section not loaded (.gnu.warning.*) is at no
-	 * address: libdwfl leaves it unrelocated, outside the module. */
-	if (addr < lo || addr >= hi)
+	if (!sym.st_size) {
+		/* an assembly label: libdwfl does not search the locals for
+		 * an address one of the first part is at (see lookup) */
+		if (global)
+			t->labels[t->nlabels++] = addr;
 		return;
-	if (sym.st_shndx != SHN_ABS && shndx != SHN_UNDEF && elf) {
-		sh = gelf_getshdr(elf_getscn(elf, shndx), &mem);
-		if (sh && !(sh->sh_flags & SHF_ALLOC))
-			return;
 	}
+	/* Only a pc in the module is looked up: a symbol starting past it
+	 * covers none. One of a section not loaded (.gnu.warning.*) is
+	 * left unrelocated by libdwfl, at a small address: it stays, as
+	 * libdwfl's search sees it. */
+	if (addr >= hi)
+		return;
 	t->syms[t->n++] = (struct sym){
 		.start = addr,
-		.end = addr + sym.st_size,
+		/* past the end of the address space: to its end, as libdwfl's
+		 * pc - start < size sees it */
+		.end = addr + sym.st_size < addr ? UINT64_MAX : addr + sym.st_size,
 		.name = name,
 		.rank = rank,
 		.binding = binding_value(&sym),
+		.global = global,
 	};
 }
 
@@ -90,21 +105,23 @@ struct symtab *symtab__new(Dwfl_Module *mod)
 		return t;
 	t->syms = malloc(n * sizeof(*t->syms));
 	t->max_end = malloc(n * sizeof(*t->max_end));
-	if (!t->syms || !t->max_end) {
+	t->labels = malloc(n * sizeof(*t->labels));
+	if (!t->syms || !t->max_end || !t->labels) {
 		symtab__free(t);
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* libdwfl searches the globals first, then the locals (index 0
-	 * is the null symbol) */
+	/* libdwfl searches the globals first, and the locals only when no
+	 * global is found (index 0 is the null symbol) */
 	first_global = dwfl_module_getsymtab_first_global(mod);
 	if (first_global <= 0 || first_global > n)
 		first_global = 1;
 	for (i = first_global; i < n; i++)
-		add(t, mod, i, rank++, lo, hi);
+		add(t, mod, i, rank++, true, hi);
 	for (i = 1; i < first_global; i++)
-		add(t, mod, i, rank++, lo, hi);
+		add(t, mod, i, rank++, false, hi);
 	qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
+	qsort(t->labels, t->nlabels, sizeof(*t->labels), u64_cmp);
 	for (k = 0; k < t->n; k++)
 		t->max_end[k] = k && t->max_end[k - 1] > t->syms[k].end ? t->max_end[k - 1] :
 									  t->syms[k].end;
@@ -117,12 +134,28 @@ void symtab__free(struct symtab *t)
 		return;
 	free(t->syms);
 	free(t->max_end);
+	free(t->labels);
 	free(t);
 }
 
 size_t symtab__count(const struct symtab *t)
 {
 	return t->n;
+}
+
+static bool is_label(const struct symtab *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nlabels;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (t->labels[mid] < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < t->nlabels && t->labels[lo] == addr;
 }
 
 /* libdwfl's choice, symbol by symbol in its search order: a closer
@@ -162,8 +195,14 @@ int symtab__lookup(const struct symtab *t, uint64_t addr, const char **name, uin
 			cand[j] = cand[j - 1];
 		cand[j] = s;
 	}
+	/* the first part's; the second's only when the first has none */
 	for (i = 0; i < n; i++)
-		if (better(best, cand[i]))
+		if (cand[i]->global && better(best, cand[i]))
+			best = cand[i];
+	if (!best && n && is_label(t, addr))
+		return -EAGAIN; /* libdwfl may stop at a label there: ask it */
+	for (i = 0; i < n && !(best && best->global); i++)
+		if (!cand[i]->global && better(best, cand[i]))
 			best = cand[i];
 	if (!best)
 		return 0;

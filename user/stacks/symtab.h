@@ -15,10 +15,13 @@
  *
  * It answers what dwfl_module_addrinfo answers for a symbol whose
  * extent covers the address: the sized symbols that cover it taken in
- * libdwfl's order (globals first), each taking the place of the one so
- * far if it starts closer, binds stronger (global, unique, weak,
- * local), or is smaller at the same start and binding. Sizeless symbols
- * (assembly labels) never name anything here.
+ * libdwfl's order, each taking the place of the one so far if it starts
+ * closer, binds stronger (global, unique, weak, local), or is smaller at
+ * the same start and binding — those of the table's global part first,
+ * and those of its local part only when none of the global part covers
+ * the address (libdwfl searches the locals only then; the parts are by
+ * index, whatever a symbol's binding says). Sizeless symbols (assembly
+ * labels) never name anything here.
  */
 struct symtab;
 
@@ -29,7 +32,9 @@ void symtab__free(struct symtab *t);
 /* The name of the symbol covering @addr (the module's own address
  * space, as dwfl_module_addrinfo takes it) and @addr's offset in it:
  * 1, or 0 when none does; -E2BIG when more than SYMTAB_MAX_COVERING
- * cover it (ask libdwfl). The name lives as long as the module. */
+ * cover it, -EAGAIN when only local-part symbols do and a label of the
+ * global part is at @addr (libdwfl may then stop at the label): ask
+ * libdwfl. The name lives as long as the module. */
 #define SYMTAB_MAX_COVERING 64
 int symtab__lookup(const struct symtab *t, uint64_t addr, const char **name, uint64_t *off);
 size_t symtab__count(const struct symtab *t);
