@@ -30,15 +30,16 @@ HOST_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-DBW_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
 LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lprotobuf-c -lz -lstdc++ -lncursesw -ltinfo \
 	-lmicrohttpd -lsystemd -lpthread
-UNIT_LDLIBS := -ldw -lelf -lcapstone -ljson-c -lprotobuf-c -lz -lstdc++ -lmicrohttpd -lsystemd \
+UNIT_LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lprotobuf-c -lz -lstdc++ -lmicrohttpd -lsystemd \
 	-lpthread -lcmocka
 
-# user/trace/ drives the BPF skeleton and user/session/ runs it; every
-# other folder is plain userspace, linked into libblockwatch.a, which is
-# all the unit tests need: `make unit` builds without clang, bpftool or
-# kernel BTF.
+# user/trace/loader.c drives the BPF skeleton and user/session/ runs it;
+# everything else is plain userspace (the ring buffer consumer beside the
+# loader needs libbpf, not the skeleton), linked into libblockwatch.a,
+# which is all the unit tests need: `make unit` builds without clang,
+# bpftool or kernel BTF.
 USER_SRCS := $(wildcard user/*/*.c)
-BPF_USER_SRCS := $(filter user/trace/% user/session/%,$(USER_SRCS))
+BPF_USER_SRCS := $(filter user/trace/loader.c user/session/%,$(USER_SRCS))
 PURE_SRCS := $(filter-out $(BPF_USER_SRCS),$(USER_SRCS))
 PURE_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(PURE_SRCS))
 BPF_USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(BPF_USER_SRCS))

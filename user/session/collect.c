@@ -17,6 +17,7 @@
 #include "stacks/syms.h"
 #include "session/collect.h"
 #include "trace/loader.h"
+#include "trace/ringbuf.h"
 
 uint64_t bw_collect_now(struct bw_collect *x)
 {
@@ -29,17 +30,16 @@ uint64_t bw_collect_now(struct bw_collect *x)
 
 /* --- the ring buffer ----------------------------------------------- */
 
-/* ring_buffer__consume loops until the buffer is empty: while records
- * come faster than they are unwound it would never return, and reports
- * and Ctrl-C would wait. The loop gets control back every RB_BUDGET
- * records. */
+/* Consuming loops until the buffer is empty: while records come faster
+ * than they are unwound it would never return, and reports and Ctrl-C
+ * would wait. The loop gets control back every RB_BUDGET records. */
 #define RB_BUDGET 64
 
 struct rb_collector {
 	struct bw_collector c;
 	struct bw_handler h;
 	struct bw_loader *l;
-	struct ring_buffer *rb;
+	struct bw_ringbuf *rb;
 	struct ingest *in;
 	int budget; /* records left before the loop's turn; -1: no limit */
 };
@@ -57,11 +57,12 @@ static int on_record(void *ctx, void *data, size_t size)
 static int rb_ready(struct bw_handler *h, uint32_t events)
 {
 	struct rb_collector *rc = bw_container_of(h, struct rb_collector, h);
+	int n;
 
 	(void)events;
 	rc->budget = RB_BUDGET;
-	ring_buffer__consume(rc->rb);
-	return 0;
+	n = bw_ringbuf__consume(rc->rb);
+	return n == -EPROTO ? n : 0;
 }
 
 /* The epoch ends, its last emits are waited out, and every record of it
@@ -77,7 +78,7 @@ static int rb_collect(struct bw_collector *c, struct bw_collect *x)
 	x->epoch = bw_loader__end_epoch(rc->l, EPOCH_WAIT_NS);
 	x->has_epoch = true;
 	rc->budget = -1;
-	n = ring_buffer__consume(rc->rb);
+	n = bw_ringbuf__consume(rc->rb);
 	return n < 0 ? n : 0;
 }
 
@@ -86,7 +87,7 @@ static void rb_free(struct bw_collector *c)
 	struct rb_collector *rc = bw_container_of(c, struct rb_collector, c);
 
 	/* drained by the final report; whatever came after is not ours */
-	ring_buffer__free(rc->rb);
+	bw_ringbuf__free(rc->rb);
 	free(rc);
 }
 
@@ -104,14 +105,14 @@ struct bw_collector *bw_ringbuf_collector(struct bw_loader *l, struct ingest *in
 	rc->in = in;
 	rc->l = l;
 	in->epoch = bw_loader__epoch(l);
-	rc->rb = ring_buffer__new(bw_loader__ringbuf_fd(l), on_record, rc, NULL);
+	rc->rb = bw_ringbuf__new(bw_loader__ringbuf_fd(l), sizeof(struct bw_event), on_record, rc);
 	if (!rc->rb) {
 		err = errno;
 		free(rc);
 		errno = err;
 		return NULL;
 	}
-	rc->h = (struct bw_handler){ .fd = ring_buffer__epoll_fd(rc->rb), .ready = rb_ready };
+	rc->h = (struct bw_handler){ .fd = bw_loader__ringbuf_fd(l), .ready = rb_ready };
 	err = bw_loop__add(loop, &rc->h);
 	if (err) {
 		rb_free(&rc->c);
