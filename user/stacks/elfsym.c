@@ -22,7 +22,11 @@ struct filesym {
 	Dwfl *dwfl;
 	struct symtab *syms; /* read at the first lookup */
 	bool syms_failed;
+	bool released;	 /* its Dwfl dropped while idle: reopened at a miss */
+	pid_t pid;	 /* who it was last opened through, and as what */
+	char *path;
 	uint64_t used_ns;
+	uint64_t dwarf_ns; /* the Dwfl last used: a pc not in the cache */
 	uint64_t mark; /* the sweep it was last found mapped in */
 	size_t idlen;
 	unsigned char id[]; /* build-id */
@@ -64,6 +68,7 @@ static void filesym_free(struct elfsyms *c, struct filesym *f)
 	symtab__free(f->syms);
 	if (f->dwfl)
 		dwfl_end(f->dwfl);
+	free(f->path);
 	free(f);
 }
 
@@ -94,10 +99,27 @@ static void evict(struct elfsyms *c)
 	filesym_free(c, old);
 }
 
+/* Where to open a released file again: through the last process seen
+ * mapping it (it may be gone by then: the next one's). */
+static void remember(struct filesym *f, pid_t pid, const char *path)
+{
+	char *p;
+
+	f->pid = pid;
+	if (f->path && !strcmp(f->path, path))
+		return;
+	p = strdup(path);
+	if (!p)
+		return; /* the old path, or none: a reopen may fail, and says so */
+	free(f->path);
+	f->path = p;
+}
+
 static void open_file(struct elfsyms *c, struct filesym *f, pid_t pid, const char *path)
 {
 	int fd = procfs_open_mapped(pid, path);
 
+	f->dwarf_ns = bw_mono_ns();
 	if (fd < 0)
 		return;
 	f->dwfl = dwfl_begin(c->cb);
@@ -123,7 +145,9 @@ const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, s
 	HASH_FIND(hh, c->files, id, idlen, f);
 	if (f) {
 		f->used_ns = bw_mono_ns();
-		return f->file.mod ? &f->file : NULL;
+		if (f->released)
+			remember(f, pid, path);
+		return f->file.mod || f->released ? &f->file : NULL;
 	}
 	evict(c);
 	f = calloc(1, sizeof(*f) + idlen);
@@ -135,7 +159,31 @@ const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, s
 	/* a file that cannot be read is remembered as such */
 	HASH_ADD_KEYPTR(hh, c->files, f->id, f->idlen, f);
 	open_file(c, f, pid, path);
+	if (f->file.mod)
+		remember(f, pid, path);
 	return f->file.mod ? &f->file : NULL;
+}
+
+size_t elfsyms__release_idle(struct elfsyms *c, uint64_t now_ns, uint64_t idle_ns)
+{
+	struct filesym *f, *tmp;
+	size_t n = 0;
+
+	HASH_ITER(hh, c->files, f, tmp) {
+		if (!f->dwfl || now_ns - f->dwarf_ns < idle_ns)
+			continue;
+		/* the table's names are the module's: they go with it; the
+		 * cached frames are copies and stay */
+		symtab__free(f->syms);
+		f->syms = NULL;
+		f->syms_failed = false;
+		dwfl_end(f->dwfl);
+		f->dwfl = NULL;
+		f->file.mod = NULL;
+		f->released = true;
+		n++;
+	}
+	return n;
 }
 
 void elfsyms__mark(struct elfsyms *c, const unsigned char *id, size_t idlen)
@@ -298,6 +346,16 @@ int elfsyms__frames(struct elfsyms *c, const struct elffile *file, Dwarf_Addr lo
 
 	if (n)
 		return n;
+	if (f->released) {
+		f->released = false;
+		if (f->path)
+			open_file(c, f, f->pid, f->path);
+		if (!f->file.mod) {
+			f->released = true; /* the next process mapping it may do */
+			return -ESRCH;
+		}
+	}
+	f->dwarf_ns = bw_mono_ns();
 	if (!f->syms && !f->syms_failed) {
 		f->syms = symtab__new(f->file.mod);
 		/* out of memory: libdwfl's own lookup still works */

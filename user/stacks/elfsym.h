@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include "base/clock.h"
 #include "stacks/frame.h"
 
 /*
@@ -32,7 +33,8 @@ const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, s
 				   pid_t pid, const char *path);
 
 /* elfsym_frames for @file (from elfsyms__get) through its symbol table
- * and the pc cache. */
+ * and the pc cache; -ESRCH when the file was released and cannot be
+ * opened again (name the pc from the process's own module then). */
 int elfsyms__frames(struct elfsyms *c, const struct elffile *file, Dwarf_Addr lookup,
 		    bool activation, const struct bw_frame *tmpl, struct bw_frame *out, int max);
 /* How many pcs are cached. */
@@ -48,6 +50,15 @@ struct symtab;
 void elfsyms__mark(struct elfsyms *c, const unsigned char *id, size_t idlen);
 size_t elfsyms__sweep(struct elfsyms *c);
 size_t elfsyms__count(const struct elfsyms *c);
+/*
+ * A file still mapped whose pcs have all been served by the pc cache
+ * for @idle_ns drops its Dwfl (libc's DWARF inflated is ~16 MB, and
+ * libdw's caches of it grow with every new pc): opened again at the
+ * next pc not cached, through the last process seen mapping it. Returns
+ * how many were released.
+ */
+#define ELFSYM_IDLE_NS (30 * BW_NSEC_PER_SEC)
+size_t elfsyms__release_idle(struct elfsyms *c, uint64_t now_ns, uint64_t idle_ns);
 
 /*
  * Name @lookup (an address in @mod's own terms) into up to @max frames:

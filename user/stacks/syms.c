@@ -208,7 +208,7 @@ static int mark_module(Dwfl_Module *mod, void **userdata, const char *name, Dwar
 void syms__prune(struct syms *s, uint64_t now_ns)
 {
 	struct proc *p, *tmp;
-	size_t released = 0, gone = 0, files;
+	size_t released = 0, gone = 0, files, idle;
 
 	HASH_ITER(hh, s->procs, p, tmp) {
 		if (!procfs_alive(p->pid)) {
@@ -227,9 +227,11 @@ void syms__prune(struct syms *s, uint64_t now_ns)
 	}
 	files = elfsyms__sweep(s->files);
 	elfcache__sweep(s->elfs);
-	if (gone || released || files)
+	idle = elfsyms__release_idle(s->files, now_ns, ELFSYM_IDLE_NS);
+	if (gone || released || files || idle)
 		bw_dbg("dropped the state of %zu exited processes, the mappings of %zu idle ones, "
-		       "%zu files no process maps", gone, released, files);
+		       "%zu files no process maps, the DWARF of %zu whose pcs are all cached",
+		       gone, released, files, idle);
 }
 
 void syms__stats(const struct syms *s, struct bw_syms_stats *st)
@@ -384,10 +386,9 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 	mod = m.mod;
 	if (m.elf)
 		file = elfsyms__get(s->files, m.build_id, m.build_id_len, pid, m.name);
-	if (file)
-		n = elfsyms__frames(s->files, file, lookup - m.bias + file->bias, pc->activation,
-				    &base, out, max);
-	else
+	n = file ? elfsyms__frames(s->files, file, lookup - m.bias + file->bias, pc->activation,
+				   &base, out, max) : -ESRCH;
+	if (n == -ESRCH)
 		n = elfsym_frames(mod, NULL, lookup, pc->activation, &base, out, max);
 	bw_frame_clear(&base);
 	return n;
