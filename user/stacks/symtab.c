@@ -22,15 +22,16 @@ struct symtab {
 	uint64_t *labels;   /* sizeless symbols of the first part, sorted */
 };
 
-/* Higher is better, as libdwfl ranks bindings at the same address. */
+/* Higher is better, as libdwfl ranks bindings (its binding_value):
+ * global, weak, local, then anything else (GNU unique included). */
 static int binding_value(const GElf_Sym *s)
 {
 	switch (GELF_ST_BIND(s->st_info)) {
 	case STB_GLOBAL:
 		return 3;
-	case STB_GNU_UNIQUE:
-		return 2;
 	case STB_WEAK:
+		return 2;
+	case STB_LOCAL:
 		return 1;
 	default:
 		return 0;

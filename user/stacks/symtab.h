@@ -16,7 +16,7 @@
  * It answers what dwfl_module_addrinfo answers for a symbol whose
  * extent covers the address: the sized symbols that cover it taken in
  * libdwfl's order, each taking the place of the one so far if it starts
- * closer, binds stronger (global, unique, weak, local), or is smaller at
+ * closer, binds stronger (global, weak, local, any other), or is smaller at
  * the same start and binding — those of the table's global part first,
  * and those of its local part only when none of the global part covers
  * the address (libdwfl searches the locals only then; the parts are by
