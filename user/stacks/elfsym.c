@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/util.h"
 #include "proc/procfs.h"
+#include "stacks/debugfile.h"
 #include "stacks/demangle.h"
 #include "stacks/elfsym.h"
 #include "stacks/pccache.h"
@@ -43,7 +44,7 @@ void elfsym_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path)
 {
 	memset(cb, 0, sizeof(*cb));
 	cb->find_elf = dwfl_build_id_find_elf;
-	cb->find_debuginfo = dwfl_standard_find_debuginfo;
+	cb->find_debuginfo = debugfile_find;
 	cb->debuginfo_path = debuginfo_path;
 }
 

@@ -8,6 +8,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "proc/procfs.h"
+#include "stacks/debugfile.h"
 #include "stacks/mapset.h"
 #include "stacks/procmap.h"
 
@@ -78,8 +79,8 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname
 
 	if (dwfl_module_build_id(mod, &id, &vaddr) > 0 && has_eh_frame(mod))
 		return -1;
-	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name,
-					    debuglink_file, debuglink_crc, debuginfo_file_name);
+	return debugfile_find(mod, userdata, modname, base, file_name,
+			      debuglink_file, debuglink_crc, debuginfo_file_name);
 }
 
 void procmap_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path)

@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "proc/procfs.h"
+#include "stacks/debugfile.h"
 #include "stacks/elfsym.h"
 #include "stacks/kallsyms.h"
 #include "stacks/procmap.h"
@@ -93,6 +94,7 @@ struct syms *syms__new(const char *debuginfo_path)
 		return NULL;
 	if (debuginfo_path && !(s->debuginfo_path = strdup(debuginfo_path)))
 		goto fail;
+	debugfile_set_path(debuginfo_path);
 	procmap_callbacks(&s->proc_cb, &s->debuginfo_path);
 	elfsym_callbacks(&s->file_cb, &s->debuginfo_path);
 	s->files = elfsyms__new(&s->file_cb);
@@ -129,6 +131,7 @@ void syms__free(struct syms *s)
 	kallsyms__free(s->kernel);
 	unwmemo__free(s->memo);
 	free(s->debuginfo_path);
+	debugfile_set_path(NULL);
 	free(s);
 }
 
