@@ -28,9 +28,9 @@ CFLAGS ?= -O2 -g
 LDFLAGS ?=
 HOST_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-DBW_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
-LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lprotobuf-c -lz -lstdc++ -lncursesw -ltinfo \
+LDLIBS := -lbpf -ldw -lelf -ljson-c -lprotobuf-c -lz -lstdc++ -lncursesw -ltinfo \
 	-lmicrohttpd -lsystemd -lpthread
-UNIT_LDLIBS := -lbpf -ldw -lelf -lcapstone -ljson-c -lprotobuf-c -lz -lstdc++ -lmicrohttpd -lsystemd \
+UNIT_LDLIBS := -lbpf -ldw -lelf -ljson-c -lprotobuf-c -lz -lstdc++ -lmicrohttpd -lsystemd \
 	-lpthread -lcmocka
 
 # user/trace/loader.c drives the BPF skeleton and user/session/ runs it;
@@ -272,7 +272,7 @@ SAN_REPORTS = $(abspath $(OUTPUT))/sanitizer-reports
 SAN_ASAN_OPTIONS := exitcode=$(SAN_EXIT):abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1
 SAN_UBSAN_OPTIONS := exitcode=$(SAN_EXIT):print_stacktrace=1:halt_on_error=1
 SAN_LSAN_OPTIONS := suppressions=$(abspath tests/sanitizers/lsan.supp):print_suppressions=0
-FUZZ_LDLIBS := -ldw -lelf -lcapstone -ljson-c -lprotobuf-c -lz -lstdc++
+FUZZ_LDLIBS := -ldw -lelf -ljson-c -lprotobuf-c -lz -lstdc++
 ifneq ($(filter 1,$(SANITIZE) $(FUZZ)),)
 HOST_CFLAGS += $(SAN_FLAGS)
 override LDFLAGS += $(SAN_FLAGS)

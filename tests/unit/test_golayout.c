@@ -71,6 +71,20 @@ static const char *section_of(const struct goelf *g, uint64_t addr, uint64_t *of
 	return NULL;
 }
 
+/* Whether a library whose path holds @name is mapped into this process. */
+static bool mapped(const char *name)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		found |= strstr(line, name) != NULL;
+	fclose(f);
+	return found;
+}
+
 /* On one binary: DWARF = .symtab = the machine code, as far as each is
  * there (firstmoduledata from the code's side is the .noptrdata scan). */
 static void test_globals_same_binary(void **state)
@@ -90,6 +104,8 @@ static void test_globals_same_binary(void **state)
 		assert_int_equal(sy.src_globals, GO_SRC_SYMTAB);
 		assert_int_equal(go_globals_from_disasm(&b.g, b.pt, &da), 0);
 		assert_int_equal(da.src_globals, GO_SRC_DISASM);
+		/* capstone is loaded only while it disassembles */
+		assert_false(mapped("libcapstone"));
 		assert_true(sy.allgs && sy.allglen && sy.allgptr && sy.firstmoduledata);
 		assert_same_globals(&sy, &da);
 		if (var->dwarf) {

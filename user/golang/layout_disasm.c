@@ -3,7 +3,10 @@
  * Addresses of the runtime's globals from its machine code, for
  * stripped binaries (no DWARF, no .symtab): the functions are found by
  * name in .gopclntab, their RIP-relative operands are the globals they
- * touch. x86-64 only, with capstone. What each function tells (Go 1.19
+ * touch. x86-64 only, with capstone, loaded only while a function is
+ * disassembled (dlopen): relocating its tables dirties ~3 MB that a
+ * host whose Go binaries all have symbols would carry for nothing.
+ * What each function tells (Go 1.19
  * proc.go and runtime2.go; unchanged in shape through tip):
  *
  *   runtime.allgadd   allgs = append(allgs, gp): loads and stores of
@@ -16,6 +19,7 @@
  *                     cmp $len(waitReasonStrings), %al, then
  *                     lea waitReasonStrings(%rip) (in .data).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,28 +93,77 @@ static void insn(struct dis *d, const cs_insn *in, uint64_t *lea, size_t *lea_at
 	}
 }
 
+#define CS_STR(x) #x
+#define CS_SONAME(major) "libcapstone.so." CS_STR(major)
+
+/* The capstone calls a walk makes, from the library dlopen'ed for it. */
+struct cs_lib {
+	void *so;
+	cs_err (*open)(cs_arch, cs_mode, csh *);
+	cs_err (*option)(csh, cs_opt_type, size_t);
+	cs_insn *(*malloc)(csh);
+	bool (*iter)(csh, const uint8_t **, size_t *, uint64_t *, cs_insn *);
+	void (*free)(cs_insn *, size_t);
+	cs_err (*close)(csh *);
+};
+
+static int cs_load(struct cs_lib *cs)
+{
+	static bool said;
+
+	cs->so = dlopen(CS_SONAME(CS_API_MAJOR), RTLD_NOW | RTLD_LOCAL);
+	if (!cs->so) {
+		if (!said)
+			bw_err("go layout: %s: stripped Go binaries' runtime globals unknown",
+				dlerror());
+		said = true;
+		return -ENOTSUP;
+	}
+	*(void **)&cs->open = dlsym(cs->so, "cs_open");
+	*(void **)&cs->option = dlsym(cs->so, "cs_option");
+	*(void **)&cs->malloc = dlsym(cs->so, "cs_malloc");
+	*(void **)&cs->iter = dlsym(cs->so, "cs_disasm_iter");
+	*(void **)&cs->free = dlsym(cs->so, "cs_free");
+	*(void **)&cs->close = dlsym(cs->so, "cs_close");
+	if (!cs->open || !cs->option || !cs->malloc || !cs->iter || !cs->free || !cs->close) {
+		dlclose(cs->so);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
 static int walk(const uint8_t *code, size_t len, uint64_t addr, struct dis *d)
 {
 	uint64_t lea[X86_REG_ENDING] = { 0 };
 	size_t lea_at[X86_REG_ENDING] = { 0 };
+	struct cs_lib cs;
 	cs_insn *in;
 	csh h;
 	size_t idx = 0;
+	int err = cs_load(&cs);
 
 	memset(d, 0, sizeof(*d));
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
-		return -ENOTSUP;
-	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
-	in = cs_malloc(h);
-	if (!in) {
-		cs_close(&h);
-		return -ENOMEM;
+	if (err)
+		return err;
+	if (cs.open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) {
+		err = -ENOTSUP;
+		goto out;
 	}
-	while (cs_disasm_iter(h, &code, &len, &addr, in))
+	cs.option(h, CS_OPT_DETAIL, CS_OPT_ON);
+	in = cs.malloc(h);
+	if (!in) {
+		err = -ENOMEM;
+		goto close;
+	}
+	while (cs.iter(h, &code, &len, &addr, in))
 		insn(d, in, lea, lea_at, ++idx);
-	cs_free(in, 1);
-	cs_close(&h);
-	return idx ? 0 : -EINVAL;
+	cs.free(in, 1);
+	err = idx ? 0 : -EINVAL;
+close:
+	cs.close(&h);
+out:
+	dlclose(cs.so);
+	return err;
 }
 
 static int disasm_func(const struct goelf *g, const struct gopclntab *pt, const char *name,
