@@ -243,7 +243,6 @@ static __always_inline void copy_stack(struct bw_event *e, __u64 sp, __u32 max_p
 
 	e->stack_base = base;
 	e->stack_len = 0;
-#pragma unroll
 	for (i = 0; i < BW_STACK_PAGES; i++) {
 		if (i >= stack_pages || i >= max_pages)
 			break;
@@ -289,23 +288,52 @@ static __always_inline void fill_task(struct bw_event *e, struct task_struct *ta
 	BPF_CORE_READ_STR_INTO(&e->pcomm, task, group_leader, comm);
 }
 
+static long stack_end_cb(struct task_struct *task, struct vm_area_struct *vma, void *end)
+{
+	*(__u64 *)end = vma->vm_end;
+	return 0;
+}
+
+/*
+ * Pages of user stack a record carries for @sp: from the page holding it
+ * to the end of its mapping (a thread blocked a few calls deep has one
+ * or two pages above its stack pointer, and a record sized to
+ * --stack-size for every block would fill the ring buffer several
+ * times faster), at most stack_pages; all stack_pages when the mapping
+ * cannot be looked up now (its lock is held: bpf_find_vma only tries).
+ */
+static __always_inline __u32 stack_pages_for(struct task_struct *task, __u64 sp)
+{
+	__u64 base = sp & ~(__u64)(BW_PAGE_SIZE - 1), end = 0, n;
+
+	if (bpf_find_vma(task, sp, stack_end_cb, &end, 0) || end <= base)
+		return stack_pages;
+	n = (end - base) / BW_PAGE_SIZE;
+	return n < stack_pages ? (__u32)n : stack_pages;
+}
+
 /* Move the pending slow blocks of @s into a ring buffer record. @regs is
  * NULL when they cannot be read; the stack is copied only when @task is
- * current (its memory is the one mapped). */
+ * current (its memory is the one mapped; @task is then a trusted BTF
+ * pointer). The record is as long as the pages it carries. */
 static __always_inline void emit(struct task_state *s, struct task_struct *task,
 				 struct pt_regs *regs, bool is_current)
 {
 	__u32 ep = *(volatile __u32 *)&epoch;
 	struct bw_epoch_counts *c = &epochs[ep & 1];
+	bool copy = regs && is_current;
+	__u32 npages = 0, i;
+	struct bpf_dynptr dp;
 	struct bw_event *e;
 
 	__sync_fetch_and_add(&c->inflight, 1);
-	e = bpf_ringbuf_reserve(&events, BW_EVENT_HDR_SIZE + stack_pages * BW_PAGE_SIZE, 0);
-	if (!e) {
-		stat_add(BW_STAT_RINGBUF_FULL, s->count);
-		__sync_fetch_and_add(&c->lost, s->count);
-		goto out;
-	}
+	if (copy)
+		npages = stack_pages_for(task, regs->sp);
+	if (bpf_ringbuf_reserve_dynptr(&events, BW_EVENT_HDR_SIZE + npages * BW_PAGE_SIZE, 0, &dp))
+		goto lost;
+	e = bpf_dynptr_data(&dp, 0, BW_EVENT_HDR_SIZE);
+	if (!e)
+		goto lost;
 	e->epoch = ep;
 	e->pad = 0;
 	e->first_start_ns = s->first_start_ns;
@@ -333,21 +361,38 @@ static __always_inline void emit(struct task_state *s, struct task_struct *task,
 		__builtin_memset(e->regs, 0, sizeof(e->regs));
 		e->flags |= BW_EV_NO_REGS;
 	}
-	if (regs && is_current) {
-		copy_stack(e, e->regs[BW_REG_RSP], BW_STACK_PAGES, task, false);
-		if (!e->stack_len) {
-			e->flags |= BW_EV_NO_STACK;
-			stat_add(BW_STAT_STACK_FAULT, 1);
-		}
-	} else {
+	e->stack_base = e->regs[BW_REG_RSP] & ~(__u64)(BW_PAGE_SIZE - 1);
+	e->stack_len = 0;
+	/* page-sized copies at constant offsets; the copy ends at the first
+	 * page that cannot be read (not resident); a bounded loop */
+	for (i = 0; i < BW_STACK_PAGES; i++) {
+		void *page;
+
+		if (i >= npages)
+			break;
+		page = bpf_dynptr_data(&dp, BW_EVENT_HDR_SIZE + i * BW_PAGE_SIZE, BW_PAGE_SIZE);
+		if (!page || read_user(page, BW_PAGE_SIZE, e->stack_base + i * BW_PAGE_SIZE, task,
+				       false))
+			break;
+		e->stack_len += BW_PAGE_SIZE;
+	}
+	if (copy && !e->stack_len) {
+		e->flags |= BW_EV_NO_STACK;
+		stat_add(BW_STAT_STACK_FAULT, 1);
+	} else if (!copy) {
 		e->stack_base = 0;
-		e->stack_len = 0;
 		e->flags |= BW_EV_NO_STACK;
 		stat_add(BW_STAT_NO_STACK, 1);
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit_dynptr(&dp, 0);
 	__sync_fetch_and_add(&c->emitted, s->count);
 	__sync_fetch_and_add(&c->emitted_ns, s->total_ns);
+	goto out;
+lost:
+	/* a failed reservation is released too */
+	bpf_ringbuf_discard_dynptr(&dp, 0);
+	stat_add(BW_STAT_RINGBUF_FULL, s->count);
+	__sync_fetch_and_add(&c->lost, s->count);
 out:
 	__sync_fetch_and_add(&c->inflight, -1);
 	s->count = 0;

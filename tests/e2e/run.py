@@ -17,7 +17,8 @@ frame pointers), cxx_blocker and jit, all next to BLOCKERS.
 
 The tests, by area: test_blocks.py (blocks that end: block-*, threshold,
 split-intervals, system-wide, top, output-file, text-format, multi-pid,
-sigint, sigterm, duration, ringbuf-overflow), test_still_blocked.py
+sigint, sigterm, duration, ringbuf-overflow,
+ringbuf-records-sized), test_still_blocked.py
 (still-blocked-*, deadlock-*, chain*, epoll-socket-detail,
 wait-kinds-now, now-*), test_errors.py (help, version, error-*,
 fds-closed-*, pid-leader-exited, now-error-no-such-pid), test_stacks.py
@@ -149,6 +150,7 @@ ORDER = [
     "sigterm",
     "duration",
     "ringbuf-overflow",
+    "ringbuf-records-sized",
     # test_still_blocked
     "deadlock-abba",
     "deadlock-now",

@@ -466,6 +466,41 @@ def t_overflow(ctx):
                    f"{nthreads * repeat} blocks", details)
 
 
+def t_records_sized(ctx):
+    """A record is as long as the stack it carries: with --stack-size 64K
+    a record of 17 full pages is larger than a 64K ring buffer and could
+    never be written; a thread a few calls deep has only a page or two
+    above its stack pointer, so several records fit while the reader is
+    stopped, each with its whole stack."""
+    nthreads, ms = 8, 20
+    w, pid, _ = ctx.workload("many", nthreads, ms, 1)
+    bw = ctx.blockwatch("-p", pid, "-t", "10ms", "--ringbuf-size", "64K",
+                        "--stack-size", "64K", "-i", "60s", "-f", "json")
+    ctx.tracing(bw)
+    bw.signal(signal.SIGSTOP)
+    try:
+        ctx.go(w, 10)
+    finally:
+        bw.signal(signal.SIGCONT)
+    ctx.finish(bw)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=10 * MS)
+    dropped = sum(r["dropped"]["ringbuf"] for r in reports)
+    sleeps = [e for e in entries(reports, pid=pid)
+              if e[2]["reason"] == "sleep" and not e[2].get("ongoing")]
+    seen = sum(t["count"] for _, _, t in sleeps)
+    details = [f"dropped: {dropped}, reported: {seen}"] + show_entries(
+        entries(reports, pid=pid))
+    if seen < 4:
+        raise Fail(f"{seen} of {nthreads} records fit a 64K ring buffer "
+                   "(a record sized to --stack-size fits none)", details)
+    if seen + dropped != nthreads:
+        raise Fail(f"reported {seen} + dropped {dropped} != {nthreads}",
+                   details)
+    for _, _, t in sleeps:
+        if "bw_block_sleep" not in symbols(t) or t.get("truncated"):
+            raise Fail("a record's stack lost its frames", details)
+
+
 TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
          for mode in EXPECTED_REASON] + [
     ("block-mutex-raw-tp", lambda c: t_mode(c, "mutex", ["--force-raw-tp"])),
@@ -484,4 +519,5 @@ TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
     ("sigterm", lambda c: t_signal(c, signal.SIGTERM)),
     ("duration", t_duration),
     ("ringbuf-overflow", t_overflow),
+    ("ringbuf-records-sized", t_records_sized),
 ]

@@ -53,7 +53,7 @@ static const char usage_text[] =
 "      --debuginfo-path P  where separate debug files are looked up (libdwfl\n"
 "                          syntax; default /usr/lib/debug)\n"
 "      --btf FILE          kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
-"      --ringbuf-size SIZE ring buffer size, e.g. 16M (default 16M)\n"
+"      --ringbuf-size SIZE ring buffer size, e.g. 16M (default 8M)\n"
 "      --force-raw-tp      use raw_tp/sched_switch instead of tp_btf\n"
 "      --syscall-exit      stacks for threads without rseq too (costs ~25ns\n"
 "                          on every syscall of the machine)\n"
@@ -329,7 +329,7 @@ static void defaults(struct bw_opts *o)
 	o->threshold_ns = 100000000ULL;
 	o->interval_ns = 5000000000ULL;
 	o->frames = 8;
-	o->ringbuf_size = 16ULL << 20;
+	o->ringbuf_size = 8ULL << 20;
 	o->stack_size = 16 * 1024;
 }
 
