@@ -29,8 +29,8 @@ LDFLAGS ?=
 HOST_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-DBW_VERSION='"$(VERSION)"' -I$(OUTPUT) -Ibpf -Iuser -MMD -MP
 LDLIBS := -lbpf -ldw -lelf -ljson-c -lprotobuf-c -lz -lstdc++ -lncursesw -ltinfo \
-	-lmicrohttpd -lsystemd -lpthread
-UNIT_LDLIBS := -lbpf -ldw -lelf -ljson-c -lprotobuf-c -lz -lstdc++ -lmicrohttpd -lsystemd \
+	-lsystemd -lpthread
+UNIT_LDLIBS := -lbpf -ldw -lelf -ljson-c -lprotobuf-c -lz -lstdc++ -lsystemd \
 	-lpthread -lcmocka
 
 # user/trace/loader.c drives the BPF skeleton and user/session/ runs it;

@@ -228,6 +228,7 @@ ORDER = [
     "profiles-svg-chromium",
     # test_memory
     "state-dropped-on-exit",
+    "libraries-when-needed",
 ]
 
 

@@ -2,10 +2,11 @@
 processes it holds state of; a traced process that exits is dropped from
 it while another one that lives on stays."""
 
+import signal
 import time
 
 from lib.errors import Fail
-from lib.reports import parse_reports
+from lib.reports import entries, parse_reports, reports_so_far, symbols
 
 
 def t_state_dropped_on_exit(ctx):
@@ -50,6 +51,52 @@ def t_state_dropped_on_exit(ctx):
         raise Fail("the exited target's state was not dropped", details)
 
 
+# Loaded only when needed: libmicrohttpd (and its GnuTLS) for --metrics,
+# capstone for a stripped Go binary; libdebuginfod (libcurl, TLS) never.
+NOT_LOADED = ("libmicrohttpd", "libgnutls", "libcapstone", "libdebuginfod",
+              "libcurl")
+
+
+def mapped_libraries(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return {line.split()[-1].rsplit("/", 1)[-1] for line in f
+                if "/" in line}
+
+
+def t_libraries_when_needed(ctx):
+    """A run that named a stack in libc (its debug file read) has none of
+    the libraries it did not need mapped; with --metrics it has
+    libmicrohttpd (so the check sees what is loaded)."""
+    w, pid, tid = ctx.workload("sleep", 300, 40)
+    bw = ctx.blockwatch("-p", pid, "-t", "100ms", "-i", "500ms", "-f", "json")
+    ctx.tracing(bw)
+    w.send("go\n")
+    deadline = time.monotonic() + 10
+    named = False
+    while not named and time.monotonic() < deadline:
+        time.sleep(0.2)
+        named = any("bw_block_sleep" in symbols(t) for _, _, t in
+                    entries(reports_so_far(bw.stdout_text()), pid=pid))
+    if not named:
+        raise Fail("no report named the worker's stack", bw.tail())
+    libs = mapped_libraries(bw.pid)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw)
+    loaded = sorted(lib for lib in libs if lib.startswith(NOT_LOADED))
+    if loaded:
+        raise Fail(f"loaded without a need: {', '.join(loaded)}")
+    from test_daemon import start
+    bw, _ = start(ctx, "-p", pid)
+    libs = mapped_libraries(bw.pid)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw)
+    w.kill()
+    if not any(lib.startswith("libmicrohttpd") for lib in libs):
+        raise Fail("--metrics serves but libmicrohttpd is not mapped",
+                   sorted(libs))
+
+
 TESTS = [
     ("state-dropped-on-exit", t_state_dropped_on_exit),
+    ("libraries-when-needed", t_libraries_when_needed),
 ]
