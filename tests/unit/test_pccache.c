@@ -193,11 +193,67 @@ static void test_memo(void **state)
 	unwmemo__free(NULL);
 }
 
+/* A process's walks go with it, and only its: forgetting costs its walks
+ * (a per-process list), whatever the LRU has evicted before. */
+static void test_memo_forget(void **state)
+{
+	struct unwmemo *m = unwmemo__new(16);
+	struct bw_pc pcs[2] = { { .pc = 0x401000, .activation = true }, { .pc = 0x402000 } }, got[4];
+	struct bw_memread reads[1] = { { .addr = 0x7000, .kind = BW_READ_OK, .value = 0x9000 } };
+	struct bw_snapshot s;
+	bool cut;
+	int err, pid, w;
+
+	(void)state;
+	for (w = 0; w < BW_NREGS; w++)
+		regs[w] = 0x100 + w;
+	stack[0] = 0x9000;
+	for (pid = 1; pid <= 3; pid++) {
+		for (w = 0; w < 3; w++) {
+			regs[BW_REG_RBX] = 0x100 + w;
+			s = snap_of(pid);
+			assert_int_equal(unwmemo__add(m, 1, &s, reads, 1, pcs, 2, 4, 0, false), 0);
+		}
+	}
+	assert_int_equal(unwmemo__count(m), 9);
+	unwmemo__forget(m, 2);
+	assert_int_equal(unwmemo__count(m), 6);
+	unwmemo__forget(m, 2);
+	unwmemo__forget(m, 99);
+	assert_int_equal(unwmemo__count(m), 6);
+	for (pid = 1; pid <= 3; pid++) {
+		for (w = 0; w < 3; w++) {
+			regs[BW_REG_RBX] = 0x100 + w;
+			s = snap_of(pid);
+			assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), pid == 2 ? -1 : 2);
+		}
+	}
+	unwmemo__free(m);
+	/* the LRU evicts one of a process's walks: its list follows */
+	m = unwmemo__new(2);
+	regs[BW_REG_RBX] = 1;
+	s = snap_of(7);
+	assert_int_equal(unwmemo__add(m, 1, &s, reads, 1, pcs, 2, 4, 0, false), 0);
+	s = snap_of(8);
+	assert_int_equal(unwmemo__add(m, 1, &s, reads, 1, pcs, 2, 4, 0, false), 0);
+	regs[BW_REG_RBX] = 2;
+	s = snap_of(7);
+	assert_int_equal(unwmemo__add(m, 1, &s, reads, 1, pcs, 2, 4, 0, false), 0);
+	assert_int_equal(unwmemo__count(m), 2);
+	unwmemo__forget(m, 7);
+	assert_int_equal(unwmemo__count(m), 1);
+	regs[BW_REG_RBX] = 1;
+	s = snap_of(8);
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 2);
+	unwmemo__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_lru_and_drop),
+		cmocka_unit_test(test_memo_forget),
 		cmocka_unit_test(test_memo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /* A uthash table keyed by (pid, generation, registers); its insertion
- * order is the LRU order (a hit moves to the end, the head goes). */
+ * order is the LRU order (a hit moves to the end, the head goes). Each
+ * process's walks are also on a list of their own, so that forgetting
+ * a process that exited costs its walks, not all of them (hundreds of
+ * processes exit a second on a busy host). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <uthash.h>
+#include <utlist.h>
 #include "base/bpf_abi.h"
 #include "stacks/unwmemo.h"
 
@@ -17,6 +20,8 @@ struct memokey {
 
 struct memo {
 	UT_hash_handle hh;
+	struct memo *prev, *next; /* its process's walks */
+	struct pidmemos *owner;
 	struct memokey key;
 	int max;
 	int err;
@@ -27,9 +32,16 @@ struct memo {
 	struct bw_memread *reads;
 };
 
+struct pidmemos {
+	UT_hash_handle hh;
+	uint32_t pid;
+	struct memo *list;
+};
+
 struct unwmemo {
 	size_t max;
 	struct memo *memos;
+	struct pidmemos *pids;
 };
 
 struct unwmemo *unwmemo__new(size_t max)
@@ -43,6 +55,13 @@ struct unwmemo *unwmemo__new(size_t max)
 
 static void del(struct unwmemo *m, struct memo *e)
 {
+	struct pidmemos *o = e->owner;
+
+	DL_DELETE(o->list, e);
+	if (!o->list) {
+		HASH_DEL(m->pids, o);
+		free(o);
+	}
 	HASH_DEL(m->memos, e);
 	free(e->pcs);
 	free(e->reads);
@@ -92,12 +111,6 @@ int unwmemo__find(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *sna
 
 	make_key(&k, gen, snap);
 	HASH_FIND(hh, m->memos, &k, sizeof(k), e);
-	if (!e) { static long nr[BW_NREGS], cnt; struct memo *x, *t2; int r;
-	  HASH_ITER(hh, m->memos, x, t2) if (x->key.pid == k.pid && x->key.regs[BW_REG_RIP] == k.regs[BW_REG_RIP] && x->key.regs[BW_REG_RSP] == k.regs[BW_REG_RSP]) {
-	    cnt++; for (r = 0; r < BW_NREGS; r++) if (x->key.regs[r] != k.regs[r]) nr[r]++;
-	    if (cnt % 500 == 0) { fprintf(stderr, "regmiss %ld:", cnt); for (r = 0; r < BW_NREGS; r++) fprintf(stderr, " %ld", nr[r]); fprintf(stderr, "\n"); }
-	    break; } }
-	if (e && !same_words(e, snap)) { static long w; if (++w % 200 == 0) fprintf(stderr, "wordmiss %ld\n", w); }
 	if (!e || e->max != max || !same_words(e, snap))
 		return -1;
 	HASH_DEL(m->memos, e);
@@ -113,6 +126,8 @@ int unwmemo__add(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap
 		 int max, int err, bool cut_short)
 {
 	struct memo *e, *old;
+	struct pidmemos *o;
+	uint32_t pid;
 
 	if (n < 0 || nreads < 0 || nreads > BW_UNWIND_MAX_READS || n > max)
 		return -EINVAL;
@@ -140,17 +155,37 @@ int unwmemo__add(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap
 		del(m, old);
 	while (HASH_COUNT(m->memos) >= m->max)
 		del(m, m->memos);
+	pid = (uint32_t)snap->pid;
+	HASH_FIND(hh, m->pids, &pid, sizeof(pid), o);
+	if (!o) {
+		o = calloc(1, sizeof(*o));
+		if (!o) {
+			free(e->pcs);
+			free(e->reads);
+			free(e);
+			return -ENOMEM;
+		}
+		o->pid = pid;
+		HASH_ADD(hh, m->pids, pid, sizeof(o->pid), o);
+	}
+	e->owner = o;
+	DL_APPEND(o->list, e);
 	HASH_ADD(hh, m->memos, key, sizeof(e->key), e);
 	return 0;
 }
 
 void unwmemo__forget(struct unwmemo *m, pid_t pid)
 {
-	struct memo *e, *tmp;
+	uint32_t key = (uint32_t)pid;
+	struct pidmemos *o;
+	struct memo *e, *next;
 
-	HASH_ITER(hh, m->memos, e, tmp)
-		if (e->key.pid == (uint32_t)pid)
-			del(m, e);
+	HASH_FIND(hh, m->pids, &key, sizeof(key), o);
+	/* del() frees @o with its last walk: not read after */
+	for (e = o ? o->list : NULL; e; e = next) {
+		next = e->next;
+		del(m, e);
+	}
 }
 
 size_t unwmemo__count(const struct unwmemo *m)
