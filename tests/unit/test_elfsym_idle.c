@@ -95,9 +95,12 @@ static void test_release_reopen(void **state)
 	/* a pc not cached: opened again, through the path last seen */
 	named(c, ef, leaf + 1, true, "fixture_leaf", 1);
 	assert_non_null(ef->mod);
+	/* opened again soon after its release: kept twice as long */
+	now = bw_mono_ns();
+	assert_int_equal(elfsyms__release_idle(c, now + ELFSYM_IDLE_NS, ELFSYM_IDLE_NS), 0);
+	assert_non_null(ef->mod);
 	/* released again, and the file gone: said, not guessed */
-	assert_int_equal(elfsyms__release_idle(c, bw_mono_ns() + ELFSYM_IDLE_NS, ELFSYM_IDLE_NS),
-			 1);
+	assert_int_equal(elfsyms__release_idle(c, now + 2 * ELFSYM_IDLE_NS, ELFSYM_IDLE_NS), 1);
 	assert_int_equal(unlink(path), 0);
 	tmpl.addr = leaf + 2;
 	assert_int_equal(elfsyms__frames(c, ef, leaf + 2, true, &tmpl, out, 8), -ESRCH);

@@ -28,6 +28,8 @@ struct filesym {
 	char *path;
 	uint64_t used_ns;
 	uint64_t dwarf_ns; /* the Dwfl last used: a pc not in the cache */
+	uint64_t released_ns;
+	unsigned int backoff; /* kept 2^backoff times the idle time */
 	uint64_t mark; /* the sweep it was last found mapped in */
 	size_t idlen;
 	unsigned char id[]; /* build-id */
@@ -171,7 +173,7 @@ size_t elfsyms__release_idle(struct elfsyms *c, uint64_t now_ns, uint64_t idle_n
 	size_t n = 0;
 
 	HASH_ITER(hh, c->files, f, tmp) {
-		if (!f->dwfl || now_ns - f->dwarf_ns < idle_ns)
+		if (!f->dwfl || now_ns - f->dwarf_ns < idle_ns << f->backoff)
 			continue;
 		/* the table's names are the module's: they go with it; the
 		 * cached frames are copies and stay */
@@ -182,6 +184,7 @@ size_t elfsyms__release_idle(struct elfsyms *c, uint64_t now_ns, uint64_t idle_n
 		f->dwfl = NULL;
 		f->file.mod = NULL;
 		f->released = true;
+		f->released_ns = now_ns;
 		n++;
 	}
 	return n;
@@ -348,6 +351,11 @@ int elfsyms__frames(struct elfsyms *c, const struct elffile *file, Dwarf_Addr lo
 	if (n)
 		return n;
 	if (f->released) {
+		/* signed: a caller's clock may run ahead of ours (tests) */
+		bool soon = (int64_t)(bw_mono_ns() - f->released_ns) < (int64_t)ELFSYM_SOON_NS;
+
+		f->backoff = !soon ? 0 : f->backoff < ELFSYM_MAX_BACKOFF ? f->backoff + 1 :
+			f->backoff;
 		f->released = false;
 		if (f->path)
 			open_file(c, f, f->pid, f->path);

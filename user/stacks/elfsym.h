@@ -54,10 +54,15 @@ size_t elfsyms__count(const struct elfsyms *c);
  * A file still mapped whose pcs have all been served by the pc cache
  * for @idle_ns drops its Dwfl (libc's DWARF inflated is ~16 MB, and
  * libdw's caches of it grow with every new pc): opened again at the
- * next pc not cached, through the last process seen mapping it. Returns
- * how many were released.
+ * next pc not cached, through the last process seen mapping it. Opening
+ * libc's again costs ~100 ms of CPU (inflating its DWARF), so a file
+ * opened again within ELFSYM_SOON_NS of its release waits twice as long
+ * before the next one (up to 16 times @idle_ns), and one that stayed
+ * released that long starts over. Returns how many were released.
  */
-#define ELFSYM_IDLE_NS (30 * BW_NSEC_PER_SEC)
+#define ELFSYM_IDLE_NS (10 * BW_NSEC_PER_SEC)
+#define ELFSYM_SOON_NS (60 * BW_NSEC_PER_SEC)
+#define ELFSYM_MAX_BACKOFF 4
 size_t elfsyms__release_idle(struct elfsyms *c, uint64_t now_ns, uint64_t idle_ns);
 
 /*
