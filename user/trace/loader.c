@@ -85,10 +85,14 @@ static int open_btf(struct bw_loader *l, const char *path)
 	return 0;
 }
 
+/*
+ * A --btf file is parsed here, so that a bad one is said with its reason
+ * (exit 5). The kernel's own is only checked to be there: libbpf parses
+ * it at load anyway, and a second parse of its 5.5 MB (1,350 reads of a
+ * sysfs page each) cost `--now` 20-60 ms of its ~250 ms here.
+ */
 static int check_btf(struct bw_loader *l, const struct bw_loader_cfg *cfg)
 {
-	struct btf *btf;
-
 	if (cfg->btf_path)
 		return open_btf(l, cfg->btf_path);
 	if (access(VMLINUX_BTF, R_OK)) {
@@ -96,15 +100,6 @@ static int check_btf(struct bw_loader *l, const struct bw_loader_cfg *cfg)
 		       strerror(errno));
 		return BW_EXIT_NOBTF;
 	}
-	btf = btf__parse(VMLINUX_BTF, NULL);
-	if (!btf) {
-		char msg[128];
-
-		libbpf_strerror(errno, msg, sizeof(msg));
-		bw_err("no usable kernel BTF in '%s': %s", VMLINUX_BTF, msg);
-		return BW_EXIT_NOBTF;
-	}
-	btf__free(btf);
 	return 0;
 }
 
