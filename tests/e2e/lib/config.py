@@ -13,6 +13,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
 RUN_BUDGET_S = 480          # the whole run must stay under 8 minutes (sanitized builds too)
 START_TIMEOUT_S = 30        # blockwatch: until "blockwatch: tracing"
 READY_TIMEOUT_S = 10        # workload: until "ready PID TID"
+# A workload that prints "ready" once its threads sleep has them asleep
+# for a few ms: blockwatch's default threshold is 100 ms, and --now can
+# reach its scan within 100 ms of starting. The harness waits this long
+# after such a "ready" line, so a thread it hands out is past the
+# default threshold whatever the machine's load (the age is wall-clock).
+SETTLE_S = 0.15
 EXIT_TIMEOUT_S = 15         # any process: until it exits once told to
 TOLERANCE = 0.10            # ground truth: see tests/workloads/blockers.c
 MS = 1000 * 1000

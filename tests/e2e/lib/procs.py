@@ -16,7 +16,7 @@ import subprocess
 import threading
 import time
 
-from .config import EXIT_TIMEOUT_S, READY_TIMEOUT_S, START_TIMEOUT_S
+from .config import EXIT_TIMEOUT_S, READY_TIMEOUT_S, SETTLE_S, START_TIMEOUT_S
 from .errors import Fail
 
 
@@ -197,6 +197,7 @@ class Ctx:
         if not m:
             raise Fail(f"stuck {mode} did not print 'ready' "
                        f"({describe_rc(w.wait(1))})", w.tail())
+        time.sleep(SETTLE_S)
         return (w, int(m.group(1)), [int(x) for x in m.group(2).split()],
                 (since, time.time()))
 
@@ -212,6 +213,7 @@ class Ctx:
         if not m:
             raise Fail(f"stacks did not print 'ready' "
                        f"({describe_rc(w.wait(1))})", w.tail())
+        time.sleep(SETTLE_S)
         tids = dict(zip(STACK_THREADS, map(int, m.group(2).split())))
         return w, int(m.group(1)), tids
 
@@ -233,6 +235,7 @@ class Ctx:
         if not m:
             raise Fail(f"{name} did not print 'ready' "
                        f"({describe_rc(w.wait(1))})", w.tail())
+        time.sleep(SETTLE_S)
         return w, m
 
     def go(self, w, timeout):
