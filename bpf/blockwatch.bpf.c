@@ -93,6 +93,15 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
+/* The processes whose loader announcements userspace wants: those it
+ * holds the mappings of (see bw_dl_state). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BW_MAX_DL_WATCH);
+	__type(key, __u32);
+	__type(value, __u8);
+} dl_watch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 16 << 20); /* resized by userspace */
@@ -669,6 +678,27 @@ int BPF_PROG(bw_exit)
 	/* signal->live is decremented before this tracepoint */
 	if (!BPF_CORE_READ(cur, signal, live.counter) && traced(tgid))
 		emit_marker(tgid, BW_EV_GONE);
+	return 0;
+}
+
+/*
+ * The dynamic loader calls _dl_debug_state (its r_brk, the debuggers'
+ * breakpoint) before and after every change of the link map: dlopen,
+ * dlclose, the start of a program. Userspace attaches this to each
+ * loader file it meets (SEC("uprobe"): no target of its own), and asks
+ * for the processes whose mappings it holds: the marker, in order with
+ * their records, says those mappings may no longer be the ones the
+ * records after it ran with. A record before it was emitted with the
+ * old ones, and is named with them.
+ */
+SEC("uprobe")
+int bw_dl_state(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	(void)ctx;
+	if (bpf_map_lookup_elem(&dl_watch, &tgid))
+		emit_marker(tgid, BW_EV_MAPS);
 	return 0;
 }
 

@@ -79,6 +79,11 @@ struct bw_stats {
  * mappings changed (exec) or it is gone (its last thread exited). */
 #define BW_EV_EXEC	(1u << 4)
 #define BW_EV_GONE	(1u << 5)
+/* A marker too: the process's dynamic loader announced that its
+ * mappings are changing (dlopen, dlclose): see bw_dl_state. */
+#define BW_EV_MAPS	(1u << 6)
+/* Processes whose loader announcements userspace wants (dl_watch). */
+#define BW_MAX_DL_WATCH 65536
 
 /* sched_switch prev_state bits we care about (include/linux/sched.h). */
 #define BW_TASK_RUNNING		0x0000

@@ -25,6 +25,9 @@ struct bw_loader {
 	int ncpus;
 	int btf_fd;	    /* --btf FILE, open until the programs are loaded */
 	char btf_path[32];  /* its /proc/self/fd path; "" without --btf */
+	/* bw_dl_state on each loader file met (bw_loader__probe_dl) */
+	struct bpf_link *dl_links[BW_MAX_DL_PROBES];
+	int ndl;
 };
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -152,6 +155,7 @@ static int try_load(struct bw_loader *l, const struct bw_loader_cfg *cfg, bool r
 	bpf_program__set_autoload(skel->progs.bw_exit, cfg->tracing);
 	bpf_program__set_autoload(skel->progs.bw_exec, cfg->tracing);
 	bpf_program__set_autoload(skel->progs.bw_sys_exit, cfg->syscall_exit && cfg->tracing);
+	bpf_program__set_autoload(skel->progs.bw_dl_state, cfg->tracing);
 	if (raw_tp)
 		bpf_map__set_max_entries(skel->maps.tstate_hash, RAW_TP_THREADS);
 	bpf_map__set_max_entries(skel->maps.events, pow2_roundup(cfg->ringbuf_size));
@@ -224,10 +228,44 @@ void bw_loader__free(struct bw_loader *l)
 {
 	if (!l)
 		return;
+	while (l->ndl)
+		bpf_link__destroy(l->dl_links[--l->ndl]);
 	blockwatch_bpf__destroy(l->skel);
 	if (l->btf_fd >= 0)
 		close(l->btf_fd);
 	free(l);
+}
+
+int bw_loader__probe_dl(struct bw_loader *l, int fd)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = "_dl_debug_state");
+	struct bpf_program *prog = l->skel->progs.bw_dl_state;
+	struct bpf_link *link;
+	char path[32];
+
+	if (bpf_program__fd(prog) < 0)
+		return -EOPNOTSUPP; /* not loaded: --now */
+	if (l->ndl == BW_MAX_DL_PROBES)
+		return -ENOSPC;
+	/* the file the process maps, whatever its path says now: the
+	 * kernel resolves the fd's link to its inode */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	link = bpf_program__attach_uprobe_opts(prog, -1, path, 0, &opts);
+	if (!link)
+		return -errno;
+	l->dl_links[l->ndl++] = link;
+	return 0;
+}
+
+int bw_loader__watch_dl(struct bw_loader *l, pid_t pid, bool on)
+{
+	int fd = bpf_map__fd(l->skel->maps.dl_watch);
+	__u32 key = pid;
+	__u8 one = 1;
+
+	if (on ? bpf_map_update_elem(fd, &key, &one, BPF_ANY) : bpf_map_delete_elem(fd, &key))
+		return -errno;
+	return 0;
 }
 
 int bw_loader__ringbuf_fd(const struct bw_loader *l)

@@ -31,6 +31,16 @@ struct bw_loader;
 int bw_loader__new(const struct bw_loader_cfg *cfg, struct bw_loader **out);
 void bw_loader__free(struct bw_loader *l);
 int bw_loader__ringbuf_fd(const struct bw_loader *l);
+/*
+ * The dynamic loader's announcements of dlopen and dlclose
+ * (BW_EV_MAPS markers): bw_dl_state attached to the loader file open at
+ * @fd, for every process mapping it; then only the processes asked for
+ * with bw_loader__watch_dl send markers. Negative errno: -EOPNOTSUPP
+ * without tracing (--now), -ENOSPC past BW_MAX_DL_PROBES files.
+ */
+#define BW_MAX_DL_PROBES 32
+int bw_loader__probe_dl(struct bw_loader *l, int fd);
+int bw_loader__watch_dl(struct bw_loader *l, pid_t pid, bool on);
 /* Sum the per-CPU counters (monotonic since load). */
 int bw_loader__stats(const struct bw_loader *l, uint64_t out[BW_STAT_MAX]);
 /* A record and its length: BW_EVENT_HDR_SIZE + stack_len at least. */
