@@ -204,12 +204,50 @@ static void test_live(void **state)
 	procmap__free(pm);
 }
 
+/* Once its loader is heard (dl_since_ns before the last comparison),
+ * the maps are compared only after it spoke (procmap__mark). */
+static void test_loader_marked(void **state)
+{
+	char *debuginfo = NULL;
+	struct procmap *pm;
+	Dwfl_Callbacks cb;
+	struct child c;
+
+	(void)state;
+	child_start(&c);
+	procmap_callbacks(&cb, &debuginfo);
+	pm = procmap__new(c.pid, &cb, NULL);
+	assert_non_null(pm);
+	assert_non_null(pm->dwfl);
+	child_do(&c, 'm');
+	pm->checked_ns -= PROCMAP_CHECK_NS; /* a periodic check would be due */
+	/* heard since before the maps were read */
+	pm->dl_since_ns = pm->checked_ns - 1;
+	assert_false(procmap__files_changed(pm));
+	procmap__mark(pm);
+	assert_true(procmap__files_changed(pm));
+	/* the mark is used up by the comparison */
+	assert_false(procmap__files_changed(pm));
+	assert_int_equal(procmap__rebuild(pm, &cb), 0);
+	procmap__mark(pm);
+	assert_false(procmap__files_changed(pm)); /* marked, nothing new */
+	/* heard only since after the last comparison: the periodic check
+	 * still runs once, and finds what changed before */
+	child_do(&c, 'm');
+	pm->dl_since_ns = bw_mono_ns();
+	pm->checked_ns -= PROCMAP_CHECK_NS;
+	assert_true(procmap__files_changed(pm));
+	child_stop(&c);
+	procmap__free(pm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_long_path),
 		cmocka_unit_test(test_live),
+		cmocka_unit_test(test_loader_marked),
 	};
 
 	return cmocka_run_group_tests_name("procmap", tests, NULL, NULL);

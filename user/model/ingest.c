@@ -177,8 +177,9 @@ static int add(struct ingest *in, const struct bw_event *e, uint64_t blocked, ui
 	return err;
 }
 
-/* A record of the next report's epoch, kept until that report. */
-static void hold(struct ingest *in, const void *data, size_t size, uint32_t count)
+/* A record of the next report's epoch, kept until that report; false
+ * when out of memory (its blocks counted as dropped). */
+static bool hold(struct ingest *in, const void *data, size_t size, uint32_t count)
 {
 	void **grown = realloc(in->held, (in->nheld + 1) * sizeof(*grown));
 	size_t *sizes = grown ? realloc(in->held_size, (in->nheld + 1) * sizeof(*sizes)) : NULL;
@@ -190,11 +191,12 @@ static void hold(struct ingest *in, const void *data, size_t size, uint32_t coun
 		in->held_size = sizes;
 	if (!copy) {
 		in->user_drops += count;
-		return;
+		return false;
 	}
 	memcpy(copy, data, size);
 	in->held[in->nheld] = copy;
 	in->held_size[in->nheld++] = size;
+	return true;
 }
 
 void ingest__record(struct ingest *in, const void *data, size_t size)
@@ -204,6 +206,14 @@ void ingest__record(struct ingest *in, const void *data, size_t size)
 
 	if (size < BW_EVENT_HDR_SIZE || size < BW_EVENT_HDR_SIZE + e->stack_len) {
 		in->user_drops++;
+		return;
+	}
+	/* after the records held before it, in order (out of memory: now) */
+	if (e->flags & (BW_EV_EXEC | BW_EV_GONE | BW_EV_MAPS) && in->nheld &&
+	    hold(in, data, size, 0))
+		return;
+	if (e->flags & BW_EV_MAPS) {
+		syms__maps_marked(in->syms, e->pid);
 		return;
 	}
 	if (e->flags & (BW_EV_EXEC | BW_EV_GONE)) {

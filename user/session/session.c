@@ -161,6 +161,16 @@ static struct bw_loader_cfg loader_cfg(const struct bw_opts *o)
 /* An output that is the --btf file (by any name) would be truncated
  * before libbpf reads it. A -p target's binary needs no check: the
  * kernel refuses to open a running executable for writing (ETXTBSY). */
+static int probe_dl(void *ctx, int fd)
+{
+	return bw_loader__probe_dl(ctx, fd);
+}
+
+static int watch_dl(void *ctx, pid_t pid, bool on)
+{
+	return bw_loader__watch_dl(ctx, pid, on);
+}
+
 static int outputs_clash(const struct bw_opts *o)
 {
 	struct stat btf, out;
@@ -217,6 +227,11 @@ static int setup(struct session *s)
 		return ret;
 	s->in = ingest__new(o->debuginfo_path, o->threshold_ns);
 	if (!s->in)
+		goto nomem;
+	/* dlopen and dlclose said by the loaders, not found by rereading
+	 * every process's maps (--now reads them once) */
+	if (!o->now && syms__set_loader_ops(s->in->syms, &(struct dl_ops){
+			       .probe = probe_dl, .watch = watch_dl, .ctx = s->loader }))
 		goto nomem;
 	if (!o->now && !(s->loop = bw_loop__new())) {
 		bw_err("cannot set up the event loop: %s", strerror(errno));

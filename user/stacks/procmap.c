@@ -157,8 +157,14 @@ bool procmap__files_changed(struct procmap *pm)
 	struct mapset cur;
 	size_t added;
 
-	if (now - pm->checked_ns < PROCMAP_CHECK_NS)
+	if (pm->dl_since_ns && pm->dl_since_ns < pm->checked_ns) {
+		/* compared since its loader was heard: it says when */
+		if (!pm->dl_marked)
+			return false;
+	} else if (now - pm->checked_ns < PROCMAP_CHECK_NS) {
 		return false;
+	}
+	pm->dl_marked = false;
 	pm->checked_ns = now;
 	if (read_files(pm->pid, &cur))
 		return false;
@@ -173,6 +179,11 @@ bool procmap__files_changed(struct procmap *pm)
 		       "keeping what was read", pm->pid, pm->files.n - cur.n, pm->files.n);
 	mapset__free(&cur);
 	return added && procfs_alive(pm->pid);
+}
+
+void procmap__mark(struct procmap *pm)
+{
+	pm->dl_marked = true;
 }
 
 static void drop_dwfl(struct procmap *pm)
@@ -205,6 +216,7 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 		return -ENOMEM;
 	pm->foreign_root = procfs_foreign_root(pm->pid);
 	pm->built_ns = pm->checked_ns = bw_mono_ns();
+	pm->dl_marked = false;
 	pm->dwfl = dwfl_begin(cb);
 	if (!pm->dwfl)
 		return -ENOMEM;

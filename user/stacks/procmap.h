@@ -32,6 +32,12 @@ struct procmap {
 	struct elfcache *elfs;	  /* the files' handles, shared */
 	struct bw_unwinder uw;
 	bool released;		  /* procmap__release: read again when next needed */
+	/* Its loader announces dlopen and dlclose (stacks/dlwatch.h) since
+	 * dl_since_ns (0: not): once the maps were compared after that,
+	 * they are compared again only when dl_marked says it spoke. */
+	bool dl_watching;
+	bool dl_marked;
+	uint64_t dl_since_ns;
 };
 
 /* The module a pc is in, with what a frame needs about it. */
@@ -63,9 +69,12 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb);
 /* A file mapping was added or changed since the maps were read (a
  * library dlclose'd and another mapped in its place; not one only
  * removed: see struct mapset); checked at most every PROCMAP_CHECK_NS,
- * false in between. */
+ * false in between; when its loader announces changes, checked only
+ * after it did (procmap__mark). */
 bool procmap__files_changed(struct procmap *pm);
 #define PROCMAP_CHECK_NS (100 * BW_NSEC_PER_MSEC)
+/* Its loader said its mappings are changing. */
+void procmap__mark(struct procmap *pm);
 /* The module holding @addr; false when none does. */
 bool procmap__module(struct procmap *pm, uint64_t addr, struct bw_module *m);
 

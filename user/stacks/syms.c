@@ -41,6 +41,7 @@ struct syms {
 	bw_cut_fn cut;
 	void *cut_ctx;
 	struct unwmemo *memo;
+	struct dlwatch *dl; /* NULL: no loader announcements (--now) */
 	struct bw_memread reads[BW_UNWIND_MAX_READS]; /* of the walk under way */
 };
 
@@ -109,10 +110,43 @@ fail:
 	return NULL;
 }
 
-static void proc_free(struct proc *p)
+static void proc_free(struct syms *s, struct proc *p)
 {
+	if (s->dl)
+		dlwatch__detach(s->dl, p->map);
 	procmap__free(p->map);
 	free(p);
+}
+
+int syms__set_loader_ops(struct syms *s, const struct dl_ops *ops)
+{
+	dlwatch__free(s->dl);
+	s->dl = ops ? dlwatch__new(ops) : NULL;
+	return !ops || s->dl ? 0 : -ENOMEM;
+}
+
+void syms__maps_marked(struct syms *s, pid_t pid)
+{
+	struct proc *p;
+
+	HASH_FIND_INT(s->procs, &pid, p);
+	if (p)
+		procmap__mark(p->map);
+}
+
+/* The maps of @pm were read: its loader heard from now on. */
+static void built(struct syms *s, struct procmap *pm)
+{
+	if (s->dl && pm->dwfl)
+		dlwatch__attach(s->dl, pm);
+}
+
+static int rebuild(struct syms *s, struct procmap *pm)
+{
+	int err = procmap__rebuild(pm, &s->proc_cb);
+
+	built(s, pm);
+	return err;
 }
 
 void syms__free(struct syms *s)
@@ -123,8 +157,9 @@ void syms__free(struct syms *s)
 		return;
 	HASH_ITER(hh, s->procs, p, tmp) {
 		HASH_DEL(s->procs, p);
-		proc_free(p);
+		proc_free(s, p);
 	}
+	dlwatch__free(s->dl);
 	elfsyms__free(s->files);
 	/* after the Dwfls: theirs were the other references */
 	elfcache__free(s->elfs);
@@ -143,14 +178,14 @@ static struct procmap *proc_get(struct syms *s, pid_t pid)
 	if (p) {
 		p->used_ns = bw_mono_ns();
 		if (p->map->released) {
-			procmap__rebuild(p->map, &s->proc_cb);
+			rebuild(s, p->map);
 			return p->map;
 		}
 		/* A failed read (out of fds, a race with exec) is retried
 		 * now and then; a process that is gone stays so. */
 		if (!p->map->dwfl && bw_mono_ns() - p->map->built_ns > REREAD_NS &&
 		    procfs_alive(pid))
-			procmap__rebuild(p->map, &s->proc_cb);
+			rebuild(s, p->map);
 		return p->map;
 	}
 	p = calloc(1, sizeof(*p));
@@ -164,6 +199,7 @@ static struct procmap *proc_get(struct syms *s, pid_t pid)
 		return NULL;
 	}
 	HASH_ADD_INT(s->procs, pid, p);
+	built(s, p->map);
 	return p->map;
 }
 
@@ -185,7 +221,7 @@ void syms__forget(struct syms *s, pid_t pid)
 	if (!p)
 		return;
 	HASH_DEL(s->procs, p);
-	proc_free(p);
+	proc_free(s, p);
 }
 
 static int mark_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
@@ -217,7 +253,7 @@ void syms__prune(struct syms *s, uint64_t now_ns)
 		if (!procfs_alive(p->pid)) {
 			unwmemo__forget(s->memo, p->pid);
 			HASH_DEL(s->procs, p);
-			proc_free(p);
+			proc_free(s, p);
 			gone++;
 			continue;
 		}
@@ -288,13 +324,13 @@ int syms__unwind(struct syms *s, const struct bw_snapshot *snap, struct bw_pc *p
 	 * modules, but their files are others. */
 	if (procmap__files_changed(pm)) {
 		bw_dbg("pid %d: its file mappings changed, rereading them", pm->pid);
-		if (procmap__rebuild(pm, &s->proc_cb) || !pm->attached)
+		if (rebuild(s, pm) || !pm->attached)
 			goto pc_only;
 	}
 	n = walk(s, pm, snap, pcs, max, &err, &cut);
 	if ((n == 0 || left_modules(pm, pcs, n)) && bw_mono_ns() - pm->built_ns > REREAD_NS) {
 		bw_dbg("pid %d: a pc outside the known mappings, rereading them", pm->pid);
-		if (!procmap__rebuild(pm, &s->proc_cb) && pm->attached)
+		if (!rebuild(s, pm) && pm->attached)
 			n = walk(s, pm, snap, pcs, max, &err, &cut);
 	}
 	if (n == 0)

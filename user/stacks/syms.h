@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "stacks/dlwatch.h"
 #include "stacks/frame.h"
 #include "stacks/unwind.h"
 
@@ -28,6 +29,13 @@ int syms__prepare(struct syms *s, pid_t pid);
  * judged (a pc past the real end is no reason to reread the maps). */
 typedef void (*bw_cut_fn)(void *ctx, pid_t pid, struct bw_pc *pcs, int *n, bool *truncated);
 void syms__set_cut(struct syms *s, bw_cut_fn fn, void *ctx);
+/* Hear the processes' dynamic loaders (stacks/dlwatch.h) through
+ * @ops (NULL: not: every process's maps are compared every
+ * PROCMAP_CHECK_NS); 0 or -ENOMEM. */
+int syms__set_loader_ops(struct syms *s, const struct dl_ops *ops);
+/* @pid's loader said its mappings are changing (BW_EV_MAPS): they are
+ * compared before its next stack is unwound. */
+void syms__maps_marked(struct syms *s, pid_t pid);
 /* Drop what is cached about @pid (it exited, or exec'd). */
 void syms__forget(struct syms *s, pid_t pid);
 /*
