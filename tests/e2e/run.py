@@ -187,6 +187,7 @@ ORDER = [
     "stacks-cache-warm",
     "stacks-cache-exec",
     "stacks-cache-dlopen",
+    "stacks-cache-dlopen-late",
     # test_go
     "go-now-default",
     "go-now-stripped",

@@ -753,6 +753,70 @@ def t_stacks_cache_dlopen(ctx):
                   {"a": "/libswap_a.so", "b": "/libswap_b.so"}, "dlopen")
 
 
+def t_stacks_cache_dlopen_late(ctx):
+    """Blocks in libswap_a.so, then again, then dlcloses it and dlopens
+    libswap_b.so where it was and blocks in it, while blockwatch is
+    stopped: reading the second block after the swap, blockwatch still
+    names it from libswap_a.so (the loader's dlclose came after it in
+    the ring), and the third from libswap_b.so. Rereading the maps when
+    a record is read (every 100 ms) named the second from libswap_b.so."""
+    d = os.path.dirname(ctx.cfg.blockers)
+    w, m = ctx.simple(os.path.join(d, "swap_a"), "swap",
+                      args=("late", os.path.join(d, "libswap_a.so"),
+                            os.path.join(d, "libswap_b.so")))
+    pid = int(m.group(1))
+    bw = ctx.blockwatch("-v", "-p", pid, "-t", "200ms", "-i", "60s",
+                        "-f", "json")
+    ctx.tracing(bw)
+    w.send("go\n")
+    base = {}
+    for side in ("dl a", "late a"):
+        mm = w.wait_line("out", rf"^{side} (0x[0-9a-f]+)$", 10)
+        if not mm:
+            raise Fail(f"swap did not print '{side}' "
+                       f"({describe_rc(w.wait(0))})", w.tail())
+        base[side] = mm.group(1)
+    # the first block read and named, libswap_a.so in the maps read
+    if not bw.wait_line("err", rf"^blockwatch: pid {pid}: (its file mappings "
+                        "changed|a pc outside the known mappings)", 10):
+        raise Fail("blockwatch did not read the maps for the first block",
+                   bw.tail())
+    bw.signal(signal.SIGSTOP)
+    try:
+        w.send("again\n")
+        mm = w.wait_line("out", r"^dl b (0x[0-9a-f]+)$", 10)
+        if not mm or not w.wait_line("out", r"^done$", 10):
+            raise Fail(f"swap did not swap ({describe_rc(w.wait(0))})",
+                       w.tail())
+    finally:
+        bw.signal(signal.SIGCONT)
+    if mm.group(1) != base["dl a"]:
+        raise Fail(f"libswap_a.so at {base['dl a']}, libswap_b.so at "
+                   f"{mm.group(1)}: not the same address, the test tests "
+                   "nothing")
+    time.sleep(0.5)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw)
+    w.p.stdin.close()
+    rc = w.wait(EXIT_TIMEOUT_S)
+    if rc != 0:
+        raise Fail(f"swap: {describe_rc(rc)}", w.tail())
+    reports = parse_reports(bw.stdout_text(), expect_threshold=200 * MS)
+    got = swap_entries(reports, pid, "swaplib_block_")
+    details = show_entries(entries(reports, pid=pid))
+    want = {"a": 2, "b": 1}
+    for side, n in want.items():
+        es = got.get(side, [])
+        blocks = sum(t["count"] for t, _ in es)
+        if blocks != n:
+            raise Fail(f"{blocks} blocks named swaplib_block_{side}, "
+                       f"expected {n}", details)
+        for t, f in es:
+            if not (f.get("module") or "").endswith(f"/libswap_{side}.so"):
+                raise Fail(f"swaplib_block_{side} named in module "
+                           f"{f.get('module')!r}", details)
+
+
 TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
           t_stacks(c, v, m))
          for variant in ("fp", "nofp") for mode in STACK_MODES] + [
@@ -770,4 +834,5 @@ TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
     ("stacks-cache-warm", t_stacks_cache_warm),
     ("stacks-cache-exec", t_stacks_cache_exec),
     ("stacks-cache-dlopen", t_stacks_cache_dlopen),
+    ("stacks-cache-dlopen-late", t_stacks_cache_dlopen_late),
 ]

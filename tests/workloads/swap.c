@@ -9,6 +9,12 @@
  *                        different file, mapped where LIBA was), block
  *                        300 ms in swaplib_block_b; prints
  *                        "dl a|b BASE FN" before each block
+ *   swap_a late LIBA LIBB  as dl, but blocks in LIBA, prints "late a
+ *                        BASE", waits for a second line on stdin, then
+ *                        blocks in it again, dlcloses it and dlopens
+ *                        LIBB at once (no pause: a tracer stopped
+ *                        meanwhile reads the second block after the
+ *                        swap), blocks in LIBB and keeps it
  *   swap_a exec NEXT     block 300 ms in swap_block_a, then exec NEXT
  *                        (swap_b) "last": 300 ms in swap_block_b at the
  *                        same address; prints "exec a|b FN" before each
@@ -20,6 +26,7 @@
  */
 #include <dlfcn.h>
 #include <link.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -49,7 +56,9 @@ static int done(void)
 	return 0;
 }
 
-static int one_lib(const char *path, const char *side)
+enum lib_mode { LIB_ONCE, LIB_LATE, LIB_KEEP };
+
+static int one_lib(const char *path, const char *side, enum lib_mode mode)
 {
 	void *(*fn)(void);
 	struct link_map *lm;
@@ -67,7 +76,19 @@ static int one_lib(const char *path, const char *side)
 	printf("dl %s %#lx\n", side, (unsigned long)lm->l_addr);
 	fflush(stdout);
 	fn();
-	sleep_ms(150);
+	if (mode == LIB_KEEP)
+		return 0;
+	if (mode == LIB_LATE) {
+		char line[16];
+
+		printf("late %s %#lx\n", side, (unsigned long)lm->l_addr);
+		fflush(stdout);
+		if (!fgets(line, sizeof(line), stdin))
+			return -1;
+		fn();
+	} else {
+		sleep_ms(150);
+	}
 	dlclose(h);
 	return 0;
 }
@@ -83,15 +104,18 @@ int main(int argc, char **argv)
 		return done();
 	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: swap dl LIBA LIBB | swap exec NEXT\n");
+		fprintf(stderr, "usage: swap dl|late LIBA LIBB | swap exec NEXT\n");
 		return 2;
 	}
 	printf("ready %d %ld\n", getpid(), (long)syscall(SYS_gettid));
 	fflush(stdout);
 	if (!fgets(line, sizeof(line), stdin))
 		return 1;
-	if (!strcmp(argv[1], "dl") && argc == 4) {
-		if (one_lib(argv[2], "a") || one_lib(argv[3], "b"))
+	if ((!strcmp(argv[1], "dl") || !strcmp(argv[1], "late")) && argc == 4) {
+		bool late = !strcmp(argv[1], "late");
+
+		if (one_lib(argv[2], "a", late ? LIB_LATE : LIB_ONCE) ||
+		    one_lib(argv[3], "b", late ? LIB_KEEP : LIB_ONCE))
 			return 1;
 		return done();
 	}
