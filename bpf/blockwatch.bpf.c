@@ -56,6 +56,13 @@ const volatile bool use_sys_exit;
 const volatile __u32 stack_pages = 5;
 /* -K: kernel stacks too (taken at switch-out: costs every sleep). */
 const volatile bool kstacks;
+/* Wake-ups batched (see emit_flags): at most one forced every wake_ns
+ * for the records of processes whose mappings userspace holds; 0: a
+ * wake-up for every record, as the ring buffer does by itself. */
+const volatile __u64 wake_ns;
+/* When the last wake-up was forced (racy across CPUs: at worst one
+ * more wake-up). */
+__u64 last_wake_ns;
 
 struct task_state {
 	__u64 start_ns; /* switch-out of the block in progress, 0 if none */
@@ -321,6 +328,36 @@ static __always_inline __u32 stack_pages_for(struct task_struct *task, __u64 sp)
 	return n < stack_pages ? (__u32)n : stack_pages;
 }
 
+/*
+ * How a record is submitted. A wake-up costs userspace two context
+ * switches and a pass through the event loop, more than many records
+ * are to read; it is what a record costs most on a busy host. Userspace
+ * holds the mappings of the processes in dl_watch and hears from their
+ * loader when they change, so it need not read their records at once:
+ * those wake it at most every wake_ns, the rest at once (a short-lived
+ * process's mappings are read while it lives), and a ring a quarter
+ * full at once. Userspace, after a read that found records, looks again
+ * wake_ns later, so a record not woken for is read within about wake_ns
+ * (the wake-up forced before it was at most wake_ns earlier, and the
+ * read that took that one in looks again wake_ns after).
+ */
+static __always_inline __u64 emit_flags(__u32 tgid)
+{
+	__u64 now;
+
+	if (!wake_ns)
+		return 0;
+	if (!bpf_map_lookup_elem(&dl_watch, &tgid) ||
+	    bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
+		    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 4)
+		return BPF_RB_FORCE_WAKEUP;
+	now = bpf_ktime_get_ns();
+	if (now - last_wake_ns < wake_ns)
+		return BPF_RB_NO_WAKEUP;
+	last_wake_ns = now;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 /* Move the pending slow blocks of @s into a ring buffer record. @regs is
  * NULL when they cannot be read; the stack is copied only when @task is
  * current (its memory is the one mapped; @task is then a trusted BTF
@@ -393,7 +430,7 @@ static __always_inline void emit(struct task_state *s, struct task_struct *task,
 		e->flags |= BW_EV_NO_STACK;
 		stat_add(BW_STAT_NO_STACK, 1);
 	}
-	bpf_ringbuf_submit_dynptr(&dp, 0);
+	bpf_ringbuf_submit_dynptr(&dp, emit_flags(e->pid));
 	__sync_fetch_and_add(&c->emitted, s->count);
 	__sync_fetch_and_add(&c->emitted_ns, s->total_ns);
 	goto out;

@@ -94,6 +94,7 @@ ORDER = [
     "multi-pid",
     "threshold",
     "every-block",
+    "wakeups-batched",
     "accounting-system-wide",
     "split-intervals",
     "system-wide",

@@ -211,6 +211,48 @@ def t_every_block(ctx):
         raise Fail(f"only {kernel} voluntary switches for 3000 sleeps")
 
 
+def _voluntary(pid):
+    """The voluntary context switches of every thread of @pid so far."""
+    n = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith("voluntary_ctxt_switches:"):
+                    n += int(line.split()[1])
+    return n
+
+
+def t_wakeups_batched(ctx):
+    """3,000 slow blocks of a process whose mappings blockwatch holds
+    (and whose loader it hears) wake it at most every 10 ms, not once a
+    record: blockwatch itself sleeps and wakes far fewer times than
+    there are records, and still reports every block."""
+    path = os.path.join(os.path.dirname(ctx.cfg.blockers), "sleeps")
+    w = ctx.spawn([path, "3000", "1000"], "sleeps", stdin=True)
+    m = w.wait_line("out", r"^ready (\d+) (\d+)$", 10)
+    if not m:
+        raise Fail(f"sleeps did not start ({describe_rc(w.wait(1))})", w.tail())
+    pid, tid = int(m.group(1)), int(m.group(2))
+    bw = ctx.blockwatch("-p", pid, "-t", "500us", "-i", "60s", "-f", "json")
+    ctx.tracing(bw)
+    before = _voluntary(bw.pid)
+    w.send("go\n")
+    sw = w.wait_line("out", r"^switches (\d+)$", 60)
+    if not sw or not w.wait_line("out", r"^done$", 5):
+        raise Fail("sleeps did not finish", w.tail())
+    woken = _voluntary(bw.pid) - before
+    ctx.finish(bw)
+    reports = parse_reports(bw.stdout_text())
+    kernel = int(sw.group(1))
+    seen = sum(t["count"] for _, _, t in entries(reports, pid=pid, tid=tid))
+    if seen != kernel:
+        raise Fail(f"{seen} blocks reported for the thread, the kernel counted {kernel}")
+    # ~3.3 s of sleeping: at most ~330 forced wake-ups and as many
+    # late reads, plus the status line's and the loop's own
+    if woken > kernel // 3:
+        raise Fail(f"blockwatch slept and woke {woken} times for {kernel} records")
+
+
 def t_accounting(ctx):
     """System-wide under process churn: in every report, the blocks the
     kernel side counted past the threshold are exactly those in its
@@ -509,6 +551,7 @@ TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
     ("multi-pid", t_multi_pid),
     ("threshold", t_threshold),
     ("every-block", t_every_block),
+    ("wakeups-batched", t_wakeups_batched),
     ("accounting-system-wide", t_accounting),
     ("split-intervals", t_split),
     ("system-wide", t_system_wide),

@@ -38,6 +38,12 @@ uint64_t bw_collect_now(struct bw_collect *x)
 struct rb_collector {
 	struct bw_collector c;
 	struct bw_handler h;
+	/* Fires wake_ns after a read that found records: those of processes
+	 * whose mappings are held wake us at most that often (see emit_flags
+	 * in the BPF side), so the ones after the wake-up are read here. */
+	struct bw_handler late;
+	struct bw_loop *loop;
+	uint64_t wake_ns;
 	struct bw_loader *l;
 	struct bw_ringbuf *rb;
 	struct ingest *in;
@@ -54,15 +60,34 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static int rb_ready(struct bw_handler *h, uint32_t events)
+/* Read what is there; look again wake_ns later when something was (or
+ * is left: a record still being written is submitted without waking us). */
+static int rb_read(struct rb_collector *rc)
 {
-	struct rb_collector *rc = bw_container_of(h, struct rb_collector, h);
 	int n;
 
-	(void)events;
 	rc->budget = RB_BUDGET;
 	n = bw_ringbuf__consume(rc->rb);
-	return n == -EPROTO ? n : 0;
+	if (n == -EPROTO)
+		return n;
+	if (rc->late.fd >= 0 && (n || bw_ringbuf__pending(rc->rb)))
+		bw_timer_set(rc->late.fd, rc->wake_ns, 0);
+	return 0;
+}
+
+static int rb_ready(struct bw_handler *h, uint32_t events)
+{
+	(void)events;
+	return rb_read(bw_container_of(h, struct rb_collector, h));
+}
+
+static int rb_late(struct bw_handler *h, uint32_t events)
+{
+	struct rb_collector *rc = bw_container_of(h, struct rb_collector, late);
+
+	(void)events;
+	bw_timer_ack(h->fd);
+	return rb_read(rc);
 }
 
 /* The epoch ends, its last emits are waited out, and every record of it
@@ -88,6 +113,10 @@ static void rb_free(struct bw_collector *c)
 
 	/* drained by the final report; whatever came after is not ours */
 	bw_ringbuf__free(rc->rb);
+	if (rc->late.fd >= 0) {
+		bw_loop__del(rc->loop, &rc->late);
+		close(rc->late.fd);
+	}
 	free(rc);
 }
 
@@ -104,6 +133,8 @@ struct bw_collector *bw_ringbuf_collector(struct bw_loader *l, struct ingest *in
 	};
 	rc->in = in;
 	rc->l = l;
+	rc->loop = loop;
+	rc->late.fd = -1;
 	in->epoch = bw_loader__epoch(l);
 	rc->rb = bw_ringbuf__new(bw_loader__ringbuf_fd(l), sizeof(struct bw_event), on_record, rc);
 	if (!rc->rb) {
@@ -111,6 +142,22 @@ struct bw_collector *bw_ringbuf_collector(struct bw_loader *l, struct ingest *in
 		free(rc);
 		errno = err;
 		return NULL;
+	}
+	rc->wake_ns = bw_loader__wake_ns(l);
+	if (rc->wake_ns) {
+		err = bw_timer_new(0, 0);
+		if (err < 0) {
+			rb_free(&rc->c);
+			errno = -err;
+			return NULL;
+		}
+		rc->late = (struct bw_handler){ .fd = err, .ready = rb_late };
+		err = bw_loop__add(loop, &rc->late);
+		if (err) {
+			rb_free(&rc->c);
+			errno = -err;
+			return NULL;
+		}
 	}
 	rc->h = (struct bw_handler){ .fd = bw_loader__ringbuf_fd(l), .ready = rb_ready };
 	err = bw_loop__add(loop, &rc->h);

@@ -155,6 +155,7 @@ static struct bw_loader_cfg loader_cfg(const struct bw_opts *o)
 		.syscall_exit = o->syscall_exit,
 		.kernel_stacks = o->kernel_stacks,
 		.tracing = !o->now,
+		.wake_ns = BW_WAKE_NS,
 	};
 }
 

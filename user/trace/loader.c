@@ -144,6 +144,7 @@ static int try_load(struct bw_loader *l, const struct bw_loader_cfg *cfg, bool r
 	skel->rodata->use_hash = raw_tp;
 	skel->rodata->use_sys_exit = cfg->syscall_exit;
 	skel->rodata->kstacks = cfg->kernel_stacks;
+	skel->rodata->wake_ns = cfg->tracing ? cfg->wake_ns : 0;
 	/* whole pages from the one holding sp: one more than the bytes */
 	skel->rodata->stack_pages = (cfg->stack_size + BW_PAGE_SIZE - 1) / BW_PAGE_SIZE + 1;
 	if (skel->rodata->stack_pages > BW_STACK_PAGES)
@@ -271,6 +272,11 @@ int bw_loader__watch_dl(struct bw_loader *l, pid_t pid, bool on)
 int bw_loader__ringbuf_fd(const struct bw_loader *l)
 {
 	return bpf_map__fd(l->skel->maps.events);
+}
+
+uint64_t bw_loader__wake_ns(const struct bw_loader *l)
+{
+	return l->skel->rodata->wake_ns;
 }
 
 uint32_t bw_loader__epoch(const struct bw_loader *l)

@@ -22,7 +22,14 @@ struct bw_loader_cfg {
 	 * still-blocked iterator is there (--now): the machine pays for
 	 * nothing but its one pass. */
 	bool tracing;
+	/* Records of processes whose mappings are held wake userspace at
+	 * most this often (0: every record does); it reads again this long
+	 * after a read that found records. */
+	uint64_t wake_ns;
 };
+
+/* What blockwatch batches wake-ups by. */
+#define BW_WAKE_NS (10 * 1000 * 1000ULL)
 
 struct bw_loader;
 
@@ -31,6 +38,8 @@ struct bw_loader;
 int bw_loader__new(const struct bw_loader_cfg *cfg, struct bw_loader **out);
 void bw_loader__free(struct bw_loader *l);
 int bw_loader__ringbuf_fd(const struct bw_loader *l);
+/* cfg->wake_ns as loaded (0 without tracing). */
+uint64_t bw_loader__wake_ns(const struct bw_loader *l);
 /*
  * The dynamic loader's announcements of dlopen and dlclose
  * (BW_EV_MAPS markers): bw_dl_state attached to the loader file open at

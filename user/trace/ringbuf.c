@@ -101,6 +101,12 @@ static void *record(struct bw_ringbuf *rb, size_t off, size_t len)
 	return rb->bounce;
 }
 
+bool bw_ringbuf__pending(const struct bw_ringbuf *rb)
+{
+	return __atomic_load_n(rb->producer_pos, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(rb->consumer_pos, __ATOMIC_ACQUIRE);
+}
+
 int bw_ringbuf__consume(struct bw_ringbuf *rb)
 {
 	unsigned long cons = __atomic_load_n(rb->consumer_pos, __ATOMIC_ACQUIRE), prod;

@@ -2,6 +2,7 @@
 #ifndef BW_RINGBUF_H
 #define BW_RINGBUF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /*
@@ -32,6 +33,8 @@ void bw_ringbuf__free(struct bw_ringbuf *rb);
 /* Hand out the records ready now; how many, the callback's error, or
  * -EPROTO for a record larger than @max_record. */
 int bw_ringbuf__consume(struct bw_ringbuf *rb);
+/* Records written and not consumed (one may still be being written). */
+bool bw_ringbuf__pending(const struct bw_ringbuf *rb);
 /* Bytes mapped (for the reports' own memory). */
 size_t bw_ringbuf__mapped(const struct bw_ringbuf *rb);
 
