@@ -12,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <elfutils/libdwfl.h>
+#include "stacks/cfiwalk.h"
 #include "stacks/demangle.h"
 #include "stacks/syms.h"
 
@@ -139,6 +141,152 @@ static void test_unwind_nofp(void **state)
 	check("snapshot_nofp");
 }
 
+struct walked {
+	struct bw_pc pcs[BW_MAX_FRAMES];
+	struct bw_memread reads[BW_UNWIND_MAX_READS];
+	int n, err, nreads;
+	bool cut_short;
+};
+
+static void walk_one(Dwfl *d, struct bw_unwinder *uw, const struct bw_snapshot *snap, int max,
+		     bool dwfl_only, struct walked *w)
+{
+	memset(w, 0, sizeof(*w));
+	uw->dwfl_only = dwfl_only;
+	uw->reads = w->reads;
+	w->n = bw_unwind_walk(d, uw, snap, w->pcs, max, &w->err);
+	w->nreads = uw->nreads;
+	w->cut_short = uw->cut_short;
+	uw->reads = NULL;
+}
+
+static void same_walk(const struct walked *a, const struct walked *b, const char *what)
+{
+	int i;
+
+	if (a->n != b->n || a->err != b->err || a->cut_short != b->cut_short ||
+	    a->nreads != b->nreads)
+		fail_msg("%s: libdwfl %d frames err %d cut %d reads %d; kept rules %d frames "
+			 "err %d cut %d reads %d", what, a->n, a->err, a->cut_short, a->nreads,
+			 b->n, b->err, b->cut_short, b->nreads);
+	for (i = 0; i < a->n; i++)
+		if (a->pcs[i].pc != b->pcs[i].pc || a->pcs[i].activation != b->pcs[i].activation)
+			fail_msg("%s: frame %d: %#lx/%d vs %#lx/%d", what, i,
+				 (unsigned long)a->pcs[i].pc, a->pcs[i].activation,
+				 (unsigned long)b->pcs[i].pc, b->pcs[i].activation);
+	for (i = 0; i < a->nreads && i < BW_UNWIND_MAX_READS; i++)
+		if (a->reads[i].addr != b->reads[i].addr || a->reads[i].kind != b->reads[i].kind ||
+		    a->reads[i].value != b->reads[i].value)
+			fail_msg("%s: read %d differs", what, i);
+}
+
+/*
+ * The walk with kept rules is libdwfl's own: the same frames, error,
+ * cut, and stack words read in the same order, on the fixture's
+ * snapshot whole, cut at every 8 bytes, with words of it overwritten
+ * (return addresses into nowhere, into other functions), and stopped
+ * at every frame count; and the rules were used, not left to libdwfl.
+ */
+static void differential(const char *fixture)
+{
+	static const Dwfl_Callbacks cb = {
+		.find_elf = dwfl_linux_proc_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+	};
+	static struct walked a, b;
+	static struct bw_memread words[BW_UNWIND_MAX_READS];
+	int nwords;
+	struct bw_unwinder uw;
+	struct recorded r;
+	struct bw_snapshot snap;
+	uint8_t *copy;
+	struct bw_pc pcs[BW_MAX_FRAMES];
+	uint64_t seed = 42;
+	int err, i, max, fast = 0;
+	uint32_t len;
+	char what[96];
+	Dwfl *d;
+
+	assert_int_equal(record(fixture, &r), 0);
+	d = dwfl_begin(&cb);
+	assert_non_null(d);
+	dwfl_report_begin(d);
+	assert_int_equal(dwfl_linux_proc_report(d, r.h.pid), 0);
+	dwfl_report_end(d, NULL, NULL);
+	memset(&uw, 0, sizeof(uw));
+	assert_true(bw_unwind_attach(d, r.h.pid, &uw));
+	copy = malloc(r.h.stack_len);
+	assert_non_null(copy);
+	snap = (struct bw_snapshot){
+		.pid = r.h.pid, .tid = r.h.tid, .regs = r.h.regs,
+		.stack_base = r.h.stack_base, .stack = copy, .stack_len = r.h.stack_len,
+	};
+
+	/* whole, then shorter and shorter */
+	memcpy(copy, r.stack, r.h.stack_len);
+	for (len = r.h.stack_len;; len -= len > 8 ? 8 : len) {
+		snap.stack_len = len;
+		walk_one(d, &uw, &snap, BW_MAX_FRAMES, true, &a);
+		walk_one(d, &uw, &snap, BW_MAX_FRAMES, false, &b);
+		snprintf(what, sizeof(what), "%s, %u bytes", fixture, len);
+		same_walk(&a, &b, what);
+		if (!len)
+			break;
+	}
+	/* the rules carry the whole walk: every frame to _start */
+	snap.stack_len = r.h.stack_len;
+	assert_int_equal(cfiwalk(d, &uw.rules, &uw, &snap, pcs, BW_MAX_FRAMES, &err), 8);
+	assert_int_equal(err, 0);
+	assert_true(cfirules__count(uw.rules) >= 7);
+	for (max = 0; max <= 9; max++) {
+		walk_one(d, &uw, &snap, max, true, &a);
+		walk_one(d, &uw, &snap, max, false, &b);
+		snprintf(what, sizeof(what), "%s, at most %d frames", fixture, max);
+		same_walk(&a, &b, what);
+	}
+	/* damaged copies: one of the words the walk reads (return
+	 * addresses, saved registers) made a random value, a pc of the walk
+	 * (a loop), or a pc near one (another function, or no CFI) */
+	walk_one(d, &uw, &snap, BW_MAX_FRAMES, true, &a);
+	assert_true(a.nreads > 0 && a.nreads <= BW_UNWIND_MAX_READS);
+	memcpy(words, a.reads, sizeof(words[0]) * a.nreads);
+	nwords = a.nreads;
+	for (i = 0; i < 3000; i++) {
+		uint64_t at, v;
+
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		at = words[(seed >> 33) % nwords].addr - r.h.stack_base;
+		v = i % 3 == 0 ? seed : i % 3 == 1 ? pcs[(seed >> 8) % 8].pc
+						    : pcs[(seed >> 8) % 8].pc - 64 + (seed >> 40) % 128;
+		memcpy(copy, r.stack, r.h.stack_len);
+		memcpy(copy + at, &v, 8);
+		walk_one(d, &uw, &snap, BW_MAX_FRAMES, true, &a);
+		walk_one(d, &uw, &snap, BW_MAX_FRAMES, false, &b);
+		if (cfiwalk(d, &uw.rules, &uw, &snap, pcs + 16, BW_MAX_FRAMES - 16, &err) >= 0)
+			fast++;
+		snprintf(what, sizeof(what), "%s, word at +%lu = %#lx", fixture, (unsigned long)at,
+			 (unsigned long)v);
+		same_walk(&a, &b, what);
+	}
+	printf("# %s: %d of 3000 damaged walks by kept rules\n", fixture, fast);
+	/* most by the rules, some (a pc in no module) by libdwfl */
+	assert_true(fast > 0 && fast < 3000);
+	bw_unwind_detach(&uw);
+	dwfl_end(d);
+	free(copy);
+	finish(&r);
+}
+
+static void test_cfiwalk_fp(void **state)
+{
+	differential("snapshot_fp");
+}
+
+static void test_cfiwalk_nofp(void **state)
+{
+	differential("snapshot_nofp");
+}
+
 static void test_demangle(void **state)
 {
 	char *d;
@@ -163,6 +311,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unwind_fp),
 		cmocka_unit_test(test_unwind_nofp),
+		cmocka_unit_test(test_cfiwalk_fp),
+		cmocka_unit_test(test_cfiwalk_nofp),
 		cmocka_unit_test(test_demangle),
 	};
 

@@ -188,6 +188,7 @@ void procmap__mark(struct procmap *pm)
 
 static void drop_dwfl(struct procmap *pm)
 {
+	bw_unwind_detach(&pm->uw);
 	if (pm->dwfl)
 		dwfl_end(pm->dwfl);
 	pm->dwfl = NULL;

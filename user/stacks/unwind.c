@@ -4,6 +4,7 @@
 #include <dwarf.h>
 #include <string.h>
 #include "base/bpf_abi.h"
+#include "stacks/cfiwalk.h"
 #include "stacks/unwind.h"
 
 static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
@@ -37,13 +38,11 @@ int bw_snapshot_read(const struct bw_snapshot *s, uint64_t addr, uint64_t *value
 	return BW_READ_OK;
 }
 
-static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+bool bw_unwind_read(struct bw_unwinder *uw, uint64_t addr, uint64_t *result)
 {
-	struct bw_unwinder *uw = arg;
 	uint64_t value = 0;
 	int kind = bw_snapshot_read(uw->cur, addr, &value);
 
-	(void)dwfl;
 	if (uw->reads && uw->nreads < BW_UNWIND_MAX_READS)
 		uw->reads[uw->nreads] = (struct bw_memread){ .addr = addr, .value = value, .kind = kind };
 	if (uw->nreads <= BW_UNWIND_MAX_READS)
@@ -53,6 +52,17 @@ static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void
 	if (kind != BW_READ_OK)
 		return false;
 	*result = value;
+	return true;
+}
+
+static bool cb_memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	uint64_t v;
+
+	(void)dwfl;
+	if (!bw_unwind_read(arg, addr, &v))
+		return false;
+	*result = v;
 	return true;
 }
 
@@ -75,9 +85,19 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = cb_set_initial_registers,
 };
 
+void bw_unwind_detach(struct bw_unwinder *uw)
+{
+	cfirules__free(uw->rules);
+	uw->rules = NULL;
+}
+
 bool bw_unwind_attach(Dwfl *dwfl, pid_t pid, struct bw_unwinder *uw)
 {
+	bool dwfl_only = uw->dwfl_only;
+
+	bw_unwind_detach(uw);
 	memset(uw, 0, sizeof(*uw));
+	uw->dwfl_only = dwfl_only;
 	return dwfl_attach_state(dwfl, NULL, pid, &thread_callbacks, uw);
 }
 
@@ -106,6 +126,12 @@ int bw_unwind_walk(Dwfl *dwfl, struct bw_unwinder *uw, const struct bw_snapshot 
 {
 	struct walk w = { .pcs = pcs, .max = max };
 
+	if (!uw->dwfl_only) {
+		int n = cfiwalk(dwfl, &uw->rules, uw, snap, pcs, max, err);
+
+		if (n >= 0)
+			return n;
+	}
 	uw->cur = snap;
 	uw->cut_short = false;
 	uw->nreads = 0;

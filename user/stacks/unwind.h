@@ -49,17 +49,26 @@ struct bw_unwinder {
 	 * reads at most BW_UNWIND_MAX_READS (nreads is then past it) */
 	struct bw_memread *reads;
 	int nreads;
+	/* each pc's unwinding rules, asked of libdw once (cfiwalk.h) */
+	struct cfirules *rules;
+	bool dwfl_only; /* every walk by libdwfl itself (tests) */
 };
 
 /* Attach @uw as @dwfl's thread state (once, after its modules are
  * reported). false with libdwfl's error when it cannot. */
 bool bw_unwind_attach(Dwfl *dwfl, pid_t pid, struct bw_unwinder *uw);
+/* Free what @uw keeps (before its Dwfl ends). */
+void bw_unwind_detach(struct bw_unwinder *uw);
+/* A stack word, as libdwfl's memory_read callback gives it: from the
+ * snapshot only, noted in uw->reads. */
+bool bw_unwind_read(struct bw_unwinder *uw, uint64_t addr, uint64_t *value);
 /*
  * Walk @snap into return addresses, leaf first, at most @max. Returns
  * how many; *err is libdwfl's result: 0 when the walk ended at the
  * outermost frame (whose CFI marks the return address undefined:
  * _start, clone3), non-zero when frames were left out. uw->cut_short
- * says the copy of the stack was too short.
+ * says the copy of the stack was too short. The pcs' rules are kept
+ * (cfiwalk.h): the walk is libdwfl's, faster.
  */
 int bw_unwind_walk(Dwfl *dwfl, struct bw_unwinder *uw, const struct bw_snapshot *snap,
 		   struct bw_pc *pcs, int max, int *err);

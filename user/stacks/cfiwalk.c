@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/* The walk of libdwfl 0.188 (libdwfl/frame_unwind.c, dwfl_frame.c,
+ * dwfl_frame_pc.c) on x86-64, with each pc's rules taken from libdw
+ * once: see cfiwalk.h. */
+#include <dwarf.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/bpf_abi.h"
+#include "stacks/cfiwalk.h"
+
+/* Rules kept per process, in an open-addressed table that doubles up
+ * to MAX_SLOTS; when that is half full they all go (a process whose
+ * blocked stacks go through more pcs than this is rare, and is walked
+ * as fast as before while they refill). */
+#define MIN_SLOTS 64
+#define MAX_SLOTS 4096
+
+enum {
+	R_UNDEF, /* undefined */
+	R_SAME,	 /* the same value, if the frame has one */
+	R_AT,	 /* the word at CFA + off */
+	R_VAL,	 /* CFA + off */
+	R_REG,	 /* register off's value */
+	R_SKIP,	 /* not set (libdw said an error) */
+};
+
+enum {
+	K_EMPTY, /* a free slot */
+	K_RULES, /* the rules below */
+	K_DWFL,	 /* walked by libdwfl: no CFI, or CFI in other forms */
+};
+
+struct rule {
+	uint64_t pc; /* the pc looked up (a return address less one) */
+	uint8_t kind;
+	bool signal; /* the CIE's 'S': the caller's pc is not a return address */
+	bool cfa_ok; /* CFA = reg[cfa_reg] + cfa_off; else it cannot be had */
+	uint8_t cfa_reg;
+	uint8_t ra; /* the return address register */
+	uint8_t how[BW_NREGS];
+	int32_t cfa_off;
+	int32_t off[BW_NREGS];
+};
+
+struct cfirules {
+	struct rule *slots;
+	uint32_t cap; /* a power of two */
+	uint32_t n;
+};
+
+void cfirules__free(struct cfirules *r)
+{
+	if (!r)
+		return;
+	free(r->slots);
+	free(r);
+}
+
+size_t cfirules__count(const struct cfirules *r)
+{
+	return r ? r->n : 0;
+}
+
+static inline uint32_t slot_of(uint64_t pc, uint32_t cap)
+{
+	return (uint32_t)((pc * 0x9e3779b97f4a7c15ULL) >> 40) & (cap - 1);
+}
+
+static bool fits(int64_t v)
+{
+	return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+/* The CFA rule dwarf_frame_cfa gives, if it is register + offset. */
+static bool cfa_rule(Dwarf_Frame *fr, struct rule *r)
+{
+	Dwarf_Op *ops;
+	size_t nops;
+
+	r->cfa_ok = false;
+	if (dwarf_frame_cfa(fr, &ops, &nops) != 0 || nops == 0)
+		return true; /* expr_eval fails on it: no CFA */
+	if (nops != 1)
+		return false;
+	if (ops[0].atom == DW_OP_bregx) {
+		if (ops[0].number >= BW_NREGS)
+			return true; /* dwfl_frame_reg fails on it */
+		if (!fits((int64_t)ops[0].number2))
+			return false;
+		r->cfa_reg = (uint8_t)ops[0].number;
+		r->cfa_off = (int32_t)ops[0].number2;
+	} else if (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31) {
+		if (ops[0].atom - DW_OP_breg0 >= BW_NREGS)
+			return true;
+		if (!fits((int64_t)ops[0].number))
+			return false;
+		r->cfa_reg = (uint8_t)(ops[0].atom - DW_OP_breg0);
+		r->cfa_off = (int32_t)ops[0].number;
+	} else {
+		return false;
+	}
+	r->cfa_ok = true;
+	return true;
+}
+
+/* Register @regno's rule in the forms dwarf_frame_register gives;
+ * false for anything else. */
+static bool reg_rule(Dwarf_Frame *fr, int regno, struct rule *r)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t nops;
+
+	r->off[regno] = 0;
+	if (dwarf_frame_register(fr, regno, mem, &ops, &nops) != 0) {
+		r->how[regno] = R_SKIP;
+		return true;
+	}
+	if (nops == 0) {
+		r->how[regno] = ops == mem ? R_UNDEF : ops == NULL ? R_SAME : R_SKIP;
+		return true;
+	}
+	if (ops[0].atom == DW_OP_regx && nops == 1) {
+		if (ops[0].number >= BW_NREGS)
+			r->how[regno] = R_SKIP;
+		else
+			r->how[regno] = R_REG, r->off[regno] = (int32_t)ops[0].number;
+		return true;
+	}
+	if (ops[0].atom != DW_OP_call_frame_cfa)
+		return false;
+	ops++, nops--;
+	if (nops && ops[0].atom == DW_OP_plus_uconst) {
+		if (!fits((int64_t)ops[0].number))
+			return false;
+		r->off[regno] = (int32_t)ops[0].number;
+		ops++, nops--;
+	}
+	if (nops == 0)
+		r->how[regno] = R_AT;
+	else if (nops == 1 && ops[0].atom == DW_OP_stack_value)
+		r->how[regno] = R_VAL;
+	else
+		return false;
+	return true;
+}
+
+/* What libdw's CFI says at @pc (handle_cfi's lookup order: .eh_frame,
+ * then .debug_frame; the first that has the pc is used). */
+static void make_rule(Dwfl *dwfl, uint64_t pc, struct rule *r)
+{
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
+	Dwarf_Frame *fr = NULL;
+	Dwarf_CFI *cfi;
+	Dwarf_Addr bias;
+	bool signal = false;
+	int ra, i;
+
+	r->kind = K_DWFL;
+	if (!mod)
+		return;
+	cfi = dwfl_module_eh_cfi(mod, &bias);
+	if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &fr) != 0) {
+		fr = NULL;
+		cfi = dwfl_module_dwarf_cfi(mod, &bias);
+		if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &fr) != 0)
+			return;
+	}
+	ra = dwarf_frame_info(fr, NULL, NULL, &signal);
+	if (ra < 0 || ra >= BW_NREGS || !cfa_rule(fr, r))
+		goto out;
+	for (i = 0; i < BW_NREGS; i++)
+		if (!reg_rule(fr, i, r))
+			goto out;
+	r->ra = (uint8_t)ra;
+	r->signal = signal;
+	r->kind = K_RULES;
+out:
+	free(fr);
+}
+
+static struct rule *find(struct cfirules *rs, uint64_t pc)
+{
+	uint32_t i = slot_of(pc, rs->cap);
+
+	while (rs->slots[i].kind != K_EMPTY && rs->slots[i].pc != pc)
+		i = (i + 1) & (rs->cap - 1);
+	return &rs->slots[i];
+}
+
+/* Room for one more: the table doubled, or emptied at its largest.
+ * false without memory. */
+static bool make_room(struct cfirules *rs)
+{
+	struct rule *old = rs->slots, *nw;
+	uint32_t cap = rs->cap, i;
+
+	if (rs->slots && rs->n + 1 <= rs->cap / 2)
+		return true;
+	if (rs->slots && rs->cap >= MAX_SLOTS) {
+		memset(rs->slots, 0, sizeof(*rs->slots) * rs->cap);
+		rs->n = 0;
+		return true;
+	}
+	nw = calloc(cap ? cap * 2 : MIN_SLOTS, sizeof(*nw));
+	if (!nw)
+		return false;
+	rs->slots = nw;
+	rs->cap = cap ? cap * 2 : MIN_SLOTS;
+	for (i = 0; i < cap; i++)
+		if (old[i].kind != K_EMPTY)
+			*find(rs, old[i].pc) = old[i];
+	free(old);
+	return true;
+}
+
+static const struct rule *rule_at(Dwfl *dwfl, struct cfirules **rules, uint64_t pc)
+{
+	struct cfirules *rs = *rules;
+	struct rule *r;
+
+	if (!rs) {
+		rs = calloc(1, sizeof(*rs));
+		if (!rs)
+			return NULL;
+		*rules = rs;
+	}
+	if (rs->slots) {
+		r = find(rs, pc);
+		if (r->kind != K_EMPTY)
+			return r;
+	}
+	if (!make_room(rs))
+		return NULL;
+	r = find(rs, pc);
+	memset(r, 0, sizeof(*r));
+	r->pc = pc;
+	make_rule(dwfl, pc, r);
+	rs->n++;
+	return r;
+}
+
+enum { PC_SET, PC_UNDEFINED };
+
+/* A Dwfl_Frame's part that the walk looks at. */
+struct frame {
+	uint64_t regs[BW_NREGS];
+	uint32_t set; /* bit per register with a value */
+	uint64_t pc;
+	int pc_state;
+	bool initial;
+	bool signal;
+};
+
+static bool get(const struct frame *f, unsigned regno, uint64_t *v)
+{
+	if (!(f->set & (1u << regno)))
+		return false;
+	*v = f->regs[regno];
+	return true;
+}
+
+/* __libdwfl_frame_unwind with handle_cfi: @up from @f, or false when
+ * libdwfl would do it otherwise. */
+static bool step(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
+		 const struct frame *f, struct frame *up)
+{
+	uint64_t pc = f->pc, cfa = 0, v;
+	const struct rule *r;
+	bool have_cfa;
+	int i;
+
+	if (!f->initial && !f->signal)
+		pc--;
+	r = rule_at(dwfl, rules, pc);
+	if (!r || r->kind != K_RULES)
+		return false;
+	up->set = 0;
+	up->initial = false;
+	up->signal = r->signal;
+	up->pc_state = -1; /* DWFL_FRAME_STATE_ERROR */
+	have_cfa = r->cfa_ok && get(f, r->cfa_reg, &cfa);
+	cfa += (uint64_t)r->cfa_off;
+	for (i = 0; i < BW_NREGS; i++) {
+		switch (r->how[i]) {
+		case R_UNDEF:
+			if (i == r->ra)
+				up->pc_state = PC_UNDEFINED;
+			continue;
+		case R_SAME:
+			if (!get(f, i, &v))
+				continue;
+			break;
+		case R_AT:
+			if (!have_cfa || !bw_unwind_read(uw, cfa + (uint64_t)r->off[i], &v))
+				continue;
+			break;
+		case R_VAL:
+			if (!have_cfa)
+				continue;
+			v = cfa + (uint64_t)r->off[i];
+			break;
+		case R_REG:
+			if (!get(f, (unsigned)r->off[i], &v))
+				continue;
+			break;
+		default:
+			continue;
+		}
+		up->regs[i] = v;
+		up->set |= 1u << i;
+	}
+	if (up->pc_state < 0) {
+		if (get(up, r->ra, &up->pc))
+			up->pc_state = up->pc ? PC_SET : PC_UNDEFINED;
+		else
+			up->pc_state = PC_UNDEFINED;
+	}
+	return true;
+}
+
+int cfiwalk(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
+	    const struct bw_snapshot *snap, struct bw_pc *pcs, int max, int *err)
+{
+	struct frame fr[2], *f = &fr[0], *up = &fr[1], *t;
+	int n = 0, i;
+
+	uw->cur = snap;
+	uw->cut_short = false;
+	uw->nreads = 0;
+	for (i = 0; i < BW_NREGS; i++)
+		f->regs[i] = snap->regs[i];
+	f->set = (1u << BW_NREGS) - 1;
+	f->pc = snap->regs[BW_REG_RIP];
+	f->pc_state = PC_SET;
+	f->initial = true;
+	f->signal = false;
+	for (;;) {
+		bool activation, stepped = false;
+
+		/* frame_cb: dwfl_frame_pc's isactivation unwinds first */
+		if (f->initial || f->signal) {
+			activation = true;
+		} else {
+			if (!step(dwfl, rules, uw, f, up))
+				goto dwfl;
+			stepped = true;
+			activation = up->pc_state == PC_SET && up->signal;
+		}
+		if (n >= max) {
+			*err = DWARF_CB_ABORT;
+			goto out;
+		}
+		pcs[n++] = (struct bw_pc){ .pc = f->pc, .activation = activation };
+		if (!stepped && !step(dwfl, rules, uw, f, up))
+			goto dwfl;
+		t = f, f = up, up = t;
+		if (f->pc_state != PC_SET)
+			break;
+	}
+	*err = 0; /* ended at an undefined return address */
+out:
+	uw->cur = NULL;
+	return n;
+dwfl:
+	uw->cur = NULL;
+	return -1;
+}
