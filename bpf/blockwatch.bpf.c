@@ -304,6 +304,35 @@ static __always_inline void fill_task(struct bw_event *e, struct task_struct *ta
 	BPF_CORE_READ_STR_INTO(&e->pcomm, task, group_leader, comm);
 }
 
+/* The file a syscall's first argument names as an fd of @task, if it is
+ * one: what lets userspace keep an fd's name until the fd is another
+ * file. Plain probe reads of the fd table (no RCU here): a table being
+ * resized reads as no file or another, and userspace looks again. */
+static __always_inline void fill_fd(struct bw_event *e, struct task_struct *task)
+{
+	struct files_struct *files;
+	struct fdtable *fdt;
+	struct file *f = NULL, **fds;
+	__u64 fd = e->args[0];
+
+	e->fd_ino = 0;
+	e->fd_dev = 0;
+	e->pad2 = 0;
+	if (e->syscall_nr < 0 || fd >= (1u << 20))
+		return;
+	files = BPF_CORE_READ(task, files);
+	if (!files)
+		return;
+	fdt = BPF_CORE_READ(files, fdt);
+	if (!fdt || fd >= BPF_CORE_READ(fdt, max_fds))
+		return;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (!fds || bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return;
+	e->fd_ino = BPF_CORE_READ(f, f_inode, i_ino);
+	e->fd_dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+}
+
 static long stack_end_cb(struct task_struct *task, struct vm_area_struct *vma, void *end)
 {
 	*(__u64 *)end = vma->vm_end;
@@ -401,6 +430,7 @@ static __always_inline void emit(struct task_state *s, struct task_struct *task,
 	}
 	e->flags = 0;
 	fill_task(e, task);
+	fill_fd(e, task);
 	if (regs) {
 		read_user_regs(e->regs, regs);
 	} else {
@@ -643,11 +673,12 @@ int BPF_PROG(bw_switch_raw, bool preempt, struct task_struct *prev, struct task_
 
 /* The thread is back on a CPU and about to return to user space: its
  * user registers and stack are exactly those of the block. */
-static __always_inline int on_resume(void)
+static __always_inline int on_resume(bool at_exit)
 {
 	struct task_struct *cur;
 	struct cpu_seen *seen;
 	struct task_state *s;
+	bool late = false;
 	__u32 tid;
 
 	tid = (__u32)bpf_get_current_pid_tgid();
@@ -666,12 +697,20 @@ static __always_inline int on_resume(void)
 		/* running with its block open: its switch-in was not seen */
 		stat_add(BW_STAT_LATE, 1);
 		end_block(s, late_end(s, cur, bpf_ktime_get_ns(), true), true);
+		late = true;
 	}
 	if (!s->count) {
 		state_done(s, tid);
 		return 0;
 	}
-	emit(s, cur, (struct pt_regs *)bpf_task_pt_regs(cur), true);
+	/* A thread without rseq (and no sys_exit probe) exiting with a block
+	 * closed late may have run in user space since: its stack now is not
+	 * the block's. Any other is still where it blocked (rseq_update or
+	 * sys_exit would have closed the block on the way out). */
+	if (at_exit && late && !use_sys_exit && !has_rseq(cur, true))
+		emit(s, cur, NULL, false);
+	else
+		emit(s, cur, (struct pt_regs *)bpf_task_pt_regs(cur), true);
 	state_done(s, tid);
 	return 0;
 }
@@ -679,13 +718,13 @@ static __always_inline int on_resume(void)
 SEC("raw_tp/rseq_update")
 int BPF_PROG(bw_rseq_update)
 {
-	return on_resume();
+	return on_resume(false);
 }
 
 SEC("?raw_tp/sys_exit")
 int BPF_PROG(bw_sys_exit)
 {
-	return on_resume();
+	return on_resume(false);
 }
 
 /* Tell userspace that @tgid's mappings changed or that it is gone, so
@@ -711,7 +750,7 @@ int BPF_PROG(bw_exit)
 	struct task_struct *cur = bpf_get_current_task_btf();
 	__u32 tgid = cur->tgid;
 
-	on_resume();
+	on_resume(true);
 	/* signal->live is decremented before this tracepoint */
 	if (!BPF_CORE_READ(cur, signal, live.counter) && traced(tgid))
 		emit_marker(tgid, BW_EV_GONE);
@@ -872,6 +911,7 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 			adopted->owner = e->owner;
 	}
 	fill_task(e, task);
+	fill_fd(e, task);
 	read_user_regs(e->regs, regs);
 	/* One object's output must fit the iterator's 32 KiB seq_file
 	 * buffer, or read() fails with E2BIG. */

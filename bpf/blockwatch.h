@@ -124,6 +124,12 @@ struct bw_event {
 	__u32 kstack_len; /* bytes of kstack[] (with -K) */
 	__u32 epoch;	  /* the report epoch it was emitted in */
 	__u32 pad;
+	/* The file at fd args[0] when the record was written (any syscall
+	 * whose first argument is a small number: an fd for those that take
+	 * one): its inode and its superblock's kernel dev_t; 0 if none. */
+	__u64 fd_ino;
+	__u32 fd_dev;
+	__u32 pad2;
 	__u64 kstack[BW_KSTACK_DEPTH];
 	char comm[BW_COMM_LEN];
 	char pcomm[BW_COMM_LEN];

@@ -126,13 +126,20 @@ def t_no_rseq(ctx, syscall_exit):
         return
     mine = list(entries(reports, pid=pid, tid=tid))
     details = ["worker entries:"] + show_entries(mine)
-    if len(mine) != 1 or mine[0][2]["count"] != 2:
-        raise Fail("expected one entry with count 2", details)
-    t = mine[0][2]
-    if not within(t["blocked_ns"], 800 * MS) or t["reason"] != "sleep":
+    late = sum(r.get("recovered", {}).get("missed_switch_in", 0) for r in reports)
+    # A block whose switch back never reached the tracepoint is closed
+    # when the thread exits, with no stack: by then it may have run in
+    # user space (no rseq to tell). Its entry is apart, stackless.
+    regs_only = [t for _, _, t in mine if len(t["stack"]) == 1 and t["truncated"]]
+    stackless = [t for _, _, t in mine if not t["stack"]]
+    if (sum(t["count"] for _, _, t in mine) != 2 or len(regs_only) != 1 or
+            len(regs_only) + len(stackless) != len(mine) or (stackless and not late)):
+        raise Fail("expected one entry with count 2 (or a stackless one beside it "
+                   f"for a block closed late: {late} closed late)", details)
+    t = regs_only[0]
+    total = sum(t["blocked_ns"] for _, _, t in mine)
+    if not within(total, 800 * MS) or any(t["reason"] != "sleep" for _, _, t in mine):
         raise Fail("wrong time or reason", details)
-    if len(t["stack"]) != 1 or not t["truncated"]:
-        raise Fail("expected a truncated one-frame stack", details)
     no_stack = sum(r["dropped"]["no_stack"] for r in reports)
     if no_stack < 2:
         raise Fail(f"dropped.no_stack {no_stack}, expected >= 2", details)

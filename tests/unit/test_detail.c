@@ -11,7 +11,11 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <cmocka.h>
 #include "base/bpf_abi.h"
@@ -201,6 +205,82 @@ static void test_addr_format(void **state)
 	assert_string_equal(b, "127.0.0.1:8080 (listening)");
 }
 
+/* What the BPF side gives for an fd: its inode and the kernel's dev_t. */
+static void file_id(int fd, uint64_t *ino, uint32_t *kdev)
+{
+	struct stat st;
+
+	assert_int_equal(fstat(fd, &st), 0);
+	*ino = st.st_ino;
+	*kdev = (major(st.st_dev) << 20) | minor(st.st_dev);
+}
+
+/* An fd named as a known file keeps its name while it is that file (a
+ * rename is not looked for again at once: the name was read once), a
+ * record of another file reads it anew, and a record of a file the fd
+ * no longer is gets no name rather than the new file's. */
+static void test_describe_file(void **state)
+{
+	char dir[] = "/tmp/bw-fdinfo-XXXXXX", a[64], a2[64], b[64], buf[256];
+	struct fdinfo *fi = fdinfo__new();
+	uint64_t ino_a, ino_b, ino_p;
+	uint32_t dev_a, dev_b, dev_p;
+	int fd, other, p[2];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(a, sizeof(a), "%s/a", dir);
+	snprintf(a2, sizeof(a2), "%s/a-renamed", dir);
+	snprintf(b, sizeof(b), "%s/b", dir);
+	fd = open(a, O_CREAT | O_RDWR, 0600);
+	assert_true(fd >= 0);
+	file_id(fd, &ino_a, &dev_a);
+
+	assert_int_equal(fdinfo__describe_file(fi, getpid(), fd, ino_a, dev_a, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, a);
+	/* kept: the same file, though renamed meanwhile */
+	assert_int_equal(rename(a, a2), 0);
+	assert_int_equal(fdinfo__describe_file(fi, getpid(), fd, ino_a, dev_a, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, a);
+	/* the 100 ms cache of a name without a file id is not that one */
+	assert_int_equal(fdinfo__describe(fi, getpid(), fd, buf, sizeof(buf)), 0);
+
+	/* the fd closed and opened again as another file */
+	other = open(b, O_CREAT | O_RDWR, 0600);
+	assert_true(other >= 0);
+	file_id(other, &ino_b, &dev_b);
+	assert_int_equal(dup2(other, fd), fd);
+	close(other);
+	/* a record of a block on a still gets a's name, kept with a's id */
+	assert_int_equal(fdinfo__describe_file(fi, getpid(), fd, ino_a, dev_a, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, a);
+	/* one of a block on b: b's, read anew */
+	assert_int_equal(fdinfo__describe_file(fi, getpid(), fd, ino_b, dev_b, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, b);
+	/* and now one on a: the fd is b, not a: no name rather than b's */
+	assert_int_equal(fdinfo__describe_file(fi, getpid(), fd, ino_a, dev_a, buf, sizeof(buf)),
+			 -ESTALE);
+
+	/* a pipe: its inode is in its name */
+	assert_int_equal(pipe(p), 0);
+	file_id(p[0], &ino_p, &dev_p);
+	assert_int_equal(fdinfo__describe_file(fi, getpid(), p[0], ino_p, dev_p, buf, sizeof(buf)),
+			 0);
+	snprintf(a, sizeof(a), "pipe:[%lu]", (unsigned long)ino_p);
+	assert_string_equal(buf, a);
+	/* no id (not an fd syscall, or no file): as fdinfo__describe */
+	assert_int_equal(fdinfo__describe_file(fi, getpid(), p[0], 0, 0, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, a);
+	assert_true(fdinfo__describe_file(fi, getpid(), 12345, ino_p, dev_p, buf, sizeof(buf)) < 0);
+
+	close(p[0]);
+	close(p[1]);
+	close(fd);
+	unlink(a2);
+	unlink(b);
+	rmdir(dir);
+	fdinfo__free(fi);
+}
+
 static void test_own_fds(void **state)
 {
 	struct fdinfo *fi = fdinfo__new();
@@ -277,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_condvar_and_restart),
 		cmocka_unit_test(test_addr_format),
 		cmocka_unit_test(test_own_fds),
+		cmocka_unit_test(test_describe_file),
 	};
 
 	return cmocka_run_group_tests_name("detail", tests, NULL, NULL);

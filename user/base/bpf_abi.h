@@ -6,7 +6,7 @@
 #include <linux/types.h>
 #include "blockwatch.h"
 
-_Static_assert(sizeof(struct bw_event) == 288 + 8 * BW_KSTACK_DEPTH + BW_STACK_MAX,
+_Static_assert(sizeof(struct bw_event) == 304 + 8 * BW_KSTACK_DEPTH + BW_STACK_MAX,
 	       "struct bw_event is ABI between BPF and userspace");
 _Static_assert(BW_EVENT_HDR_SIZE % 8 == 0, "stack must stay 8-byte aligned");
 _Static_assert(BW_EVENT_HDR_SIZE + BW_ITER_STACK_PAGES * BW_PAGE_SIZE <= 8 * 4096,

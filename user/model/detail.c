@@ -245,7 +245,8 @@ static int fd_detail(const struct bw_wait *w, const char *name, struct fdinfo *f
 		d->kind = BW_DETAIL_FD;
 		d->fd.fd = (int)w->args[0];
 		out->object = d->fd.fd;
-		if (!fdinfo__describe(fi, w->pid, d->fd.fd, target, sizeof(target)) &&
+		if (!fdinfo__describe_file(fi, w->pid, d->fd.fd, w->fd_ino, w->fd_dev, target,
+					   sizeof(target)) &&
 		    !(d->fd.target = strdup(target)))
 			return -ENOMEM;
 	}

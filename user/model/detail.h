@@ -19,6 +19,8 @@ struct bw_wait {
 	uint64_t args[4];
 	uint32_t state;
 	uint32_t owner; /* futex waits: owner tid read by BPF, 0 if none */
+	uint64_t fd_ino; /* the file at fd args[0] (BPF's fd_ino, fd_dev), 0 if none */
+	uint32_t fd_dev;
 };
 
 enum bw_detail_kind {

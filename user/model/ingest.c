@@ -153,6 +153,8 @@ static int add(struct ingest *in, const struct bw_event *e, uint64_t blocked, ui
 		.args = { e->args[0], e->args[1], e->args[2], e->args[3] },
 		.state = e->state,
 		.owner = e->owner,
+		.fd_ino = e->fd_ino,
+		.fd_dev = e->fd_dev,
 	};
 	err = bw_wait_describe(&wait, stack, in->fdinfo, &info);
 	if (!err) {

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <uthash.h>
 #include "base/clock.h"
 #include "base/util.h"
@@ -95,6 +97,9 @@ struct netns {
  * old name that long; it is read after the block ended anyway.
  */
 #define FDINFO_TTL_NS (100 * BW_NSEC_PER_MSEC)
+/* An fd whose file the record names (fd_ino, fd_dev) keeps its name
+ * while it is that file, read again this often for a rename. */
+#define FDINFO_FILE_TTL_NS (10 * BW_NSEC_PER_SEC)
 #define FDINFO_MAX_CACHED 4096
 
 struct fdkey {
@@ -111,6 +116,9 @@ struct fdent {
 	int n;		/* epoll: how many fds */
 	int *fds;
 	char *desc;
+	bool has_id;	/* the file it was described as: */
+	uint64_t ino;
+	uint64_t dev;	/* st_dev */
 };
 
 struct fdinfo {
@@ -345,6 +353,56 @@ int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len
 	if (e->err)
 		return e->err;
 	snprintf(buf, len, "%s", e->desc);
+	return 0;
+}
+
+int fdinfo__describe_file(struct fdinfo *fi, pid_t pid, int fd, uint64_t ino, uint32_t kdev,
+			  char *buf, size_t len)
+{
+	/* the kernel's dev_t: 12 bits of major above 20 of minor */
+	uint64_t dev = makedev(kdev >> 20, kdev & ((1u << 20) - 1)), now = bw_mono_ns();
+	struct fdkey k = { .pid = pid, .fd = fd, .epoll = false };
+	char desc[512];
+	struct stat st, st2;
+	struct fdent *e;
+	int err;
+
+	if (!ino)
+		return fdinfo__describe(fi, pid, fd, buf, len);
+	HASH_FIND(hh, fi->cache, &k, sizeof(k), e);
+	if (e && !e->err && e->has_id && e->ino == ino && e->dev == dev &&
+	    now - e->at_ns < FDINFO_FILE_TTL_NS) {
+		snprintf(buf, len, "%s", e->desc);
+		return 0;
+	}
+	if (e)
+		ent_del(fi, e);
+	/* what it is before and after its name is read: the same file, or
+	 * the fd changed meanwhile and nothing is kept */
+	err = procfs_stat(&st, "%d/fd/%d", pid, fd);
+	if (!err)
+		err = describe(fi, pid, fd, desc, sizeof(desc));
+	if (!err)
+		err = procfs_stat(&st2, "%d/fd/%d", pid, fd);
+	if (!err && (st.st_ino != st2.st_ino || st.st_dev != st2.st_dev))
+		return -ESTALE;
+	e = cache_add(fi, pid, fd, false, now);
+	if (e) {
+		e->err = err;
+		if (!err) {
+			e->has_id = true;
+			e->ino = st.st_ino;
+			e->dev = st.st_dev;
+			e->desc = strdup(desc);
+			if (!e->desc)
+				ent_del(fi, e);
+		}
+	}
+	if (err)
+		return err;
+	if ((uint64_t)st.st_ino != ino || (uint64_t)st.st_dev != dev)
+		return -ESTALE;
+	snprintf(buf, len, "%s", desc);
 	return 0;
 }
 

@@ -11,7 +11,8 @@
  * Naming another process's file descriptors from /proc, without
  * stopping it. Socket tables are read once per network namespace and
  * kept until fdinfo__forget (once per report: sockets come and go);
- * what an fd is and an epoll set's fds are kept for 100 ms.
+ * what an fd is and an epoll set's fds are kept for 100 ms, what an fd
+ * of a known file is for as long as it is that file.
  */
 struct fdinfo;
 
@@ -22,6 +23,12 @@ void fdinfo__forget(struct fdinfo *fi);
  * 127.0.0.1:80 -> 127.0.0.1:5000", "socket:[789] unix /run/x.sock".
  * Returns 0, or -errno (fd gone). */
 int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len);
+/* The same for an fd known to be file @ino on kernel device @kdev (the
+ * BPF side's fd_ino and fd_dev): kept for as long as the fd is that file
+ * (up to 10 s: a file renamed). -ESTALE when the fd is another file now
+ * (closed and reused since): its name is not given as that file's. */
+int fdinfo__describe_file(struct fdinfo *fi, pid_t pid, int fd, uint64_t ino, uint32_t kdev,
+			  char *buf, size_t len);
 /* The fds registered in epoll instance @epfd of @pid (its fdinfo). */
 int fdinfo_epoll_fds(pid_t pid, int epfd, int *fds, int max);
 /* The same, as read at most 100 ms ago. */

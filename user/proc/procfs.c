@@ -73,6 +73,20 @@ ssize_t procfs_readlink(char *buf, size_t len, const char *fmt, ...)
 	return n;
 }
 
+int procfs_stat(struct stat *st, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (err)
+		return err;
+	return stat(path, st) ? -errno : 0;
+}
+
 uint64_t procfs_inode(const char *fmt, ...)
 {
 	char path[PATH_MAX];

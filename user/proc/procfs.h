@@ -76,6 +76,9 @@ DIR *procfs_opendir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* readlink of /proc/<path>, NUL-terminated; its length or -errno. */
 ssize_t procfs_readlink(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* stat(2) of /proc/<path> (links followed). 0 or -errno. */
+struct stat;
+int procfs_stat(struct stat *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The inode of /proc/<path> (namespaces: ns/net...), 0 if unknown. */
 uint64_t procfs_inode(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
