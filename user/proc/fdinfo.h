@@ -24,8 +24,8 @@ void fdinfo__forget(struct fdinfo *fi);
  * Returns 0, or -errno (fd gone). */
 int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len);
 /* The same for an fd known to be file @ino on kernel device @kdev (the
- * BPF side's fd_ino and fd_dev): kept for as long as the fd is that file
- * (up to 10 s: a file renamed). -ESTALE when the fd is another file now
+ * BPF side's fd_ino and fd_dev): kept while the fd is that file (up to
+ * 10 s, for a file renamed; fdinfo__forget drops it too). -ESTALE when the fd is another file now
  * (closed and reused since): its name is not given as that file's. */
 int fdinfo__describe_file(struct fdinfo *fi, pid_t pid, int fd, uint64_t ino, uint32_t kdev,
 			  char *buf, size_t len);
