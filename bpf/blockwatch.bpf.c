@@ -104,6 +104,8 @@ struct {
  * holds the mappings of (see bw_dl_state). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	/* filled from userspace only: no 65,536 elements made at load */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, BW_MAX_DL_WATCH);
 	__type(key, __u32);
 	__type(value, __u8);
