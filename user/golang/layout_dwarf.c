@@ -244,16 +244,42 @@ static void fill(struct dw_scan *s, struct go_layout *out)
 		out->src_globals = GO_SRC_DWARF;
 }
 
+/* The file's DWARF through an Elf handle of its own: libdw inflates the
+ * compressed debug sections into the handle it is given, and they stay
+ * until that handle ends; the goelf's lives as long as its process is
+ * watched (megabytes for a layout read once). */
+static Dwarf *dwarf_open(const struct goelf *g, Elf **elf)
+{
+	Dwarf *dw;
+
+	*elf = elf_begin(g->fd, ELF_C_READ_MMAP, NULL);
+	if (!*elf)
+		return NULL;
+	dw = dwarf_begin_elf(*elf, DWARF_C_READ, NULL);
+	if (!dw) {
+		elf_end(*elf);
+		*elf = NULL;
+	}
+	return dw;
+}
+
+static void dwarf_close(Dwarf *dw, Elf *elf)
+{
+	dwarf_end(dw);
+	elf_end(elf);
+}
+
 int go_layout_from_dwarf(const struct goelf *g, struct go_layout *out)
 {
-	Dwarf *dw = dwarf_begin_elf(g->elf, DWARF_C_READ, NULL);
 	struct dw_scan s;
+	Elf *elf;
+	Dwarf *dw = dwarf_open(g, &elf);
 
 	if (!dw)
 		return -ENOENT;
 	scan(dw, &s);
 	fill(&s, out);
-	dwarf_end(dw);
+	dwarf_close(dw, elf);
 	return s.nstructs || s.addrs[VAR_ALLGLEN] ? 0 : -ENOENT;
 }
 
@@ -284,8 +310,9 @@ static int array_count(Dwarf_Die *var, uint32_t *n)
 
 int go_dwarf_reasons_loc(const struct goelf *g, uint64_t *addr, uint32_t *n)
 {
-	Dwarf *dw = dwarf_begin_elf(g->elf, DWARF_C_READ, NULL);
 	struct dw_scan s;
+	Elf *elf;
+	Dwarf *dw = dwarf_open(g, &elf);
 	int err = -ENOENT;
 
 	if (!dw)
@@ -298,6 +325,6 @@ int go_dwarf_reasons_loc(const struct goelf *g, uint64_t *addr, uint32_t *n)
 			bw_dbg("go layout: %u waitReasonStrings but waitReason constants up to %ld", *n,
 			       (long)s.max_reason);
 	}
-	dwarf_end(dw);
+	dwarf_close(dw, elf);
 	return err;
 }
