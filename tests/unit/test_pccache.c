@@ -193,6 +193,44 @@ static void test_memo(void **state)
 	unwmemo__free(NULL);
 }
 
+/* A walk is worth keeping when it comes again: the first offer of a key
+ * is only noted, the second and later ones are admitted; another
+ * process, generation or register is another key. */
+static void test_memo_admit(void **state)
+{
+	struct unwmemo *m = unwmemo__new(4);
+	struct bw_snapshot s;
+	int i, admitted = 0;
+
+	assert_non_null(m);
+	for (i = 0; i < BW_NREGS; i++)
+		regs[i] = 0x200 + i;
+	s = snap_of(20);
+	assert_false(unwmemo__admit(m, 1, &s));
+	assert_true(unwmemo__admit(m, 1, &s));
+	assert_true(unwmemo__admit(m, 1, &s));
+	assert_false(unwmemo__admit(m, 2, &s));
+	regs[BW_REG_RSP] += 8;
+	assert_false(unwmemo__admit(m, 1, &s));
+	regs[BW_REG_RSP] -= 8;
+	s = snap_of(21);
+	assert_false(unwmemo__admit(m, 1, &s));
+	/* the stack words are not part of the key: the same registers with
+	 * other words are the same key (unwmemo__find tells them apart) */
+	s = snap_of(20);
+	stack[0]++;
+	assert_true(unwmemo__admit(m, 1, &s));
+	stack[0]--;
+	/* 1,000 walks seen once each (processes that block once): none is
+	 * admitted, bar a collision or two in the table */
+	for (i = 0; i < 1000; i++) {
+		s = snap_of(1000 + i);
+		admitted += unwmemo__admit(m, 1, &s);
+	}
+	assert_true(admitted <= 2);
+	unwmemo__free(m);
+}
+
 /* A process's walks go with it, and only its: forgetting costs its walks
  * (a per-process list), whatever the LRU has evicted before. */
 static void test_memo_forget(void **state)
@@ -255,6 +293,7 @@ int main(void)
 		cmocka_unit_test(test_lru_and_drop),
 		cmocka_unit_test(test_memo_forget),
 		cmocka_unit_test(test_memo),
+		cmocka_unit_test(test_memo_admit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

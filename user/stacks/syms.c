@@ -42,6 +42,7 @@ struct syms {
 	void *cut_ctx;
 	struct unwmemo *memo;
 	struct dlwatch *dl; /* NULL: no loader announcements (--now) */
+	bool lines;	    /* source lines and inlined calls (syms__set_lines) */
 	struct bw_memread reads[BW_UNWIND_MAX_READS]; /* of the walk under way */
 };
 
@@ -65,8 +66,11 @@ static int dwfl_walk(struct syms *s, struct procmap *pm, const struct bw_snapsho
 	/* Only walks that ended where the stack or its copy does: one cut
 	 * by libdw (a file not readable yet, a process going away) may go
 	 * further with the maps read again. Nor one that read more words
-	 * than were kept. */
-	if (n > 0 && (*err == 0 || pm->uw.cut_short) && pm->uw.nreads <= BW_UNWIND_MAX_READS)
+	 * than were kept. Nor one seen once: most walks never come again (a
+	 * process that blocks once and exits, a thread parked on a fresh
+	 * stack), and would fill the memo with words nobody asks for. */
+	if (n > 0 && (*err == 0 || pm->uw.cut_short) && pm->uw.nreads <= BW_UNWIND_MAX_READS &&
+	    unwmemo__admit(s->memo, pm->generation, snap))
 		unwmemo__add(s->memo, pm->generation, snap, s->reads, pm->uw.nreads, pcs, n, max,
 			     *err, pm->uw.cut_short);
 	return n;
@@ -102,6 +106,7 @@ struct syms *syms__new(const char *debuginfo_path)
 	s->elfs = elfcache__new();
 	s->kernel = kallsyms__new();
 	s->memo = unwmemo__new(MAX_MEMOS);
+	s->lines = true;
 	if (!s->files || !s->elfs || !s->kernel || !s->memo)
 		goto fail;
 	return s;
@@ -395,6 +400,12 @@ static int module_frame(const struct bw_module *m, const struct bw_pc *pc, struc
 	return 0;
 }
 
+void syms__set_lines(struct syms *s, bool lines)
+{
+	s->lines = lines;
+	elfsyms__set_lines(s->files, lines);
+}
+
 int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_frame *out,
 		  int max)
 {
@@ -428,7 +439,7 @@ int syms__resolve(struct syms *s, pid_t pid, const struct bw_pc *pc, struct bw_f
 	n = file ? elfsyms__frames(s->files, file, lookup - m.bias + file->bias, pc->activation,
 				   &base, out, max) : -ESRCH;
 	if (n == -ESRCH)
-		n = elfsym_frames(mod, NULL, lookup, pc->activation, &base, out, max);
+		n = elfsym_frames(mod, NULL, lookup, pc->activation, s->lines, &base, out, max);
 	bw_frame_clear(&base);
 	return n;
 }

@@ -3,7 +3,9 @@
  * order is the LRU order (a hit moves to the end, the head goes). Each
  * process's walks are also on a list of their own, so that forgetting
  * a process that exited costs its walks, not all of them (hundreds of
- * processes exit a second on a busy host). */
+ * processes exit a second on a busy host). A walk is kept only when it
+ * comes a second time (unwmemo__admit: hashes of the keys seen once, in
+ * a fixed table). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,8 +40,11 @@ struct pidmemos {
 	struct memo *list;
 };
 
+#define DOOR_SLOTS 4096 /* keys seen once: 32 KB */
+
 struct unwmemo {
 	size_t max;
+	uint64_t door[DOOR_SLOTS]; /* a key's hash | 1; 0: empty */
 	struct memo *memos;
 	struct pidmemos *pids;
 };
@@ -85,6 +90,34 @@ static void make_key(struct memokey *k, uint32_t gen, const struct bw_snapshot *
 	k->pid = (uint32_t)snap->pid;
 	k->gen = gen;
 	memcpy(k->regs, snap->regs, sizeof(k->regs));
+}
+
+static uint64_t key_hash(const struct memokey *k)
+{
+	const uint64_t *w = (const uint64_t *)k;
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+
+	for (size_t i = 0; i < sizeof(*k) / sizeof(*w); i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	return h | 1;
+}
+
+bool unwmemo__admit(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap)
+{
+	struct memokey k;
+	uint64_t h;
+	uint64_t *slot;
+
+	make_key(&k, gen, snap);
+	h = key_hash(&k);
+	slot = &m->door[(h >> 1) % DOOR_SLOTS];
+	if (*slot == h)
+		return true;
+	*slot = h;
+	return false;
 }
 
 /* Every word the walk read reads the same in @snap. */

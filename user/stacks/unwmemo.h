@@ -28,6 +28,11 @@ void unwmemo__free(struct unwmemo *m);
  * @err and @cut_short as the walk left them; -1 when none does. */
 int unwmemo__find(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap,
 		  struct bw_pc *pcs, int max, int *err, bool *cut_short);
+/* Whether a walk of @snap (its process, generation and registers) was
+ * offered before: the first time false (and it is noted), then true.
+ * What is noted is a hash in a fixed table: a colliding one may make a
+ * walk seen once look seen (it is then kept once), or be forgotten. */
+bool unwmemo__admit(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap);
 /* Remember a walk of @snap and the stack words it read. -ENOMEM. */
 int unwmemo__add(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap,
 		 const struct bw_memread *reads, int nreads, const struct bw_pc *pcs, int n,
