@@ -180,6 +180,7 @@ ORDER = [
     "stacks-vs-eu-stack",
     "stacks-vs-eu-stack-cxx",
     "stacks-no-debuginfo",
+    "stacks-no-lines",
     "stacks-kernel",
     "stacks-truncated",
     "stacks-jit",

@@ -360,6 +360,39 @@ def t_stacks_vs_eu_stack(ctx, what="stacks"):
                             f"  eu-stack:   {theirs}"] + details)
 
 
+def t_stacks_no_lines(ctx):
+    """--no-lines: the same pcs and functions as without it, the inlined
+    calls' frames gone, no frame with a file or a line; the text report
+    shows no file:line either."""
+    w, pid, tids = ctx.stacks("nofp")
+    tid = tids["mutex"]
+    time.sleep(0.2)
+    full = stack_entry(now_report(ctx, "-p", pid), pid, tid, "mutex")
+    if not any(f.get("inline") for f in user_frames(full)) or \
+            not any(f.get("line") for f in user_frames(full)):
+        raise Fail("test setup: without --no-lines the mutex thread's "
+                   "stack has no inlined frame or no line", show_stack(full))
+    bare = stack_entry(now_report(ctx, "-p", pid, "--no-lines"), pid, tid,
+                       "mutex")
+    details = show_stack(full) + ["-- with --no-lines:"] + show_stack(bare)
+    want = [(f["addr"], f.get("symbol"), f.get("module"))
+            for f in user_frames(full) if not f.get("inline")]
+    got = [(f["addr"], f.get("symbol"), f.get("module"))
+           for f in user_frames(bare)]
+    if got != want:
+        raise Fail("--no-lines: not the same frames less the inlined ones",
+                   details)
+    odd = [frame_text(f) for f in user_frames(bare)
+           if f.get("inline") or f.get("file") or f.get("line")]
+    if odd:
+        raise Fail(f"--no-lines: frames with a file, line or inline: {odd}",
+                   details)
+    out, tdetails = now_text(ctx, "-p", pid, "--no-lines")
+    if "stacks_mutex_outer" not in out or re.search(r"\.c:\d+", out):
+        raise Fail("--no-lines text: no stacks_mutex_outer frame, or a "
+                   "file:line", tdetails)
+
+
 def t_stacks_no_debuginfo(ctx):
     """--debuginfo-path /nonexistent: no libc6-dbg. glibc's internal
     __lll_lock_wait has no name (module+offset in text); exported and
@@ -827,6 +860,7 @@ TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
     ("stacks-vs-eu-stack", t_stacks_vs_eu_stack),
     ("stacks-vs-eu-stack-cxx", lambda c: t_stacks_vs_eu_stack(c, "cxx")),
     ("stacks-no-debuginfo", t_stacks_no_debuginfo),
+    ("stacks-no-lines", t_stacks_no_lines),
     ("stacks-kernel", t_stacks_kernel),
     ("stacks-truncated", t_stacks_truncated),
     ("stacks-jit", t_stacks_jit),

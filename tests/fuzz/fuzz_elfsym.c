@@ -49,7 +49,7 @@ static void name(struct elfsyms *c, const struct elffile *ef, Dwarf_Addr pc, boo
 	    pc >= hi)
 		return;
 	tmpl.module = (char *)"fuzz";
-	r = elfsym_frames(ef->mod, NULL, pc, activation, &tmpl, ref, BW_MAX_INLINE);
+	r = elfsym_frames(ef->mod, NULL, pc, activation, true, &tmpl, ref, BW_MAX_INLINE);
 	FUZZ_CHECK(r <= BW_MAX_INLINE && (r >= 1 || r == -ENOMEM));
 	for (pass = 0; pass < 2; pass++) {
 		n = elfsyms__frames(c, ef, pc, activation, &tmpl, out, BW_MAX_INLINE);

@@ -33,7 +33,7 @@ mkfifo "$OUT/go.in" 2>/dev/null || true
 pids+=($!)
 exec 9> "$OUT/go.in"
 
-"$BW" -t 20ms -i 15s --metrics 127.0.0.1:0 --log-events -o /dev/null \
+"$BW" -t 20ms -i 15s --metrics 127.0.0.1:0 --log-events -o /dev/null $SOAK_OPTS \
 	2> "$OUT/stderr" &
 bwpid=$!
 pids+=($bwpid)

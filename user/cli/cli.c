@@ -52,6 +52,9 @@ static const char usage_text[] =
 "                          4K to 64K); deeper stacks are marked truncated\n"
 "      --debuginfo-path P  where separate debug files are looked up (libdwfl\n"
 "                          syntax; default /usr/lib/debug)\n"
+"      --no-lines          frames name functions only: no source lines and no\n"
+"                          inlined calls, so no DWARF is inflated for them\n"
+"                          (the service's metrics and log lines show neither)\n"
 "      --btf FILE          kernel BTF to use instead of /sys/kernel/btf/vmlinux\n"
 "      --ringbuf-size SIZE ring buffer size, e.g. 16M (default 8M)\n"
 "      --force-raw-tp      use raw_tp/sched_switch instead of tp_btf\n"
@@ -92,6 +95,7 @@ enum {
 	OPT_LOG_EVENTS,
 	OPT_CONFIG,
 	OPT_NO_PROGRESS,
+	OPT_NO_LINES,
 };
 
 static const struct option long_opts[] = {
@@ -116,6 +120,7 @@ static const struct option long_opts[] = {
 	{ "log-events", no_argument, NULL, OPT_LOG_EVENTS },
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -255,6 +260,8 @@ static bool *flag_of(struct bw_opts *o, int c)
 		return &o->syscall_exit;
 	case OPT_NO_PROGRESS:
 		return &o->no_progress;
+	case OPT_NO_LINES:
+		return &o->no_lines;
 	}
 	return NULL;
 }

@@ -100,6 +100,8 @@ static const char *fixed_change(const struct bw_opts *a, const struct bw_opts *b
 		return "--force-raw-tp/--syscall-exit/--btf";
 	if (!same_str(a->debuginfo_path, b->debuginfo_path))
 		return "--debuginfo-path";
+	if (a->no_lines != b->no_lines)
+		return "--no-lines";
 	return NULL;
 }
 

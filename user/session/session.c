@@ -229,6 +229,7 @@ static int setup(struct session *s)
 	s->in = ingest__new(o->debuginfo_path, o->threshold_ns);
 	if (!s->in)
 		goto nomem;
+	syms__set_lines(s->in->syms, !o->no_lines);
 	/* dlopen and dlclose said by the loaders, not found by rereading
 	 * every process's maps (--now reads them once) */
 	if (!o->now && syms__set_loader_ops(s->in->syms, &(struct dl_ops){

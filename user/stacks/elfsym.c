@@ -40,6 +40,7 @@ struct elfsyms {
 	struct filesym *files;
 	uint64_t sweep; /* sweeps so far */
 	struct pccache *pcs;
+	bool no_lines; /* names only: no DWARF (elfsyms__set_lines) */
 };
 
 void elfsym_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path)
@@ -63,6 +64,11 @@ struct elfsyms *elfsyms__new(const Dwfl_Callbacks *cb)
 		return NULL;
 	}
 	return c;
+}
+
+void elfsyms__set_lines(struct elfsyms *c, bool lines)
+{
+	c->no_lines = !lines;
 }
 
 static void filesym_free(struct elfsyms *c, struct filesym *f)
@@ -295,10 +301,10 @@ static int inline_frames(Dwfl_Module *mod, Dwarf_Addr lookup, const struct bw_fr
 }
 
 int elfsym_frames(Dwfl_Module *mod, const struct symtab *syms, Dwarf_Addr lookup, bool activation,
-		  const struct bw_frame *tmpl, struct bw_frame *out, int max)
+		  bool lines, const struct bw_frame *tmpl, struct bw_frame *out, int max)
 {
 	const char *name, *file = NULL;
-	int line = 0, n, i, k;
+	int line = 0, n = 0, i, k;
 	struct bw_frame *fn;
 	Dwfl_Line *dl;
 	GElf_Off off;
@@ -306,10 +312,12 @@ int elfsym_frames(Dwfl_Module *mod, const struct symtab *syms, Dwarf_Addr lookup
 
 	if (max <= 0)
 		return 0;
-	dl = dwfl_module_getsrc(mod, lookup);
-	if (dl)
-		file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
-	n = inline_frames(mod, lookup, tmpl, out, max, &file, &line);
+	if (lines) {
+		dl = dwfl_module_getsrc(mod, lookup);
+		if (dl)
+			file = dwfl_lineinfo(dl, NULL, &line, NULL, NULL, NULL);
+		n = inline_frames(mod, lookup, tmpl, out, max, &file, &line);
+	}
 	fn = &out[n];
 	if (bw_frame_copy(fn, tmpl))
 		goto nomem;
@@ -370,7 +378,7 @@ int elfsyms__frames(struct elfsyms *c, const struct elffile *file, Dwarf_Addr lo
 		/* out of memory: libdwfl's own lookup still works */
 		f->syms_failed = !f->syms;
 	}
-	n = elfsym_frames(f->file.mod, f->syms, lookup, activation, tmpl, out, max);
+	n = elfsym_frames(f->file.mod, f->syms, lookup, activation, !c->no_lines, tmpl, out, max);
 	/* n == max may have been cut short: not the pc's whole answer */
 	if (n > 0 && n < max)
 		pccache__put(c->pcs, f, lookup, activation, out, n); /* a failure: not cached */

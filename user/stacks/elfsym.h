@@ -26,6 +26,10 @@ struct elffile {
 
 void elfsym_callbacks(Dwfl_Callbacks *cb, char **debuginfo_path);
 struct elfsyms *elfsyms__new(const Dwfl_Callbacks *cb);
+/* Lines and inlined calls (the default) or function names only, for
+ * every pc from now on; set before the first lookup (the cache keeps
+ * what was answered). */
+void elfsyms__set_lines(struct elfsyms *c, bool lines);
 void elfsyms__free(struct elfsyms *c);
 /* The shared symbolizer of the file with this build-id, opened through
  * @pid (@path as it sees it) the first time; NULL if it cannot be. */
@@ -73,9 +77,11 @@ size_t elfsyms__release_idle(struct elfsyms *c, uint64_t now_ns, uint64_t idle_n
  * covers the address names the function: never the nearest preceding
  * (exported) one; from @syms, @mod's symbol table, when not NULL, else
  * from dwfl_module_addrinfo. @activation: the pc itself, not a return
- * address. Returns how many (>= 1) or -ENOMEM.
+ * address. !@lines: the function alone, without file, line or inlined
+ * calls, and no DWARF is read (the symbol table only). Returns how many
+ * (>= 1) or -ENOMEM.
  */
 int elfsym_frames(Dwfl_Module *mod, const struct symtab *syms, Dwarf_Addr lookup, bool activation,
-		  const struct bw_frame *tmpl, struct bw_frame *out, int max);
+		  bool lines, const struct bw_frame *tmpl, struct bw_frame *out, int max);
 
 #endif

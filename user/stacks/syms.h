@@ -22,6 +22,10 @@ struct syms;
  * syntax), NULL for its default (/usr/lib/debug). */
 struct syms *syms__new(const char *debuginfo_path);
 void syms__free(struct syms *s);
+/* Frames with source lines and inlined calls (the default), or function
+ * names only and no DWARF read for them (--no-lines); before the first
+ * lookup. */
+void syms__set_lines(struct syms *s, bool lines);
 /* Read the mappings of @pid now, while it lives. */
 int syms__prepare(struct syms *s, pid_t pid);
 /* Where a language runtime knows a stack ends before the unwinder does
