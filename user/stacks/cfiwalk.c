@@ -3,12 +3,14 @@
  * dwfl_frame_pc.c) on x86-64, with each pc's rules taken from libdw
  * once: see cfiwalk.h. */
 #include <dwarf.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "base/bpf_abi.h"
 #include "stacks/cfiwalk.h"
+#include "stacks/debugframe.h"
 
 /* Rules kept per process, in an open-addressed table that doubles up
  * to MAX_SLOTS; when that is half full they all go (a process whose
@@ -29,7 +31,8 @@ enum {
 enum {
 	K_EMPTY, /* a free slot */
 	K_RULES, /* the rules below */
-	K_DWFL,	 /* walked by libdwfl: no CFI, or CFI in other forms */
+	K_FP,	 /* no CFI (or in no module): libdwfl's frame-pointer guess */
+	K_DWFL,	 /* walked by libdwfl: CFI in other forms, or out of memory */
 };
 
 struct rule {
@@ -44,18 +47,58 @@ struct rule {
 	int32_t off[BW_NREGS];
 };
 
+/* Modules whose .debug_frame was asked for, with it alone (debugframe.h)
+ * or NULL: libdwfl's (the file has none, or not in a form read here). A
+ * process's CFI from .debug_frame is mostly one Go binary's. */
+#define MAX_FRAMES 8
+
 struct cfirules {
 	struct rule *slots;
 	uint32_t cap; /* a power of two */
 	uint32_t n;
+	int nframes;
+	struct {
+		Dwfl_Module *mod;
+		struct debugframe *df;
+	} frames[MAX_FRAMES];
 };
 
 void cfirules__free(struct cfirules *r)
 {
 	if (!r)
 		return;
+	for (int i = 0; i < r->nframes; i++)
+		debugframe__free(r->frames[i].df);
 	free(r->slots);
 	free(r);
+}
+
+/* @mod's .debug_frame CFI: its own when the file has the section
+ * (libdwfl would take the file's own DWARF then, at the same bias),
+ * else libdwfl's (a separate debug file's). */
+static Dwarf_CFI *debug_frame(struct cfirules *rs, Dwfl_Module *mod, Dwarf_Addr *bias,
+			      bool *nomem)
+{
+	struct debugframe *df = NULL;
+	Dwarf_Addr mbias;
+	Elf *elf;
+	int i;
+
+	for (i = 0; i < rs->nframes && rs->frames[i].mod != mod; i++)
+		;
+	if (i < rs->nframes) {
+		df = rs->frames[i].df;
+	} else if (rs->nframes < MAX_FRAMES && (elf = dwfl_module_getelf(mod, &mbias))) {
+		if (debugframe__open(elf, &df) == -ENOMEM) {
+			*nomem = true;
+			return NULL;
+		}
+		rs->frames[rs->nframes].mod = mod;
+		rs->frames[rs->nframes++].df = df;
+	}
+	if (!df || !dwfl_module_getelf(mod, bias))
+		return dwfl_module_dwarf_cfi(mod, bias);
+	return debugframe__cfi(df);
 }
 
 size_t cfirules__count(const struct cfirules *r)
@@ -148,25 +191,30 @@ static bool reg_rule(Dwarf_Frame *fr, int regno, struct rule *r)
 
 /* What libdw's CFI says at @pc (handle_cfi's lookup order: .eh_frame,
  * then .debug_frame; the first that has the pc is used). */
-static void make_rule(Dwfl *dwfl, uint64_t pc, struct rule *r)
+static void make_rule(Dwfl *dwfl, struct cfirules *rs, uint64_t pc, struct rule *r)
 {
 	Dwfl_Module *mod = dwfl_addrmodule(dwfl, pc);
 	Dwarf_Frame *fr = NULL;
 	Dwarf_CFI *cfi;
 	Dwarf_Addr bias;
-	bool signal = false;
+	bool signal = false, nomem = false;
 	int ra, i;
 
-	r->kind = K_DWFL;
+	r->kind = K_FP; /* __libdwfl_frame_unwind: no module, or no CFI */
 	if (!mod)
 		return;
 	cfi = dwfl_module_eh_cfi(mod, &bias);
 	if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &fr) != 0) {
 		fr = NULL;
-		cfi = dwfl_module_dwarf_cfi(mod, &bias);
+		cfi = debug_frame(rs, mod, &bias, &nomem);
+		if (nomem) {
+			r->kind = K_DWFL;
+			return;
+		}
 		if (!cfi || dwarf_cfi_addrframe(cfi, pc - bias, &fr) != 0)
 			return;
 	}
+	r->kind = K_DWFL;
 	ra = dwarf_frame_info(fr, NULL, NULL, &signal);
 	if (ra < 0 || ra >= BW_NREGS || !cfa_rule(fr, r))
 		goto out;
@@ -236,7 +284,7 @@ static const struct rule *rule_at(Dwfl *dwfl, struct cfirules **rules, uint64_t 
 	r = find(rs, pc);
 	memset(r, 0, sizeof(*r));
 	r->pc = pc;
-	make_rule(dwfl, pc, r);
+	make_rule(dwfl, rs, pc, r);
 	rs->n++;
 	return r;
 }
@@ -261,10 +309,39 @@ static bool get(const struct frame *f, unsigned regno, uint64_t *v)
 	return true;
 }
 
-/* __libdwfl_frame_unwind with handle_cfi: @up from @f, or false when
- * libdwfl would do it otherwise. */
-static bool step(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
-		 const struct frame *f, struct frame *up)
+enum { S_OK, S_FAIL, S_DWFL };
+
+/* ebl_unwind's x86_64_unwind, libdwfl's guess without CFI: the caller's
+ * frame from rbp's chain. S_FAIL where libdwfl discards it (the thread
+ * then has no caller frame: the walk ends in an error). */
+static int fp_step(struct bw_unwinder *uw, const struct frame *f, struct frame *up)
+{
+	uint64_t fp, sp, prev, ret;
+
+	if (!get(f, BW_REG_RBP, &fp) || fp == 0)
+		return S_FAIL;
+	if (!get(f, BW_REG_RSP, &sp))
+		sp = 0;
+	if (!bw_unwind_read(uw, fp, &prev))
+		prev = 0;
+	if (!bw_unwind_read(uw, fp + 8, &ret))
+		return S_FAIL;
+	up->set = 1u << BW_REG_RBP | 1u << BW_REG_RSP;
+	up->regs[BW_REG_RBP] = prev;
+	up->regs[BW_REG_RSP] = fp + 16;
+	up->pc = ret;
+	up->pc_state = PC_SET;
+	up->initial = false;
+	up->signal = false;
+	/* the sp did not move up: no frame, random data */
+	return sp >= fp + 16 ? S_FAIL : S_OK;
+}
+
+/* __libdwfl_frame_unwind: @up from @f by handle_cfi or the frame-pointer
+ * guess (S_OK), no caller frame (S_FAIL), or S_DWFL when libdwfl would
+ * do it otherwise. */
+static int step(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
+		const struct frame *f, struct frame *up)
 {
 	uint64_t pc = f->pc, cfa = 0, v;
 	const struct rule *r;
@@ -274,8 +351,10 @@ static bool step(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
 	if (!f->initial && !f->signal)
 		pc--;
 	r = rule_at(dwfl, rules, pc);
+	if (r && r->kind == K_FP)
+		return fp_step(uw, f, up);
 	if (!r || r->kind != K_RULES)
-		return false;
+		return S_DWFL;
 	up->set = 0;
 	up->initial = false;
 	up->signal = r->signal;
@@ -317,7 +396,7 @@ static bool step(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
 		else
 			up->pc_state = PC_UNDEFINED;
 	}
-	return true;
+	return S_OK;
 }
 
 int cfiwalk(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
@@ -337,24 +416,34 @@ int cfiwalk(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
 	f->initial = true;
 	f->signal = false;
 	for (;;) {
-		bool activation, stepped = false;
+		bool activation = false, stepped = false;
+		int s;
 
-		/* frame_cb: dwfl_frame_pc's isactivation unwinds first */
+		/* frame_cb: dwfl_frame_pc's isactivation unwinds first; one
+		 * that found no caller is not kept, and is tried again */
 		if (f->initial || f->signal) {
 			activation = true;
 		} else {
-			if (!step(dwfl, rules, uw, f, up))
+			s = step(dwfl, rules, uw, f, up);
+			if (s == S_DWFL)
 				goto dwfl;
-			stepped = true;
-			activation = up->pc_state == PC_SET && up->signal;
+			stepped = s == S_OK;
+			activation = stepped && up->pc_state == PC_SET && up->signal;
 		}
 		if (n >= max) {
 			*err = DWARF_CB_ABORT;
 			goto out;
 		}
 		pcs[n++] = (struct bw_pc){ .pc = f->pc, .activation = activation };
-		if (!stepped && !step(dwfl, rules, uw, f, up))
-			goto dwfl;
+		if (!stepped) {
+			s = step(dwfl, rules, uw, f, up);
+			if (s == S_DWFL)
+				goto dwfl;
+			if (s == S_FAIL) {
+				*err = -1; /* dwfl_thread_getframes: no next state */
+				goto out;
+			}
+		}
 		t = f, f = up, up = t;
 		if (f->pc_state != PC_SET)
 			break;
