@@ -159,7 +159,9 @@ static int try_load(struct bw_loader *l, const struct bw_loader_cfg *cfg, bool r
 	bpf_program__set_autoload(skel->progs.bw_dl_state, cfg->tracing);
 	if (raw_tp)
 		bpf_map__set_max_entries(skel->maps.tstate_hash, RAW_TP_THREADS);
-	bpf_map__set_max_entries(skel->maps.events, pow2_roundup(cfg->ringbuf_size));
+	/* --now writes no record: a page, not megabytes zeroed by the kernel */
+	bpf_map__set_max_entries(skel->maps.events,
+				 cfg->tracing ? pow2_roundup(cfg->ringbuf_size) : BW_PAGE_SIZE);
 
 	*stage = "load BPF programs";
 	err = blockwatch_bpf__load(skel);
