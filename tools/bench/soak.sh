@@ -9,11 +9,16 @@
 # the slowest scrape, the drops. Numbers, not a verdict: the README's
 # table is made from them.
 #
-# Env: BLOCKWATCH, GO_FIXTURE, SOAK_S (600), OUT (build/bench-soak).
+# The service's memory options (tools/blockwatch.default) are the
+# default SOAK_OPTS: --no-lines --ringbuf-size 2M.
+#
+# Env: BLOCKWATCH, GO_FIXTURE, SOAK_S (600), OUT (build/bench-soak),
+#      SOAK_OPTS.
 set -euo pipefail
 BW=${BLOCKWATCH:-build/blockwatch}
 GOFIX=${GO_FIXTURE:-build/tests/go/default/goroutines}
 SOAK_S=${SOAK_S:-600}
+SOAK_OPTS=${SOAK_OPTS---no-lines --ringbuf-size 2M}
 OUT=${OUT:-build/bench-soak}
 mkdir -p "$OUT"
 pids=()
