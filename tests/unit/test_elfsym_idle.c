@@ -13,6 +13,7 @@
 #include <string.h>
 #include <errno.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 #include "base/clock.h"
 #include "stacks/elfsym.h"
@@ -108,10 +109,56 @@ static void test_release_reopen(void **state)
 	elfsyms__free(c);
 }
 
+/* A file first seen through a process that is gone before its pcs are
+ * named (a short-lived one) could not be opened through it: that is not
+ * remembered as "unreadable", and the next process that maps it opens
+ * it, so its pcs get the shared symbolizer (not dwfl_module_addrinfo on
+ * each process's module). A file reached and not ELF stays unreadable. */
+static void test_unreached_retried(void **state)
+{
+	static const unsigned char id[] = { 0xb1, 0x0c, 0x4a, 0x7d };
+	static const unsigned char bad[] = { 0xb1, 0x0c, 0x4a, 0x7e };
+	Dwfl_Callbacks cb;
+	const struct elffile *ef;
+	struct elfsyms *c;
+	char path[256], junk[300];
+	pid_t gone;
+	FILE *f;
+
+	(void)state;
+	copy_fixture(path, sizeof(path));
+	gone = fork();
+	assert_true(gone >= 0);
+	if (!gone)
+		_exit(0);
+	assert_int_equal(waitpid(gone, NULL, 0), gone); /* reaped: no /proc/PID */
+	elfsym_callbacks(&cb, &debuginfo_path);
+	c = elfsyms__new(&cb);
+	assert_non_null(c);
+	assert_null(elfsyms__get(c, id, sizeof(id), gone, path));
+	assert_null(elfsyms__get(c, id, sizeof(id), gone, path));
+	ef = elfsyms__get(c, id, sizeof(id), getpid(), path);
+	assert_non_null(ef);
+	assert_non_null(ef->mod);
+	named(c, ef, symbol_addr(ef->mod, "fixture_leaf"), true, "fixture_leaf", 0);
+	/* reached, not ELF: NULL, and so through any process */
+	snprintf(junk, sizeof(junk), "%s.junk", path);
+	f = fopen(junk, "w");
+	assert_non_null(f);
+	fputs("not an ELF file\n", f);
+	fclose(f);
+	assert_null(elfsyms__get(c, bad, sizeof(bad), getpid(), junk));
+	assert_null(elfsyms__get(c, bad, sizeof(bad), getpid(), junk));
+	unlink(junk);
+	unlink(path);
+	elfsyms__free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_release_reopen),
+		cmocka_unit_test(test_unreached_retried),
 	};
 
 	return cmocka_run_group_tests_name("elfsym_idle", tests, NULL, NULL);

@@ -24,6 +24,7 @@ struct filesym {
 	struct symtab *syms; /* read at the first lookup */
 	bool syms_failed;
 	bool released;	 /* its Dwfl dropped while idle: reopened at a miss */
+	bool unreached;	 /* never opened: its process was gone; tried again */
 	pid_t pid;	 /* who it was last opened through, and as what */
 	char *path;
 	uint64_t used_ns;
@@ -124,17 +125,19 @@ static void remember(struct filesym *f, pid_t pid, const char *path)
 	f->path = p;
 }
 
-static void open_file(struct elfsyms *c, struct filesym *f, pid_t pid, const char *path)
+/* false when the file could not be reached through @pid (gone, say),
+ * as opposed to reached and not readable as ELF */
+static bool open_file(struct elfsyms *c, struct filesym *f, pid_t pid, const char *path)
 {
 	int fd = procfs_open_mapped(pid, path);
 
 	f->dwarf_ns = bw_mono_ns();
 	if (fd < 0)
-		return;
+		return false;
 	f->dwfl = dwfl_begin(c->cb);
 	if (!f->dwfl) {
 		close(fd);
-		return;
+		return true; /* out of memory: not the process's absence */
 	}
 	dwfl_report_begin(f->dwfl);
 	/* dwfl takes the fd */
@@ -142,6 +145,7 @@ static void open_file(struct elfsyms *c, struct filesym *f, pid_t pid, const cha
 	dwfl_report_end(f->dwfl, NULL, NULL);
 	if (f->file.mod && !dwfl_module_getelf(f->file.mod, &f->file.bias))
 		f->file.mod = NULL;
+	return true;
 }
 
 const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, size_t idlen,
@@ -152,6 +156,12 @@ const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, s
 	if (!idlen || path[0] != '/')
 		return NULL;
 	HASH_FIND(hh, c->files, id, idlen, f);
+	if (f && f->unreached) {
+		/* before the caller takes its bias: opened now, or not */
+		f->unreached = !open_file(c, f, pid, path);
+		if (f->file.mod)
+			remember(f, pid, path);
+	}
 	if (f) {
 		f->used_ns = bw_mono_ns();
 		if (f->released)
@@ -165,9 +175,14 @@ const struct elffile *elfsyms__get(struct elfsyms *c, const unsigned char *id, s
 	memcpy(f->id, id, idlen);
 	f->idlen = idlen;
 	f->used_ns = bw_mono_ns();
-	/* a file that cannot be read is remembered as such */
+	/* A file that cannot be read is remembered as such. One that could
+	 * not be reached through @pid (a short-lived process gone before its
+	 * pcs were named) is not: it is opened through the next process
+	 * that maps it (elfsyms__get). Else every later process's
+	 * pcs of it were named the slow way (dwfl_module_addrinfo on the
+	 * process's module: a tenth of blockwatch's CPU in the soak). */
 	HASH_ADD_KEYPTR(hh, c->files, f->id, f->idlen, f);
-	open_file(c, f, pid, path);
+	f->unreached = !open_file(c, f, pid, path);
 	if (f->file.mod)
 		remember(f, pid, path);
 	return f->file.mod ? &f->file : NULL;
