@@ -253,7 +253,11 @@ def t_wakeups_batched(ctx):
     kernel = int(sw.group(1))
     seen = sum(t["count"] for _, _, t in entries(reports, pid=pid, tid=tid))
     if seen != kernel:
-        raise Fail(f"{seen} blocks reported for the thread, the kernel counted {kernel}")
+        # what every-block says too: where a missing block may be
+        late = sum(r.get("recovered", {}).get("missed_switch_in", 0) for r in reports)
+        dropped = {k: sum(r["dropped"][k] for r in reports) for k in reports[0]["dropped"]}
+        raise Fail(f"{seen} blocks reported for the thread, the kernel counted {kernel}; "
+                   f"dropped {dropped}; {late} closed late", bw.tail())
     # ~3.3 s of sleeping: at most ~330 forced wake-ups and as many
     # late reads, plus the status line's and the loop's own
     if woken > kernel // 3:
