@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "base/bpf_abi.h"
+#include "base/clock.h"
 #include "model/detail.h"
 #include "proc/fdinfo.h"
 #include "stacks/stacktab.h"
@@ -284,7 +285,8 @@ static void test_describe_file(void **state)
 static void test_own_fds(void **state)
 {
 	struct fdinfo *fi = fdinfo__new();
-	int p[2], sv[2], ep, fds[8], n;
+	int p[2], sv[2], ep, n, i;
+	struct fdinfo_member fds[8];
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct pollfd pfd[2];
 	struct bw_wait w = { .pid = getpid(), .tid = getpid(), .state = 1 };
@@ -307,6 +309,16 @@ static void test_own_fds(void **state)
 
 	n = fdinfo_epoll_fds(getpid(), ep, fds, 8);
 	assert_int_equal(n, 2);
+	/* each member with its file, as the BPF side names an fd's */
+	for (i = 0; i < n; i++) {
+		uint64_t ino;
+		uint32_t kdev;
+
+		assert_true(fds[i].fd == sv[0] || fds[i].fd == p[0]);
+		file_id(fds[i].fd, &ino, &kdev);
+		assert_int_equal(fds[i].ino, ino);
+		assert_int_equal(fds[i].kdev, kdev);
+	}
 
 	w.syscall_nr = SYS_read;
 	w.args[0] = p[0];
@@ -349,6 +361,76 @@ static void test_own_fds(void **state)
 	fdinfo__free(fi);
 }
 
+static const char *set_target(const struct bw_detail *d, int fd)
+{
+	uint32_t i;
+
+	for (i = 0; i < d->set.n; i++)
+		if (d->set.fds[i].fd == fd)
+			return d->set.fds[i].target;
+	fail_msg("fd %d not in the set", fd);
+	return NULL;
+}
+
+/* An epoll set is read at most once a second, its members named as the
+ * files the set said they were: a member fd that became another file
+ * since keeps the name of the file the set had (never the new file's),
+ * and when the set is read again it is what the kernel says now. */
+static void test_epoll_member_reused(void **state)
+{
+	struct fdinfo *fi = fdinfo__new();
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct bw_wait w = { .pid = getpid(), .tid = getpid(), .state = 1,
+			     .syscall_nr = SYS_epoll_wait };
+	struct bw_wait_info d;
+	int p[2], q[2], ep;
+	char want[64];
+	struct stat st;
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(pipe(q), 0);
+	ep = epoll_create1(0);
+	assert_true(ep >= 0);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+	w.args[0] = ep;
+
+	assert_int_equal(bw_wait_describe(&w, NULL, fi, &d), 0);
+	assert_int_equal(d.detail.set.n, 1);
+	assert_int_equal(fstat(p[0], &st), 0);
+	snprintf(want, sizeof(want), "pipe:[%lu]", (unsigned long)st.st_ino);
+	assert_string_equal(set_target(&d.detail, p[0]), want);
+	bw_detail_clear(&d.detail);
+
+	/* p[0] is q[0]'s pipe now (the set was told of neither) */
+	assert_int_equal(dup2(q[0], p[0]), p[0]);
+	assert_int_equal(bw_wait_describe(&w, NULL, fi, &d), 0);
+	assert_int_equal(d.detail.set.n, 1);
+	assert_string_equal(set_target(&d.detail, p[0]), want);
+	bw_detail_clear(&d.detail);
+
+	/* the set read again after its second: the kernel dropped the
+	 * closed file from it, and the new one is not in it */
+	usleep(1100 * 1000);
+	assert_int_equal(bw_wait_describe(&w, NULL, fi, &d), 0);
+	assert_int_equal(d.detail.set.n, 0);
+	bw_detail_clear(&d.detail);
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), 0);
+	fdinfo__sweep(fi, bw_mono_ns() + 2 * 1000 * 1000 * 1000ULL);
+	assert_int_equal(bw_wait_describe(&w, NULL, fi, &d), 0);
+	assert_int_equal(d.detail.set.n, 1);
+	assert_int_equal(fstat(q[0], &st), 0);
+	snprintf(want, sizeof(want), "pipe:[%lu]", (unsigned long)st.st_ino);
+	assert_string_equal(set_target(&d.detail, p[0]), want);
+	bw_detail_clear(&d.detail);
+
+	close(ep);
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	fdinfo__free(fi);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_addr_format),
 		cmocka_unit_test(test_own_fds),
 		cmocka_unit_test(test_describe_file),
+		cmocka_unit_test(test_epoll_member_reused),
 	};
 
 	return cmocka_run_group_tests_name("detail", tests, NULL, NULL);

@@ -125,7 +125,9 @@ static void futex_detail(const struct bw_wait *w, const struct bw_stack *st,
 	}
 }
 
-static int fd_refs(pid_t pid, struct fdinfo *fi, const int *fds, int n, struct bw_detail *d)
+/* @fds: the members' files where known (an epoll set's), else 0 */
+static int fd_refs(pid_t pid, struct fdinfo *fi, const struct fdinfo_member *fds, int n,
+		   struct bw_detail *d)
 {
 	char target[256];
 	int i;
@@ -134,8 +136,9 @@ static int fd_refs(pid_t pid, struct fdinfo *fi, const int *fds, int n, struct b
 	if (!d->set.fds)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		d->set.fds[i].fd = fds[i];
-		if (!fdinfo__describe(fi, pid, fds[i], target, sizeof(target)))
+		d->set.fds[i].fd = fds[i].fd;
+		if (!fdinfo__describe_file(fi, pid, fds[i].fd, fds[i].ino, fds[i].kdev, target,
+					   sizeof(target)))
 			d->set.fds[i].target = strdup(target);
 		d->set.n++;
 	}
@@ -143,7 +146,7 @@ static int fd_refs(pid_t pid, struct fdinfo *fi, const int *fds, int n, struct b
 }
 
 /* The fds a poll or select waits on, read from the process's memory. */
-static int set_fds(const struct bw_wait *w, const char *name, int *fds)
+static int set_fds(const struct bw_wait *w, const char *name, struct fdinfo_member *fds)
 {
 	unsigned long set[1024 / (8 * sizeof(unsigned long))];
 	int n = 0, which, fd;
@@ -156,7 +159,7 @@ static int set_fds(const struct bw_wait *w, const char *name, int *fds)
 		nfds = w->args[1] < MAX_FDS ? w->args[1] : MAX_FDS;
 		if (nfds && !procfs_read_mem(w->pid, w->args[0], pfd, nfds * sizeof(*pfd)))
 			for (; n < (int)nfds; n++)
-				fds[n] = pfd[n].fd;
+				fds[n] = (struct fdinfo_member){ .fd = pfd[n].fd };
 		return n;
 	}
 	/* select/pselect6: nfds, readfds, writefds, exceptfds */
@@ -168,7 +171,7 @@ static int set_fds(const struct bw_wait *w, const char *name, int *fds)
 			continue;
 		for (fd = 0; fd < (int)nfds && n < MAX_FDS; fd++)
 			if (set[fd / 64] & (1UL << (fd % 64)))
-				fds[n++] = fd;
+				fds[n++] = (struct fdinfo_member){ .fd = fd };
 	}
 	return n;
 }
@@ -225,7 +228,8 @@ static int fd_detail(const struct bw_wait *w, const char *name, struct fdinfo *f
 		     struct bw_wait_info *out)
 {
 	struct bw_detail *d = &out->detail;
-	int fds[MAX_FDS], n;
+	struct fdinfo_member fds[MAX_FDS];
+	int n;
 	char target[256];
 
 	if (!strncmp(name, "epoll_", 6)) {

@@ -260,5 +260,5 @@ void ingest__next_interval(struct ingest *in, uint64_t now)
 	free(sizes);
 	stacktab__sweep(in->stacks, procfs_alive);
 	syms__prune(in->syms, bw_mono_ns());
-	fdinfo__forget(in->fdinfo);
+	fdinfo__sweep(in->fdinfo, bw_mono_ns());
 }

@@ -97,9 +97,15 @@ struct netns {
  * old name that long; it is read after the block ended anyway.
  */
 #define FDINFO_TTL_NS (100 * BW_NSEC_PER_MSEC)
-/* An fd whose file the record names (fd_ino, fd_dev) keeps its name
+/* An fd whose file the record names (fd_ino, fd_dev), or an epoll
+ * set's member (its fdinfo names each member's file), keeps its name
  * while it is that file, read again this often for a rename. */
 #define FDINFO_FILE_TTL_NS (10 * BW_NSEC_PER_SEC)
+/* An epoll set is read again this often: fds added to or removed from
+ * it show that much later (its members are named by their files, as
+ * the set says they are). Every epoll file is the one anonymous inode:
+ * a record cannot tell one set from another that took its fd. */
+#define FDINFO_SET_TTL_NS (1 * BW_NSEC_PER_SEC)
 #define FDINFO_MAX_CACHED 4096
 
 struct fdkey {
@@ -114,7 +120,7 @@ struct fdent {
 	uint64_t at_ns;
 	int err;	/* describe: its result */
 	int n;		/* epoll: how many fds */
-	int *fds;
+	struct fdinfo_member *fds;
 	char *desc;
 	bool has_id;	/* the file it was described as: */
 	uint64_t ino;
@@ -147,6 +153,14 @@ static void cache_clear(struct fdinfo *fi)
 		ent_del(fi, e);
 }
 
+/* How long an entry is good for. */
+static uint64_t ent_ttl(const struct fdent *e)
+{
+	if (e->key.epoll)
+		return FDINFO_SET_TTL_NS;
+	return e->has_id ? FDINFO_FILE_TTL_NS : FDINFO_TTL_NS;
+}
+
 /* The live entry of the key; an expired one is dropped. */
 static struct fdent *cache_find(struct fdinfo *fi, pid_t pid, int fd, bool epoll, uint64_t now)
 {
@@ -154,7 +168,7 @@ static struct fdent *cache_find(struct fdinfo *fi, pid_t pid, int fd, bool epoll
 	struct fdent *e;
 
 	HASH_FIND(hh, fi->cache, &k, sizeof(k), e);
-	if (e && now - e->at_ns >= FDINFO_TTL_NS) {
+	if (e && now - e->at_ns >= ent_ttl(e)) {
 		ent_del(fi, e);
 		e = NULL;
 	}
@@ -274,12 +288,11 @@ static struct netns *netns_of(struct fdinfo *fi, pid_t pid)
 	return ns;
 }
 
-void fdinfo__forget(struct fdinfo *fi)
+static void netns_clear(struct fdinfo *fi)
 {
 	struct sock_desc *d, *dtmp;
 	struct netns *ns, *tmp;
 
-	cache_clear(fi);
 	HASH_ITER(hh, fi->netns, ns, tmp) {
 		HASH_ITER(hh, ns->socks, d, dtmp) {
 			HASH_DEL(ns->socks, d);
@@ -290,11 +303,22 @@ void fdinfo__forget(struct fdinfo *fi)
 	}
 }
 
+void fdinfo__sweep(struct fdinfo *fi, uint64_t now)
+{
+	struct fdent *e, *tmp;
+
+	HASH_ITER(hh, fi->cache, e, tmp)
+		if (now - e->at_ns >= ent_ttl(e))
+			ent_del(fi, e);
+	netns_clear(fi);
+}
+
 void fdinfo__free(struct fdinfo *fi)
 {
 	if (!fi)
 		return;
-	fdinfo__forget(fi);
+	cache_clear(fi);
+	netns_clear(fi);
 	free(fi);
 }
 
@@ -406,34 +430,55 @@ int fdinfo__describe_file(struct fdinfo *fi, pid_t pid, int fd, uint64_t ino, ui
 	return 0;
 }
 
-int fdinfo_parse_epoll(FILE *f, int *fds, int max)
+int fdinfo_parse_epoll(FILE *f, struct fdinfo_member *fds, int max, uint64_t *ino)
 {
 	char line[256];
 	int n = 0;
 
+	*ino = 0;
 	while (n < max && fgets(line, sizeof(line), f)) {
-		int tfd;
+		struct fdinfo_member m = { 0 };
+		unsigned long long id;
+		unsigned int dev;
 
-		if (sscanf(line, "tfd: %d", &tfd) == 1)
-			fds[n++] = tfd;
+		if (sscanf(line, "ino: %llu", &id) == 1) {
+			*ino = id;
+			continue;
+		}
+		if (sscanf(line, "tfd: %d", &m.fd) != 1)
+			continue;
+		/* "tfd: %8d events: %8x data: %16llx  pos:%lli ino:%lx sdev:%x" */
+		if (sscanf(line, "tfd: %*d events: %*x data: %*x pos:%*d ino:%llx sdev:%x", &id,
+			   &dev) == 2) {
+			m.ino = id;
+			m.kdev = dev;
+		}
+		fds[n++] = m;
 	}
 	return n;
 }
 
-int fdinfo_epoll_fds(pid_t pid, int epfd, int *fds, int max)
+static int epoll_read(pid_t pid, int epfd, struct fdinfo_member *fds, int max)
 {
+	uint64_t ino;
 	FILE *f;
 	int n;
 
 	f = procfs_fopen("%d/fdinfo/%d", pid, epfd);
 	if (!f)
 		return -errno;
-	n = fdinfo_parse_epoll(f, fds, max);
+	n = fdinfo_parse_epoll(f, fds, max, &ino);
 	fclose(f);
 	return n;
 }
 
-int fdinfo__epoll_fds(struct fdinfo *fi, pid_t pid, int epfd, int *fds, int max)
+int fdinfo_epoll_fds(pid_t pid, int epfd, struct fdinfo_member *fds, int max)
+{
+	return epoll_read(pid, epfd, fds, max);
+}
+
+int fdinfo__epoll_fds(struct fdinfo *fi, pid_t pid, int epfd, struct fdinfo_member *fds,
+		      int max)
 {
 	uint64_t now = bw_mono_ns();
 	struct fdent *e = cache_find(fi, pid, epfd, true, now);
@@ -441,13 +486,13 @@ int fdinfo__epoll_fds(struct fdinfo *fi, pid_t pid, int epfd, int *fds, int max)
 	if (!e) {
 		e = cache_add(fi, pid, epfd, true, now);
 		if (!e)
-			return fdinfo_epoll_fds(pid, epfd, fds, max);
+			return epoll_read(pid, epfd, fds, max);
 		e->fds = calloc(max > 0 ? max : 1, sizeof(*e->fds));
 		if (!e->fds) {
 			ent_del(fi, e);
-			return fdinfo_epoll_fds(pid, epfd, fds, max);
+			return epoll_read(pid, epfd, fds, max);
 		}
-		e->n = fdinfo_epoll_fds(pid, epfd, e->fds, max);
+		e->n = epoll_read(pid, epfd, e->fds, max);
 	}
 	if (e->n > 0)
 		memcpy(fds, e->fds, (e->n < max ? e->n : max) * sizeof(*fds));

@@ -10,29 +10,41 @@
 /*
  * Naming another process's file descriptors from /proc, without
  * stopping it. Socket tables are read once per network namespace and
- * kept until fdinfo__forget (once per report: sockets come and go);
- * what an fd is and an epoll set's fds are kept for 100 ms, what an fd
- * of a known file is for as long as it is that file.
+ * kept until fdinfo__sweep (once per report: sockets come and go);
+ * what an fd is is kept for 100 ms, what an fd of a known file (the
+ * record's, or an epoll set's member) is for as long as it is that
+ * file (up to 10 s), an epoll set's members for 1 s.
  */
 struct fdinfo;
 
+/* An epoll set's member: its fd and, from the set's fdinfo, its file
+ * (0 when the kernel does not say). */
+struct fdinfo_member {
+	int fd;
+	uint32_t kdev; /* the kernel's dev_t, as the BPF side's fd_dev */
+	uint64_t ino;
+};
+
 struct fdinfo *fdinfo__new(void);
 void fdinfo__free(struct fdinfo *fi);
-void fdinfo__forget(struct fdinfo *fi);
+/* Drops the socket tables and what is past its time (once per report). */
+void fdinfo__sweep(struct fdinfo *fi, uint64_t now);
 /* What fd @fd of @pid is: "pipe:[123]", "/var/log/x", "socket:[456] tcp
  * 127.0.0.1:80 -> 127.0.0.1:5000", "socket:[789] unix /run/x.sock".
  * Returns 0, or -errno (fd gone). */
 int fdinfo__describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len);
 /* The same for an fd known to be file @ino on kernel device @kdev (the
- * BPF side's fd_ino and fd_dev): kept while the fd is that file (up to
- * 10 s, for a file renamed; fdinfo__forget drops it too). -ESTALE when the fd is another file now
- * (closed and reused since): its name is not given as that file's. */
+ * BPF side's fd_ino and fd_dev, or an epoll member's): kept while the
+ * fd is that file (up to 10 s, for a file renamed). -ESTALE when the fd
+ * is another file now (closed and reused since): its name is not given
+ * as that file's. */
 int fdinfo__describe_file(struct fdinfo *fi, pid_t pid, int fd, uint64_t ino, uint32_t kdev,
 			  char *buf, size_t len);
 /* The fds registered in epoll instance @epfd of @pid (its fdinfo). */
-int fdinfo_epoll_fds(pid_t pid, int epfd, int *fds, int max);
-/* The same, as read at most 100 ms ago. */
-int fdinfo__epoll_fds(struct fdinfo *fi, pid_t pid, int epfd, int *fds, int max);
+int fdinfo_epoll_fds(pid_t pid, int epfd, struct fdinfo_member *fds, int max);
+/* The same, as read at most 1 s ago. */
+int fdinfo__epoll_fds(struct fdinfo *fi, pid_t pid, int epfd, struct fdinfo_member *fds,
+		      int max);
 
 /* Parsing helpers, exposed for tests. */
 /* "0100007F:1F90" (IPv4) or 32 hex digits + port (IPv6) -> "127.0.0.1:8080" */
@@ -45,7 +57,8 @@ int sock_inet_line(const char *line, unsigned long ino, char *buf, size_t len);
 int sock_inet_entry(const char *table, const char *line, unsigned long *ino, char *buf,
 		    size_t len);
 int sock_unix_entry(const char *line, unsigned long *ino, char *buf, size_t len);
-/* The "tfd: N" fds of an epoll instance's fdinfo text, at most @max. */
-int fdinfo_parse_epoll(FILE *f, int *fds, int max);
+/* The "tfd: N ... ino:X sdev:Y" members of an epoll instance's fdinfo
+ * text, at most @max; @ino: the epoll file's own "ino:" line, 0 if none. */
+int fdinfo_parse_epoll(FILE *f, struct fdinfo_member *fds, int max, uint64_t *ino);
 
 #endif
