@@ -231,7 +231,7 @@ def _voluntary(pid):
 
 def t_wakeups_batched(ctx):
     """3,000 slow blocks of a process whose mappings blockwatch holds
-    (and whose loader it hears) wake it at most every 10 ms, not once a
+    (and whose loader it hears) wake it at most every 100 ms, not once a
     record: blockwatch itself sleeps and wakes far fewer times than
     there are records, and still reports every block."""
     path = os.path.join(os.path.dirname(ctx.cfg.blockers), "sleeps")
@@ -258,7 +258,7 @@ def t_wakeups_batched(ctx):
         dropped = {k: sum(r["dropped"][k] for r in reports) for k in reports[0]["dropped"]}
         raise Fail(f"{seen} blocks reported for the thread, the kernel counted {kernel}; "
                    f"dropped {dropped}; {late} closed late", bw.tail())
-    # ~3.3 s of sleeping: at most ~330 forced wake-ups and as many
+    # ~3.3 s of sleeping: at most ~33 forced wake-ups and as many
     # late reads, plus the status line's and the loop's own
     if woken > kernel // 3:
         raise Fail(f"blockwatch slept and woke {woken} times for {kernel} records")

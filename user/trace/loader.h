@@ -29,7 +29,7 @@ struct bw_loader_cfg {
 };
 
 /* What blockwatch batches wake-ups by. */
-#define BW_WAKE_NS (10 * 1000 * 1000ULL)
+#define BW_WAKE_NS (100 * 1000 * 1000ULL)
 
 struct bw_loader;
 
