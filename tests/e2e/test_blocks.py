@@ -187,11 +187,36 @@ def t_threshold(ctx):
                    show_entries(mine))
 
 
+def _sleeps_accounted(reports, pid, tid, kernel, bw=None):
+    """Every voluntary switch of the sleeps worker is accounted for: as a
+    block past the threshold in its entries, or as one of the process's
+    blocks below it. A nanosleep is not always a block of its length: on
+    a VM a vCPU can stall between the syscall's entry and the switch
+    (seen here with bpftrace: entered, switched out 799 us later, back
+    335 us after that, under -t 500us), and the kernel counts that
+    switch as voluntary like any other. So the kernel's count bounds the
+    entries from above, and with the short blocks from below; a block
+    lost anywhere (ring, userspace, a switch never seen) breaks the
+    lower bound, since nothing counts it."""
+    seen = sum(t["count"] for _, _, t in entries(reports, pid=pid, tid=tid))
+    short = sum(r["below_threshold_count"] for r in reports)
+    late = sum(r.get("recovered", {}).get("missed_switch_in", 0) for r in reports)
+    dropped = {k: sum(r["dropped"][k] for r in reports) for k in reports[0]["dropped"]}
+    # the worker is the only thread that blocks briefly: a few stalls,
+    # not a twentieth of its sleeps
+    if seen > kernel or seen + short < kernel or short > kernel // 20 or any(dropped.values()):
+        raise Fail(f"{seen} blocks reported for the thread and {short} below the "
+                   f"threshold in the process; the kernel counted {kernel} voluntary "
+                   f"switches of the thread; dropped {dropped}; {late} closed late",
+                   bw.tail() if bw else ())
+
+
 def t_every_block(ctx):
-    """3,000 sleeps of 1 ms at -t 500us: every one is in the report,
-    exactly as many as the kernel's own count of the thread's voluntary
-    switches, even where a switch back to it never reached the
-    tracepoint (closed late, and counted as such)."""
+    """3,000 sleeps of 1 ms at -t 500us: every voluntary switch the
+    kernel counted for the thread is in the report, as a block past the
+    threshold or (a sleep stalled before its switch) below it, even
+    where a switch back to it never reached the tracepoint (closed late,
+    and counted as such)."""
     path = os.path.join(os.path.dirname(ctx.cfg.blockers), "sleeps")
     w = ctx.spawn([path, "3000", "1000"], "sleeps", stdin=True)
     m = w.wait_line("out", r"^ready (\d+) (\d+)$", 10)
@@ -207,15 +232,10 @@ def t_every_block(ctx):
     ctx.finish(bw)
     reports = parse_reports(bw.stdout_text())
     kernel = int(sw.group(1))
-    seen = sum(t["count"] for _, _, t in entries(reports, pid=pid, tid=tid))
-    late = sum(r.get("recovered", {}).get("missed_switch_in", 0) for r in reports)
-    dropped = {k: sum(r["dropped"][k] for r in reports) for k in reports[0]["dropped"]}
-    if seen != kernel or any(dropped.values()):
-        raise Fail(f"{seen} blocks reported for the thread, the kernel counted "
-                   f"{kernel} voluntary switches; dropped {dropped}; "
-                   f"{late} closed late")
-    if kernel < 3000:
+    # a sleep whose timer ran out before its switch (a stall) has none
+    if kernel < 2900:
         raise Fail(f"only {kernel} voluntary switches for 3000 sleeps")
+    _sleeps_accounted(reports, pid, tid, kernel)
 
 
 def _voluntary(pid):
@@ -251,13 +271,7 @@ def t_wakeups_batched(ctx):
     ctx.finish(bw)
     reports = parse_reports(bw.stdout_text())
     kernel = int(sw.group(1))
-    seen = sum(t["count"] for _, _, t in entries(reports, pid=pid, tid=tid))
-    if seen != kernel:
-        # what every-block says too: where a missing block may be
-        late = sum(r.get("recovered", {}).get("missed_switch_in", 0) for r in reports)
-        dropped = {k: sum(r["dropped"][k] for r in reports) for k in reports[0]["dropped"]}
-        raise Fail(f"{seen} blocks reported for the thread, the kernel counted {kernel}; "
-                   f"dropped {dropped}; {late} closed late", bw.tail())
+    _sleeps_accounted(reports, pid, tid, kernel, bw)
     # ~3.3 s of sleeping: at most ~33 forced wake-ups and as many
     # late reads, plus the status line's and the loop's own
     if woken > kernel // 3:
