@@ -221,6 +221,7 @@ ORDER = [
     "events-deadlock-json",
     "output-removed",
     "reload-sighup",
+    "reload-pids",
     "alert-rules",
     "unit-file",
     # test_profiles

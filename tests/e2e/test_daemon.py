@@ -479,28 +479,30 @@ def t_reload_sighup(ctx):
     w, m = ctx.simple(sleeps, "sleeps", args=("1000", "200000"))
     pid, tid = int(m.group(1)), int(m.group(2))
     w.send("go\n")
-    write("-t 1s -i 300ms")
+    write(f"-p {pid} -t 1s -i 300ms")
     bw, url = start(ctx, "-p", pid, "--config", conf, "-t", "1s", "-i", "300ms",
                     "-f", "json")
     time.sleep(1.5)
     before = samples(scrape(url)[0], "blockwatch_reports_total")[""]
     n0 = len(reports_so_far(bw.stdout_text()))
-    write("-t 100ms -i 500ms")
+    write(f"-p {pid} -t 100ms -i 500ms")
     bw.signal(signal.SIGHUP)
     if not bw.wait_line("err", r"^blockwatch: SIGHUP: options from .*: threshold 100ms, "
                         r"interval 500ms$", 5):
         raise Fail("no 'SIGHUP: options from' line", bw.tail())
     time.sleep(2)
-    write("-t nonsense")
+    write(f"-p {pid} -t nonsense")
     bw.signal(signal.SIGHUP)
     if not bw.wait_line("err", r"^blockwatch: SIGHUP: .* is not valid; the options stay as "
                         r"they were$", 5):
         raise Fail("an invalid file was not refused", bw.tail())
-    write(f"-t 100ms -i 500ms -p {os.getpid()}")
+    # the file says no -p: all processes, which the programs are not
+    # loaded for (reload-pids changes one list for another)
+    write("-t 100ms -i 500ms")
     bw.signal(signal.SIGHUP)
-    if not bw.wait_line("err", r"^blockwatch: SIGHUP: .* changes -p, which only a restart "
-                        r"changes; not changed$", 5):
-        raise Fail("a -p change was not refused", bw.tail())
+    if not bw.wait_line("err", r"^blockwatch: SIGHUP: .* changes -p between all processes "
+                        r"and a list, which only a restart changes; not changed$", 5):
+        raise Fail("a -p change to all processes was not refused", bw.tail())
     time.sleep(1)
     after = samples(scrape(url)[0], "blockwatch_reports_total")[""]
     bw.signal(signal.SIGINT)
@@ -531,6 +533,70 @@ def t_reload_sighup(ctx):
     ctx.finish(bw2, timeout=10)
     if len(parse_reports(bw2.stdout_text())) != 1:
         raise Fail("SIGHUP without --config: expected the final report and exit 0")
+
+
+def t_reload_pids(ctx):
+    """SIGHUP with another -p list in the options file traces the new
+    processes from then on and no longer the old ones, without
+    detaching: the old target's exit is not said and does not end the
+    run, the new one's does. A list with a process that is not there is
+    refused and the targets stay."""
+    d = tempfile.mkdtemp(prefix="bw-e2e-conf-")
+    ctx.tmpdirs.append(d)
+    conf = os.path.join(d, "blockwatch")
+
+    def write(opts):
+        with open(conf, "w") as f:
+            f.write(f'BLOCKWATCH_OPTS="{opts} -t 100ms -i 300ms"\n')
+
+    sleeps = os.path.join(os.path.dirname(ctx.cfg.blockers), "sleeps")
+    wa, ma = ctx.simple(sleeps, "sleeps", args=("1000", "200000"))
+    wb, mb = ctx.simple(sleeps, "sleeps", args=("1000", "200000"))
+    (pa, ta), (pb, tb) = ((int(m.group(1)), int(m.group(2))) for m in (ma, mb))
+    wa.send("go\n")
+    wb.send("go\n")
+    write(f"-p {pa}")
+    bw = ctx.blockwatch("-p", pa, "--config", conf, "-t", "100ms", "-i", "300ms",
+                        "-f", "json")
+    ctx.tracing(bw)
+    time.sleep(1.5)
+    n0 = len(reports_so_far(bw.stdout_text()))
+    write(f"-p {pb}")
+    bw.signal(signal.SIGHUP)
+    if not bw.wait_line("err", rf"^blockwatch: SIGHUP: now tracing {pb} \(sleeps\)$", 5):
+        raise Fail("no 'SIGHUP: now tracing' line for the new target", bw.tail())
+    # the reports open at the reload, and till A's last block ends, hold both
+    time.sleep(1.0)
+    n1 = len(reports_so_far(bw.stdout_text()))
+    time.sleep(1.5)
+    write("-p 2147483647")
+    bw.signal(signal.SIGHUP)
+    if not bw.wait_line("err", r"^blockwatch: SIGHUP: .*: the new -p cannot be traced; -p "
+                        r"stays as it was$", 5):
+        raise Fail("a -p with no such process was not refused", bw.tail())
+    time.sleep(1)
+    wa.kill()
+    time.sleep(1)
+    if not bw.running():
+        raise Fail("blockwatch ended when the process it no longer traces exited", bw.tail())
+    if bw.wait_line("err", rf"^blockwatch: process {pa} ", 0):
+        raise Fail("the exit of the process no longer traced was said", bw.tail())
+    wb.kill()
+    if not bw.wait_line("err", rf"^blockwatch: process {pb} \(sleeps\) exited$", 5):
+        raise Fail("the new target's exit was not said", bw.tail())
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text())
+
+    def count(rs, pid, tid):
+        return sum(t["count"] for r in rs for p in r["processes"] if p["pid"] == pid
+                   for t in p["threads"] if t["tid"] == tid and not t["ongoing"])
+
+    old, new = reports[:n0], reports[n1:]
+    got = {"A before": count(old, pa, ta), "B before": count(old, pb, tb),
+           "A after": count(new, pa, ta), "B after": count(new, pb, tb)}
+    # 200 ms sleeps at -t 100ms: about five a second, each past it
+    if got["A before"] < 3 or got["B before"] or got["A after"] or got["B after"] < 5:
+        raise Fail(f"blocks of the old target A and the new B: {got}")
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -607,6 +673,7 @@ TESTS = [
     ("events-deadlock-json", t_events_deadlock_json),
     ("output-removed", t_output_removed),
     ("reload-sighup", t_reload_sighup),
+    ("reload-pids", t_reload_pids),
     ("alert-rules", t_alert_rules),
     ("unit-file", t_unit_file),
 ]

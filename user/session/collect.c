@@ -9,6 +9,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "cli/cli.h"
 #include "golang/gproc.h"
 #include "model/agg.h"
 #include "model/ingest.h"
@@ -391,8 +392,7 @@ struct bw_collector *bw_self_collector(void)
 struct go_collector {
 	struct bw_collector c;
 	struct goprocs *procs; /* the pipeline's */
-	const pid_t *pids;
-	int npids;
+	const struct bw_opts *o; /* -p: the session's, a reload may change it */
 	bool trend;
 };
 
@@ -436,12 +436,12 @@ static int go_collect(struct bw_collector *c, struct bw_collect *x)
 
 	/* the views of the last report are out: forget who is gone */
 	goprocs__sweep(gc->procs);
-	if (!gc->pids) {
+	if (!gc->o->npids) {
 		go_all(gc, x);
 		return 0;
 	}
-	for (i = 0; i < gc->npids; i++)
-		go_one(gc, x, gc->pids[i], true);
+	for (i = 0; i < gc->o->npids; i++)
+		go_one(gc, x, gc->o->pids[i], true);
 	return 0;
 }
 
@@ -452,8 +452,7 @@ static void go_free(struct bw_collector *c)
 	free(gc);
 }
 
-struct bw_collector *bw_go_collector(struct ingest *in, const pid_t *pids, int npids,
-				      bool trend)
+struct bw_collector *bw_go_collector(struct ingest *in, const struct bw_opts *o, bool trend)
 {
 	struct go_collector *gc = calloc(1, sizeof(*gc));
 
@@ -463,9 +462,8 @@ struct bw_collector *bw_go_collector(struct ingest *in, const pid_t *pids, int n
 		.what = "read goroutines", .collect = go_collect, .free = go_free,
 	};
 	gc->procs = in->go;
-	goprocs__set_loud(gc->procs, npids > 0);
-	gc->pids = npids ? pids : NULL;
-	gc->npids = npids;
+	goprocs__set_loud(gc->procs, o->npids > 0);
+	gc->o = o;
 	gc->trend = trend;
 	return &gc->c;
 }

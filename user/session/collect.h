@@ -8,6 +8,7 @@
 #include "model/report.h"
 
 struct bw_loader;
+struct bw_opts;
 struct ingest;
 
 /*
@@ -65,10 +66,10 @@ struct bw_run_totals {
 };
 /* @c: the counter collector. 0 or -errno. */
 int bw_counter_totals(struct bw_collector *c, const struct ingest *in, struct bw_run_totals *t);
-/* The goroutines of every Go process among @pids (NULL: every process
- * on the machine but blockwatch), read from their memory; @trend: follow
+/* The goroutines of every Go process among o->pids (none: every
+ * process on the machine but blockwatch; read at each report, so a
+ * reload's new list counts), read from their memory; @trend: follow
  * groups across reports (interval mode). */
-struct bw_collector *bw_go_collector(struct ingest *in, const pid_t *pids, int npids,
-				      bool trend);
+struct bw_collector *bw_go_collector(struct ingest *in, const struct bw_opts *o, bool trend);
 
 #endif

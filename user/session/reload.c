@@ -12,9 +12,11 @@
 #include "base/log.h"
 #include "cli/cli.h"
 #include "model/ingest.h"
+#include "proc/targets.h"
 #include "report/fmt.h"
 #include "session/serve.h"
 #include "session/session.h"
+#include "stacks/syms.h"
 #include "trace/loader.h"
 
 #define MAX_WORDS 64
@@ -76,9 +78,10 @@ static const char *fixed_change(const struct bw_opts *a, const struct bw_opts *b
 {
 	int i;
 
-	if (a->npids != b->npids ||
-	    (a->npids && memcmp(a->pids, b->pids, a->npids * sizeof(*a->pids))))
-		return "-p";
+	/* the BPF side is loaded to filter or not (one list for another is
+	 * a reload: retarget) */
+	if (!a->npids != !b->npids)
+		return "-p between all processes and a list";
 	if (a->nsinks != b->nsinks)
 		return "-f/-o";
 	for (i = 0; i < a->nsinks; i++)
@@ -105,6 +108,89 @@ static const char *fixed_change(const struct bw_opts *a, const struct bw_opts *b
 	return NULL;
 }
 
+static bool same_set(const pid_t *a, int na, const pid_t *b, int nb)
+{
+	int i, j;
+
+	if (na != nb)
+		return false;
+	for (i = 0; i < na; i++) {
+		for (j = 0; j < nb && b[j] != a[i]; j++)
+			;
+		if (j == nb)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Another -p list: its processes checked as at the start (each one
+ * there, not exited, not a kernel thread), then the BPF side's targets
+ * swapped. A list that cannot be traced changes nothing. Returns
+ * whether the targets changed.
+ */
+static bool retarget(struct session *s, const struct bw_opts *n)
+{
+	struct bw_opts *o = &s->opts;
+	struct bw_target *t;
+	pid_t *pids;
+	int i, err;
+
+	if (!o->npids || !n->npids ||
+	    (n->npids == o->npids && !memcmp(n->pids, o->pids, n->npids * sizeof(*n->pids))))
+		return false;
+	pids = malloc(n->npids * sizeof(*pids));
+	t = calloc(n->npids, sizeof(*t));
+	if (!pids || !t) {
+		bw_err("SIGHUP: out of memory; -p stays as it was");
+		goto fail;
+	}
+	memcpy(pids, n->pids, n->npids * sizeof(*pids));
+	if (bw_targets_open(pids, n->npids, t)) { /* said which one */
+		bw_err("SIGHUP: '%s': the new -p cannot be traced; -p stays as it was",
+		       o->config);
+		goto fail;
+	}
+	if (same_set(pids, n->npids, o->pids, o->npids)) {
+		bw_targets_close(t, n->npids);
+		goto fail;
+	}
+	err = bw_loader__set_targets(s->loader, pids, n->npids);
+	if (err) {
+		bw_err("SIGHUP: cannot change the traced processes: %s; -p stays as it was",
+		       strerror(-err));
+		/* what was added goes again */
+		bw_loader__set_targets(s->loader, o->pids, o->npids);
+		bw_targets_close(t, n->npids);
+		goto fail;
+	}
+	s->old_targets = s->targets;
+	s->old_ntargets = s->ntargets;
+	s->targets = t;
+	s->ntargets = n->npids;
+	free(s->pids);
+	s->pids = pids;
+	o->pids = pids;
+	o->npids = n->npids;
+	/* their mappings are read while they surely live */
+	for (i = 0; i < s->ntargets; i++)
+		syms__prepare(s->in->syms, t[i].pid);
+	return true;
+fail:
+	free(pids);
+	free(t);
+	return false;
+}
+
+void session_retire_targets(struct session *s)
+{
+	if (s->old_targets)
+		bw_targets_close(s->old_targets, s->old_ntargets);
+	free(s->old_targets);
+	s->old_targets = NULL;
+	s->old_ntargets = 0;
+}
+
 static void apply(struct session *s, const struct bw_opts *n)
 {
 	struct bw_opts *o = &s->opts;
@@ -124,13 +210,14 @@ static void apply(struct session *s, const struct bw_opts *n)
 	}
 }
 
-bool session_reload(struct session *s)
+unsigned session_reload(struct session *s)
 {
 	const struct bw_opts *o = s->o;
 	char text[4096], *argv[MAX_WORDS], th[16], iv[16];
 	struct bw_opts n;
 	const char *fixed;
 	uint64_t interval = o->interval_ns;
+	unsigned changed = 0;
 	int argc, err;
 
 	err = read_opts(o->config, text, sizeof(text));
@@ -138,28 +225,32 @@ bool session_reload(struct session *s)
 		bw_err("SIGHUP: cannot read BLOCKWATCH_OPTS from '%s': %s; the options stay as "
 		       "they were", o->config, err == -ENOENT ? "no such line or file" :
 		       err == -EINVAL ? "unbalanced quotes" : strerror(-err));
-		return false;
+		return 0;
 	}
 	argc = split(text, argv, MAX_WORDS);
 	if (argc < 0) {
 		bw_err("SIGHUP: '%s': too many words; the options stay as they were", o->config);
-		return false;
+		return 0;
 	}
 	err = bw_cli_parse(argc, argv, &n);
 	if (err) {
 		bw_err("SIGHUP: '%s' is not valid%s; the options stay as they were", o->config,
 		       err == 1 ? " (--help or --version)" : "");
 		bw_opts_free(&n);
-		return false;
+		return 0;
 	}
 	fixed = fixed_change(o, &n);
 	if (fixed)
 		bw_err("SIGHUP: '%s' changes %s, which only a restart changes; not changed",
 		       o->config, fixed);
+	if (retarget(s, &n))
+		changed |= BW_RELOAD_TARGETS;
 	apply(s, &n);
 	bw_opts_free(&n);
 	bw_fmt_duration(o->threshold_ns, th, sizeof(th));
 	bw_fmt_duration(o->interval_ns, iv, sizeof(iv));
 	bw_err("SIGHUP: options from '%s': threshold %s, interval %s", o->config, th, iv);
-	return o->interval_ns != interval;
+	if (o->interval_ns != interval)
+		changed |= BW_RELOAD_INTERVAL;
+	return changed;
 }

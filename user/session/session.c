@@ -53,7 +53,7 @@ static int add_collectors(struct session *s)
 	}
 	err = add_collector(s, bw_scan_collector(s->loader), s->o->now);
 	if (!err)
-		err = add_collector(s, bw_go_collector(s->in, s->o->pids, s->o->npids, !s->o->now), false);
+		err = add_collector(s, bw_go_collector(s->in, s->o, !s->o->now), false);
 	if (!err)
 		err = add_collector(s, bw_counter_collector(s->loader), true);
 	if (!err)
@@ -269,6 +269,8 @@ static void teardown(struct session *s)
 	if (s->targets)
 		bw_targets_close(s->targets, s->ntargets);
 	free(s->targets);
+	session_retire_targets(s);
+	free(s->pids);
 }
 
 int bw_session_run(const struct bw_opts *o)

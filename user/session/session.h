@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "base/loop.h"
 #include "model/report.h"
 #include "report/sink.h"
@@ -31,6 +32,11 @@ struct session {
 	struct bw_opts opts;	 /* the run's options: a reload changes some */
 	struct bw_target *targets;
 	int ntargets;
+	pid_t *pids; /* a reload's -p list (opts.pids then points here) */
+	/* the targets a reload replaced: the tracer stops watching them,
+	 * then closes them (session_retire_targets) */
+	struct bw_target *old_targets;
+	int old_ntargets;
 	struct bw_loader *loader;
 	struct ingest *in;
 	struct bw_sink_cfg sink_cfg; /* the sinks point at it */
@@ -51,10 +57,15 @@ struct session {
  * run cannot go on; reported). */
 int session_report(struct session *s);
 /* SIGHUP with --config FILE: the file's BLOCKWATCH_OPTS read again; the
- * threshold, interval, --top, --frames and --metrics-top applied, the
- * rest said to need a restart; an invalid file said, and nothing
- * changed. Returns whether the interval changed. */
-bool session_reload(struct session *s);
+ * threshold, interval, -p (one list for another), --top, --frames and
+ * --metrics-top applied, the rest said to need a restart; an invalid
+ * file said, and nothing changed. Returns what changed that the tracer
+ * must act on: BW_RELOAD_* bits. */
+#define BW_RELOAD_INTERVAL 1u
+#define BW_RELOAD_TARGETS 2u /* s->targets are new, s->old_targets the last */
+unsigned session_reload(struct session *s);
+/* Close and free s->old_targets (after the tracer unwatched them). */
+void session_retire_targets(struct session *s);
 /* Trace until the duration ends, a signal arrives or every target has
  * exited, then make the final report. An enum bw_exit code. */
 int session_trace(struct session *s);

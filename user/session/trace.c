@@ -125,19 +125,25 @@ static int on_deadline(struct bw_handler *h, uint32_t events)
 	return 0;
 }
 
+static void rewatch_targets(struct tracer *t);
+
 static int on_signal(struct bw_handler *h, uint32_t events)
 {
 	struct tracer *t = bw_container_of(h, struct tracer, signal);
 
 	const struct bw_opts *o;
+	unsigned changed;
 	int sig, err;
 
 	(void)events;
 	sig = bw_signals_take(h->fd);
 	if (sig == SIGHUP && t->s->o->config) {
-		if (!session_reload(t->s))
-			return 0;
+		changed = session_reload(t->s);
 		o = t->s->o;
+		if (changed & BW_RELOAD_TARGETS)
+			rewatch_targets(t);
+		if (!(changed & BW_RELOAD_INTERVAL))
+			return 0;
 		err = bw_timer_set(t->tick.fd, o->interval_ns, o->interval_ns);
 		if (err)
 			bw_err("SIGHUP: cannot set the new interval: %s", strerror(-err));
@@ -252,7 +258,40 @@ static int watch_targets(struct tracer *t)
 			return err;
 	}
 	t->alive = s->ntargets;
-	return polled ? add(t, &t->poll, bw_timer_new(POLL_NS, POLL_NS), on_poll) : 0;
+	if (!polled || t->poll.fd >= 0)
+		return 0;
+	return add(t, &t->poll, bw_timer_new(POLL_NS, POLL_NS), on_poll);
+}
+
+/* A reload's new -p list: the old targets' pidfds out of the loop and
+ * closed, the new ones in. */
+static void rewatch_targets(struct tracer *t)
+{
+	struct session *s = t->s;
+	char list[256] = "";
+	size_t off = 0;
+	int i, err;
+
+	for (i = 0; i < s->old_ntargets; i++) {
+		struct watch *w = &t->watches[i];
+
+		if (w->tg->pidfd >= 0 && !w->tg->exited)
+			bw_loop__del(s->loop, &w->h);
+	}
+	free(t->watches);
+	t->watches = NULL;
+	session_retire_targets(s);
+	err = watch_targets(t);
+	if (err) {
+		/* a target not watched would never say it exited */
+		bw_err("SIGHUP: cannot watch the new targets: %s; stopping", strerror(-err));
+		stop(t, err);
+		return;
+	}
+	for (i = 0; i < s->ntargets && off < sizeof(list) - 32; i++)
+		off += snprintf(list + off, sizeof(list) - off, "%s%d (%s)", i ? ", " : "",
+				s->targets[i].pid, s->targets[i].comm);
+	bw_err("SIGHUP: now tracing %s", list);
 }
 
 static int setup(struct tracer *t)

@@ -389,6 +389,33 @@ void bw_loader__set_threshold(struct bw_loader *l, uint64_t ns)
 	__atomic_store_n(&l->skel->data->threshold_ns, ns, __ATOMIC_RELAXED);
 }
 
+int bw_loader__set_targets(struct bw_loader *l, const pid_t *pids, int n)
+{
+	int fd = bpf_map__fd(l->skel->maps.targets), i, j, nold = 0;
+	__u32 old[BW_MAX_TARGETS], key, *prev = NULL;
+	__u8 one = 1;
+
+	if (n < 1 || n > BW_MAX_TARGETS)
+		return -EINVAL;
+	while (nold < BW_MAX_TARGETS && !bpf_map_get_next_key(fd, prev, &key)) {
+		old[nold] = key;
+		prev = &old[nold++];
+	}
+	/* the new ones first: a target on both lists is never untraced */
+	for (i = 0; i < n; i++) {
+		key = (__u32)pids[i];
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
+			return -errno;
+	}
+	for (j = 0; j < nold; j++) {
+		for (i = 0; i < n && (__u32)pids[i] != old[j]; i++)
+			;
+		if (i == n && bpf_map_delete_elem(fd, &old[j]) && errno != ENOENT)
+			return -errno;
+	}
+	return 0;
+}
+
 void bw_loader__run_time(const struct bw_loader *l, uint64_t *run_ns, uint64_t *runs)
 {
 	struct bpf_program *prog;
