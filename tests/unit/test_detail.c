@@ -11,6 +11,8 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -361,6 +363,73 @@ static void test_own_fds(void **state)
 	fdinfo__free(fi);
 }
 
+/* A listening TCP socket on 127.0.0.1 or ::1 (an ephemeral port): its
+ * fd, and "ADDR:PORT (listening)" as the table names it. */
+static int listener(int family, char *want, size_t len)
+{
+	struct sockaddr_storage ss = { .ss_family = family };
+	socklen_t sl = sizeof(ss);
+	int fd = socket(family, SOCK_STREAM, 0);
+
+	assert_true(fd >= 0);
+	if (family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+	assert_int_equal(bind(fd, (struct sockaddr *)&ss, family == AF_INET ?
+			      sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	if (family == AF_INET)
+		snprintf(want, len, " tcp 127.0.0.1:%u (listening)",
+			 ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	else
+		snprintf(want, len, " tcp6 [::1]:%u (listening)",
+			 ntohs(((struct sockaddr_in6 *)&ss)->sin6_port));
+	return fd;
+}
+
+/* A socket is looked up in the table its protocol names (TCP, TCPv6,
+ * UNIX), one of another protocol (netlink) is its inode alone, and a
+ * socket made after its table was read is found: the table is read
+ * again (once a report), and kept across reports. */
+static void test_socket_tables(void **state)
+{
+	struct fdinfo *fi = fdinfo__new();
+	char b[256], want4[96], want6[96], want4b[96];
+	int t4, t6, t4b, nl, sv[2];
+
+	t4 = listener(AF_INET, want4, sizeof(want4));
+	t6 = listener(AF_INET6, want6, sizeof(want6));
+	nl = socket(AF_NETLINK, SOCK_RAW, 0);
+	assert_true(nl >= 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+
+	assert_int_equal(fdinfo__describe(fi, getpid(), t4, b, sizeof(b)), 0);
+	assert_non_null(strstr(b, want4));
+	assert_int_equal(fdinfo__describe(fi, getpid(), t6, b, sizeof(b)), 0);
+	assert_non_null(strstr(b, want6));
+	assert_int_equal(fdinfo__describe(fi, getpid(), sv[0], b, sizeof(b)), 0);
+	assert_non_null(strstr(b, " unix "));
+	assert_int_equal(fdinfo__describe(fi, getpid(), nl, b, sizeof(b)), 0);
+	assert_int_equal(strncmp(b, "socket:[", 8), 0);
+	assert_null(strchr(b, ' '));
+
+	/* a report later: the tcp table kept, and one newer than it found */
+	fdinfo__sweep(fi, bw_mono_ns());
+	t4b = listener(AF_INET, want4b, sizeof(want4b));
+	assert_int_equal(fdinfo__describe(fi, getpid(), t4b, b, sizeof(b)), 0);
+	assert_non_null(strstr(b, want4b));
+
+	close(t4);
+	close(t6);
+	close(t4b);
+	close(nl);
+	close(sv[0]);
+	close(sv[1]);
+	fdinfo__free(fi);
+}
+
 static const char *set_target(const struct bw_detail *d, int fd)
 {
 	uint32_t i;
@@ -439,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_condvar_and_restart),
 		cmocka_unit_test(test_addr_format),
 		cmocka_unit_test(test_own_fds),
+		cmocka_unit_test(test_socket_tables),
 		cmocka_unit_test(test_describe_file),
 		cmocka_unit_test(test_epoll_member_reused),
 	};

@@ -72,10 +72,22 @@ int sock_inet_line(const char *line, unsigned long ino, char *buf, size_t len)
 }
 
 /*
- * Socket inode -> what it is, from the tables of one network namespace,
- * read once per report: a process with many sockets on a host with many
- * connections would otherwise scan every table once per socket.
+ * Socket inode -> what it is, from the tables of one network namespace.
+ * A socket says which table holds it (its sockfs xattr
+ * system.sockprotoname), and only that one is read: /proc/net/tcp and
+ * tcp6 walk the whole established hash (every bucket of it, on a host
+ * with few connections mostly empty), which cost a quarter of
+ * blockwatch's CPU under pgbench when every table was read each report.
+ * A table is kept for SOCK_TABLE_TTL_NS (a socket keeps its inode, and
+ * its addresses once connected or listening), and read again once per
+ * report at most when a socket is not in it (newer than the table).
  */
+enum sock_table { ST_TCP, ST_TCP6, ST_UDP, ST_UDP6, ST_UNIX, ST_COUNT, ST_UNKNOWN = ST_COUNT };
+
+static const char *const table_name[ST_COUNT] = { "tcp", "tcp6", "udp", "udp6", "unix" };
+
+#define SOCK_TABLE_TTL_NS (10 * BW_NSEC_PER_SEC)
+
 struct sock_desc {
 	UT_hash_handle hh;
 	unsigned long ino;
@@ -85,7 +97,9 @@ struct sock_desc {
 struct netns {
 	UT_hash_handle hh;
 	unsigned long ns_ino;
-	bool reloaded; /* a socket newer than the tables: read once more */
+	uint64_t born_ns;
+	bool loaded[ST_COUNT];
+	bool reloaded[ST_COUNT]; /* in this report: a socket newer than the table */
 	struct sock_desc *socks;
 };
 
@@ -229,47 +243,27 @@ int sock_unix_entry(const char *line, unsigned long *ino, char *buf, size_t len)
 	return 0;
 }
 
-static void load_inet(struct netns *ns, pid_t pid, const char *table)
+static void load_table(struct netns *ns, pid_t pid, enum sock_table t)
 {
 	char line[512], desc[200];
 	unsigned long ino;
 	FILE *f;
+	int ok;
 
-	f = procfs_fopen("%d/net/%s", pid, table);
+	ns->loaded[t] = true;
+	f = procfs_fopen("%d/net/%s", pid, table_name[t]);
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f))
-		if (!sock_inet_entry(table, line, &ino, desc, sizeof(desc)))
+	while (fgets(line, sizeof(line), f)) {
+		ok = t == ST_UNIX ? !sock_unix_entry(line, &ino, desc, sizeof(desc)) :
+				    !sock_inet_entry(table_name[t], line, &ino, desc, sizeof(desc));
+		if (ok)
 			add_sock(ns, ino, desc);
+	}
 	fclose(f);
 }
 
-static void load_unix(struct netns *ns, pid_t pid)
-{
-	char line[512], desc[200];
-	unsigned long ino;
-	FILE *f;
-
-	f = procfs_fopen("%d/net/unix", pid);
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f))
-		if (!sock_unix_entry(line, &ino, desc, sizeof(desc)))
-			add_sock(ns, ino, desc);
-	fclose(f);
-}
-
-static void load_tables(struct netns *ns, pid_t pid)
-{
-	static const char *const inet[] = { "tcp", "tcp6", "udp", "udp6" };
-	size_t i;
-
-	for (i = 0; i < BW_ARRAY_SIZE(inet); i++)
-		load_inet(ns, pid, inet[i]);
-	load_unix(ns, pid);
-}
-
-static struct netns *netns_of(struct fdinfo *fi, pid_t pid)
+static struct netns *netns_of(struct fdinfo *fi, pid_t pid, uint64_t now)
 {
 	unsigned long ino = procfs_inode("%d/ns/net", pid);
 	struct netns *ns;
@@ -283,34 +277,45 @@ static struct netns *netns_of(struct fdinfo *fi, pid_t pid)
 	if (!ns)
 		return NULL;
 	ns->ns_ino = ino;
-	load_tables(ns, pid);
+	ns->born_ns = now;
 	HASH_ADD(hh, fi->netns, ns_ino, sizeof(ns->ns_ino), ns);
 	return ns;
 }
 
-static void netns_clear(struct fdinfo *fi)
+static void netns_del(struct fdinfo *fi, struct netns *ns)
 {
 	struct sock_desc *d, *dtmp;
+
+	HASH_ITER(hh, ns->socks, d, dtmp) {
+		HASH_DEL(ns->socks, d);
+		free(d);
+	}
+	HASH_DEL(fi->netns, ns);
+	free(ns);
+}
+
+static void netns_clear(struct fdinfo *fi)
+{
 	struct netns *ns, *tmp;
 
-	HASH_ITER(hh, fi->netns, ns, tmp) {
-		HASH_ITER(hh, ns->socks, d, dtmp) {
-			HASH_DEL(ns->socks, d);
-			free(d);
-		}
-		HASH_DEL(fi->netns, ns);
-		free(ns);
-	}
+	HASH_ITER(hh, fi->netns, ns, tmp)
+		netns_del(fi, ns);
 }
 
 void fdinfo__sweep(struct fdinfo *fi, uint64_t now)
 {
 	struct fdent *e, *tmp;
+	struct netns *ns, *ntmp;
 
 	HASH_ITER(hh, fi->cache, e, tmp)
 		if (now - e->at_ns >= ent_ttl(e))
 			ent_del(fi, e);
-	netns_clear(fi);
+	HASH_ITER(hh, fi->netns, ns, ntmp) {
+		if (now - ns->born_ns >= SOCK_TABLE_TTL_NS)
+			netns_del(fi, ns);
+		else
+			memset(ns->reloaded, 0, sizeof(ns->reloaded));
+	}
 }
 
 void fdinfo__free(struct fdinfo *fi)
@@ -322,17 +327,47 @@ void fdinfo__free(struct fdinfo *fi)
 	free(fi);
 }
 
-static void describe_socket(struct fdinfo *fi, pid_t pid, unsigned long ino, char *buf,
+static enum sock_table sock_table_of(const char *proto)
+{
+	static const struct {
+		const char *proto;
+		enum sock_table t;
+	} map[] = {
+		{ "TCP", ST_TCP }, { "TCPv6", ST_TCP6 }, { "UDP", ST_UDP }, { "UDPv6", ST_UDP6 },
+		{ "UNIX", ST_UNIX }, { "UNIX-STREAM", ST_UNIX }, { "UNIX-SEQPACKET", ST_UNIX },
+	};
+	size_t i;
+
+	for (i = 0; i < BW_ARRAY_SIZE(map); i++)
+		if (!strcmp(proto, map[i].proto))
+			return map[i].t;
+	return ST_UNKNOWN;
+}
+
+/* What @ino is, from the table its protocol says (a socket of another
+ * protocol, or one that cannot say, is its inode alone). */
+static void describe_socket(struct fdinfo *fi, pid_t pid, int fd, unsigned long ino, char *buf,
 			    size_t len)
 {
-	struct netns *ns = netns_of(fi, pid);
 	struct sock_desc *d = NULL;
+	enum sock_table t = ST_UNKNOWN;
+	struct netns *ns = NULL;
+	char proto[32];
 
+	if (procfs_getxattr(proto, sizeof(proto), "system.sockprotoname", "%d/fd/%d", pid, fd) >
+	    0)
+		t = sock_table_of(proto);
+	if (t != ST_UNKNOWN)
+		ns = netns_of(fi, pid, bw_mono_ns());
+	if (ns && !ns->loaded[t]) {
+		load_table(ns, pid, t);
+		ns->reloaded[t] = true;
+	}
 	if (ns)
 		HASH_FIND(hh, ns->socks, &ino, sizeof(ino), d);
-	if (ns && !d && !ns->reloaded) {
-		ns->reloaded = true;
-		load_tables(ns, pid);
+	if (ns && !d && !ns->reloaded[t]) {
+		ns->reloaded[t] = true;
+		load_table(ns, pid, t);
 		HASH_FIND(hh, ns->socks, &ino, sizeof(ino), d);
 	}
 	if (d)
@@ -351,7 +386,7 @@ static int describe(struct fdinfo *fi, pid_t pid, int fd, char *buf, size_t len)
 	if (n < 0)
 		return (int)n;
 	if (sscanf(target, "socket:[%lu]", &ino) == 1)
-		describe_socket(fi, pid, ino, buf, len);
+		describe_socket(fi, pid, fd, ino, buf, len);
 	else
 		snprintf(buf, len, "%s", target);
 	return 0;

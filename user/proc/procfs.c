@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "proc/procfs.h"
@@ -85,6 +86,25 @@ int procfs_stat(struct stat *st, const char *fmt, ...)
 	if (err)
 		return err;
 	return stat(path, st) ? -errno : 0;
+}
+
+ssize_t procfs_getxattr(char *buf, size_t len, const char *name, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	ssize_t n;
+	int err;
+
+	va_start(ap, fmt);
+	err = vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (err)
+		return err;
+	n = getxattr(path, name, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return n;
 }
 
 uint64_t procfs_inode(const char *fmt, ...)

@@ -79,6 +79,10 @@ ssize_t procfs_readlink(char *buf, size_t len, const char *fmt, ...)
 /* stat(2) of /proc/<path> (links followed). 0 or -errno. */
 struct stat;
 int procfs_stat(struct stat *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* getxattr(2) of /proc/<path> (links followed), NUL-terminated: its
+ * length or -errno (a socket's "system.sockprotoname": "TCP", "UNIX"...). */
+ssize_t procfs_getxattr(char *buf, size_t len, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* The inode of /proc/<path> (namespaces: ns/net...), 0 if unknown. */
 uint64_t procfs_inode(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
