@@ -809,7 +809,7 @@ int BPF_PROG(bw_exec)
 static __always_inline __u64 block_start(struct task_struct *task, struct task_state *s,
 					 __u64 now)
 {
-	__u64 start = s && s->start_ns ? s->start_ns : task_sleep_start(task);
+	__u64 start = s && s->start_ns ? s->start_ns : task_sleep_start(task, now);
 
 	if (!start || start > now || now - start < threshold_ns)
 		return 0;

@@ -39,21 +39,39 @@ static __always_inline bool has_rseq(struct task_struct *task, bool btf)
 }
 
 /*
- * When a thread we did not see fall asleep last ran. se.exec_start is on
- * its runqueue's clock_task, which leaves out the time the CPU spent in
- * interrupts and, in a VM, stolen by the host: 80-135 ms behind
- * bpf_ktime_get_ns on these machines, growing with uptime. Adding the
- * runqueue's clock - clock_task puts it back on the scheduler clock,
- * measured within 1 ms of the switch-out time seen by sched_switch.
- * cfs_rq::rq exists only with CONFIG_FAIR_GROUP_SCHED: without it,
- * exec_start as it is.
+ * When a thread we did not see fall asleep last ran, on the scheduler
+ * clock (the one sched_switch's times are on).
+ *
+ * First choice: when it last got a CPU (sched_info.last_arrival, on
+ * rq_clock) plus what it ran of that turn (sum_exec_runtime since
+ * prev_sum_exec_runtime, which the fair class sets at each pick). Both
+ * are the turn's own: nothing stolen later counts.
+ *
+ * Else se.exec_start, on its runqueue's clock_task, which leaves out the
+ * time the CPU spent in interrupts and, in a VM, stolen by the host
+ * (80-135 ms behind bpf_ktime_get_ns on these machines, growing with
+ * uptime): rq->clock - clock_task now is added. That is what was stolen
+ * up to now, not up to the sleep: a thread asleep 2.5 s while the host
+ * stole 6% of its CPU came out 154 ms young. cfs_rq::rq exists only with
+ * CONFIG_FAIR_GROUP_SCHED: without it, exec_start as it is.
  */
-static __always_inline __u64 task_sleep_start(struct task_struct *task)
+static __always_inline __u64 task_sleep_start(struct task_struct *task, __u64 now)
 {
-	__u64 start = BPF_CORE_READ(task, se.exec_start);
+	__u64 start, arrival = 0, ran;
 	struct cfs_rq *cfs_rq;
 	struct rq *rq;
+	int policy = BPF_CORE_READ(task, policy);
 
+	/* SCHED_NORMAL, SCHED_BATCH, SCHED_IDLE: the fair class */
+	if (bpf_core_field_exists(task->sched_info) && (policy == 0 || policy == 3 || policy == 5))
+		arrival = BPF_CORE_READ(task, sched_info.last_arrival);
+	if (arrival) {
+		ran = BPF_CORE_READ(task, se.sum_exec_runtime) -
+		      BPF_CORE_READ(task, se.prev_sum_exec_runtime);
+		if (arrival < now && ran < now - arrival)
+			return arrival + ran;
+	}
+	start = BPF_CORE_READ(task, se.exec_start);
 	if (!start || !bpf_core_field_exists(struct cfs_rq, rq))
 		return start;
 	cfs_rq = BPF_CORE_READ(task, se.cfs_rq);
