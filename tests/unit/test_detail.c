@@ -371,13 +371,20 @@ static int listener(int family, char *want, size_t len)
 	socklen_t sl = sizeof(ss);
 	int fd = socket(family, SOCK_STREAM, 0);
 
+	/* a host without IPv6 */
+	if (fd < 0 && errno == EAFNOSUPPORT)
+		return -1;
 	assert_true(fd >= 0);
 	if (family == AF_INET)
 		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	else
 		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
-	assert_int_equal(bind(fd, (struct sockaddr *)&ss, family == AF_INET ?
-			      sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6)), 0);
+	if (bind(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(struct sockaddr_in) :
+								   sizeof(struct sockaddr_in6))) {
+		assert_true(family == AF_INET6 && errno == EADDRNOTAVAIL);
+		close(fd);
+		return -1;
+	}
 	assert_int_equal(listen(fd, 1), 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
 	if (family == AF_INET)
@@ -407,8 +414,10 @@ static void test_socket_tables(void **state)
 
 	assert_int_equal(fdinfo__describe(fi, getpid(), t4, b, sizeof(b)), 0);
 	assert_non_null(strstr(b, want4));
-	assert_int_equal(fdinfo__describe(fi, getpid(), t6, b, sizeof(b)), 0);
-	assert_non_null(strstr(b, want6));
+	if (t6 >= 0) {
+		assert_int_equal(fdinfo__describe(fi, getpid(), t6, b, sizeof(b)), 0);
+		assert_non_null(strstr(b, want6));
+	}
 	assert_int_equal(fdinfo__describe(fi, getpid(), sv[0], b, sizeof(b)), 0);
 	assert_non_null(strstr(b, " unix "));
 	assert_int_equal(fdinfo__describe(fi, getpid(), nl, b, sizeof(b)), 0);
@@ -422,7 +431,8 @@ static void test_socket_tables(void **state)
 	assert_non_null(strstr(b, want4b));
 
 	close(t4);
-	close(t6);
+	if (t6 >= 0)
+		close(t6);
 	close(t4b);
 	close(nl);
 	close(sv[0]);

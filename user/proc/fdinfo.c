@@ -209,9 +209,13 @@ static void add_sock(struct netns *ns, unsigned long ino, const char *desc)
 {
 	struct sock_desc *d;
 
+	/* a table read again says what the socket is now (bound, or
+	 * connected, since) */
 	HASH_FIND(hh, ns->socks, &ino, sizeof(ino), d);
-	if (d)
+	if (d) {
+		snprintf(d->desc, sizeof(d->desc), "%s", desc);
 		return;
+	}
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return;
@@ -334,7 +338,7 @@ static enum sock_table sock_table_of(const char *proto)
 		enum sock_table t;
 	} map[] = {
 		{ "TCP", ST_TCP }, { "TCPv6", ST_TCP6 }, { "UDP", ST_UDP }, { "UDPv6", ST_UDP6 },
-		{ "UNIX", ST_UNIX }, { "UNIX-STREAM", ST_UNIX }, { "UNIX-SEQPACKET", ST_UNIX },
+		{ "UNIX", ST_UNIX }, { "UNIX-STREAM", ST_UNIX },
 	};
 	size_t i;
 
@@ -344,32 +348,47 @@ static enum sock_table sock_table_of(const char *proto)
 	return ST_UNKNOWN;
 }
 
+/* @ino in table @t: read when it was not yet, and again (once a
+ * report) when the socket is newer than it. */
+static struct sock_desc *sock_in(struct netns *ns, pid_t pid, enum sock_table t,
+				 unsigned long ino)
+{
+	struct sock_desc *d = NULL;
+
+	if (!ns->loaded[t]) {
+		load_table(ns, pid, t);
+		ns->reloaded[t] = true;
+	}
+	HASH_FIND(hh, ns->socks, &ino, sizeof(ino), d);
+	if (!d && !ns->reloaded[t]) {
+		ns->reloaded[t] = true;
+		load_table(ns, pid, t);
+		HASH_FIND(hh, ns->socks, &ino, sizeof(ino), d);
+	}
+	return d;
+}
+
 /* What @ino is, from the table its protocol says (a socket of another
- * protocol, or one that cannot say, is its inode alone). */
+ * protocol is its inode alone; one that cannot say is looked for in
+ * every table). */
 static void describe_socket(struct fdinfo *fi, pid_t pid, int fd, unsigned long ino, char *buf,
 			    size_t len)
 {
 	struct sock_desc *d = NULL;
-	enum sock_table t = ST_UNKNOWN;
 	struct netns *ns = NULL;
+	enum sock_table t;
 	char proto[32];
+	bool known;
 
-	if (procfs_getxattr(proto, sizeof(proto), "system.sockprotoname", "%d/fd/%d", pid, fd) >
-	    0)
-		t = sock_table_of(proto);
-	if (t != ST_UNKNOWN)
+	known = procfs_getxattr(proto, sizeof(proto), "system.sockprotoname", "%d/fd/%d", pid,
+				fd) > 0;
+	t = known ? sock_table_of(proto) : ST_UNKNOWN;
+	if (t != ST_UNKNOWN || !known)
 		ns = netns_of(fi, pid, bw_mono_ns());
-	if (ns && !ns->loaded[t]) {
-		load_table(ns, pid, t);
-		ns->reloaded[t] = true;
-	}
-	if (ns)
-		HASH_FIND(hh, ns->socks, &ino, sizeof(ino), d);
-	if (ns && !d && !ns->reloaded[t]) {
-		ns->reloaded[t] = true;
-		load_table(ns, pid, t);
-		HASH_FIND(hh, ns->socks, &ino, sizeof(ino), d);
-	}
+	if (ns && known)
+		d = sock_in(ns, pid, t, ino);
+	for (t = 0; ns && !known && !d && t < ST_COUNT; t++)
+		d = sock_in(ns, pid, t, ino);
 	if (d)
 		snprintf(buf, len, "socket:[%lu] %s", ino, d->desc);
 	else

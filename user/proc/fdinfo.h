@@ -9,8 +9,9 @@
 
 /*
  * Naming another process's file descriptors from /proc, without
- * stopping it. Socket tables are read once per network namespace and
- * kept until fdinfo__sweep (once per report: sockets come and go);
+ * stopping it. A socket is looked up in the one table its protocol
+ * names, read once per network namespace and kept 10 s (read again at
+ * most once a report, for a socket newer than it);
  * what an fd is is kept for 100 ms, what an fd of a known file (the
  * record's, or an epoll set's member) is for as long as it is that
  * file (up to 10 s), an epoll set's members for 1 s.
@@ -27,7 +28,7 @@ struct fdinfo_member {
 
 struct fdinfo *fdinfo__new(void);
 void fdinfo__free(struct fdinfo *fi);
-/* Drops the socket tables and what is past its time (once per report). */
+/* Drops what is past its time, socket tables 10 s old (once per report). */
 void fdinfo__sweep(struct fdinfo *fi, uint64_t now);
 /* What fd @fd of @pid is: "pipe:[123]", "/var/log/x", "socket:[456] tcp
  * 127.0.0.1:80 -> 127.0.0.1:5000", "socket:[789] unix /run/x.sock".

@@ -108,12 +108,11 @@ static const char *fixed_change(const struct bw_opts *a, const struct bw_opts *b
 	return NULL;
 }
 
-static bool same_set(const pid_t *a, int na, const pid_t *b, int nb)
+/* Every pid of @a is in @b. */
+static bool within(const pid_t *a, int na, const pid_t *b, int nb)
 {
 	int i, j;
 
-	if (na != nb)
-		return false;
 	for (i = 0; i < na; i++) {
 		for (j = 0; j < nb && b[j] != a[i]; j++)
 			;
@@ -121,6 +120,11 @@ static bool same_set(const pid_t *a, int na, const pid_t *b, int nb)
 			return false;
 	}
 	return true;
+}
+
+static bool same_set(const pid_t *a, int na, const pid_t *b, int nb)
+{
+	return within(a, na, b, nb) && within(b, nb, a, na);
 }
 
 /*
@@ -132,20 +136,23 @@ static bool same_set(const pid_t *a, int na, const pid_t *b, int nb)
 static bool retarget(struct session *s, const struct bw_opts *n)
 {
 	struct bw_opts *o = &s->opts;
+	pid_t *pids, *asked = NULL;
 	struct bw_target *t;
-	pid_t *pids;
 	int i, err;
 
-	if (!o->npids || !n->npids ||
-	    (n->npids == o->npids && !memcmp(n->pids, o->pids, n->npids * sizeof(*n->pids))))
+	/* the list as it was asked for: a thread id stands for its
+	 * process in o->pids */
+	if (!o->npids || !n->npids || same_set(n->pids, n->npids, s->asked, s->nasked))
 		return false;
 	pids = malloc(n->npids * sizeof(*pids));
+	asked = malloc(n->npids * sizeof(*asked));
 	t = calloc(n->npids, sizeof(*t));
-	if (!pids || !t) {
+	if (!pids || !asked || !t) {
 		bw_err("SIGHUP: out of memory; -p stays as it was");
 		goto fail;
 	}
 	memcpy(pids, n->pids, n->npids * sizeof(*pids));
+	memcpy(asked, n->pids, n->npids * sizeof(*asked));
 	if (bw_targets_open(pids, n->npids, t)) { /* said which one */
 		bw_err("SIGHUP: '%s': the new -p cannot be traced; -p stays as it was",
 		       o->config);
@@ -170,6 +177,9 @@ static bool retarget(struct session *s, const struct bw_opts *n)
 	s->ntargets = n->npids;
 	free(s->pids);
 	s->pids = pids;
+	free(s->asked);
+	s->asked = asked;
+	s->nasked = n->npids;
 	o->pids = pids;
 	o->npids = n->npids;
 	/* their mappings are read while they surely live */
@@ -178,6 +188,7 @@ static bool retarget(struct session *s, const struct bw_opts *n)
 	return true;
 fail:
 	free(pids);
+	free(asked);
 	free(t);
 	return false;
 }

@@ -217,8 +217,13 @@ static int setup(struct session *s)
 	for (i = 0; i < s->nwarnings; i++)
 		bw_err("warning: %s", s->warnings[i]);
 	s->targets = calloc(o->npids ? o->npids : 1, sizeof(*s->targets));
-	if (!s->targets)
+	s->asked = malloc((o->npids ? o->npids : 1) * sizeof(*s->asked));
+	if (!s->targets || !s->asked)
 		goto nomem;
+	/* before bw_targets_open makes each thread id its process's */
+	if (o->npids)
+		memcpy(s->asked, o->pids, o->npids * sizeof(*s->asked));
+	s->nasked = o->npids;
 	ret = bw_targets_open(o->pids, o->npids, s->targets);
 	if (ret)
 		return ret;
@@ -271,6 +276,7 @@ static void teardown(struct session *s)
 	free(s->targets);
 	session_retire_targets(s);
 	free(s->pids);
+	free(s->asked);
 }
 
 int bw_session_run(const struct bw_opts *o)

@@ -33,6 +33,8 @@ struct session {
 	struct bw_target *targets;
 	int ntargets;
 	pid_t *pids; /* a reload's -p list (opts.pids then points here) */
+	pid_t *asked; /* -p as the options said it (a thread id for its process) */
+	int nasked;
 	/* the targets a reload replaced: the tracer stops watching them,
 	 * then closes them (session_retire_targets) */
 	struct bw_target *old_targets;

@@ -401,16 +401,17 @@ int bw_loader__set_targets(struct bw_loader *l, const pid_t *pids, int n)
 		old[nold] = key;
 		prev = &old[nold++];
 	}
-	/* the new ones first: a target on both lists is never untraced */
-	for (i = 0; i < n; i++) {
-		key = (__u32)pids[i];
-		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
-			return -errno;
-	}
+	/* the old ones that go first (the map holds BW_MAX_TARGETS, the two
+	 * lists together may not fit); a target on both is never untraced */
 	for (j = 0; j < nold; j++) {
 		for (i = 0; i < n && (__u32)pids[i] != old[j]; i++)
 			;
 		if (i == n && bpf_map_delete_elem(fd, &old[j]) && errno != ENOENT)
+			return -errno;
+	}
+	for (i = 0; i < n; i++) {
+		key = (__u32)pids[i];
+		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
 			return -errno;
 	}
 	return 0;

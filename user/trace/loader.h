@@ -64,7 +64,8 @@ uint64_t bw_loader__missed(const struct bw_loader *l);
 void bw_loader__set_threshold(struct bw_loader *l, uint64_t ns);
 /* A new -p list for the running programs (a reload; loaded with one):
  * @pids traced from now on, the others not. -EINVAL for none or more
- * than BW_MAX_TARGETS; a failed update leaves the new ones added. */
+ * than BW_MAX_TARGETS; a failed update may leave the map between the
+ * lists (set the old list again). */
 int bw_loader__set_targets(struct bw_loader *l, const pid_t *pids, int n);
 /* The time the kernel says our programs ran, and how often, summed
  * (monotonic); both 0 unless it counts (sysctl kernel.bpf_stats_enabled,
