@@ -47,6 +47,12 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 volatile __u64 threshold_ns = 100000000;
 const volatile __u32 self_tgid;
 const volatile bool filter_tgid;
+/* --config: SIGHUP may go between all processes and a -p list, so
+ * whether to filter is filter_now, written in place like threshold_ns
+ * (in .bss: a load per traced() on every switch); without --config the
+ * verifier folds filter_tgid in. */
+const volatile bool filter_reloadable;
+volatile bool filter_now;
 /* raw_tp fallback: no BTF task pointer for `next`, so per-thread state
  * lives in a hash map keyed by tid instead of task storage. */
 const volatile bool use_hash;
@@ -228,8 +234,12 @@ static __always_inline bool traced(__u32 tgid)
 {
 	if (tgid == self_tgid)
 		return false;
-	if (filter_tgid && !bpf_map_lookup_elem(&targets, &tgid))
+	if (filter_reloadable) {
+		if (filter_now && !bpf_map_lookup_elem(&targets, &tgid))
+			return false;
+	} else if (filter_tgid && !bpf_map_lookup_elem(&targets, &tgid)) {
 		return false;
+	}
 	return true;
 }
 

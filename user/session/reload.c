@@ -78,10 +78,6 @@ static const char *fixed_change(const struct bw_opts *a, const struct bw_opts *b
 {
 	int i;
 
-	/* the BPF side is loaded to filter or not (one list for another is
-	 * a reload: retarget) */
-	if (!a->npids != !b->npids)
-		return "-p between all processes and a list";
 	if (a->nsinks != b->nsinks)
 		return "-f/-o";
 	for (i = 0; i < a->nsinks; i++)
@@ -128,10 +124,12 @@ static bool same_set(const pid_t *a, int na, const pid_t *b, int nb)
 }
 
 /*
- * Another -p list: its processes checked as at the start (each one
- * there, not exited, not a kernel thread), then the BPF side's targets
- * swapped. A list that cannot be traced changes nothing. Returns
- * whether the targets changed.
+ * Another -p list, or none (all processes) for one, or one for none:
+ * its processes checked as at the start (each one there, not exited,
+ * not a kernel thread), then the BPF side's targets swapped (loaded
+ * with --config, it filters by a variable, not a constant). A list that
+ * cannot be traced changes nothing. Returns whether the targets
+ * changed.
  */
 static bool retarget(struct session *s, const struct bw_opts *n)
 {
@@ -142,17 +140,19 @@ static bool retarget(struct session *s, const struct bw_opts *n)
 
 	/* the list as it was asked for: a thread id stands for its
 	 * process in o->pids */
-	if (!o->npids || !n->npids || same_set(n->pids, n->npids, s->asked, s->nasked))
+	if (same_set(n->pids, n->npids, s->asked, s->nasked))
 		return false;
-	pids = malloc(n->npids * sizeof(*pids));
-	asked = malloc(n->npids * sizeof(*asked));
-	t = calloc(n->npids, sizeof(*t));
+	pids = malloc((n->npids ? n->npids : 1) * sizeof(*pids));
+	asked = malloc((n->npids ? n->npids : 1) * sizeof(*asked));
+	t = calloc(n->npids ? n->npids : 1, sizeof(*t));
 	if (!pids || !asked || !t) {
 		bw_err("SIGHUP: out of memory; -p stays as it was");
 		goto fail;
 	}
-	memcpy(pids, n->pids, n->npids * sizeof(*pids));
-	memcpy(asked, n->pids, n->npids * sizeof(*asked));
+	if (n->npids) {
+		memcpy(pids, n->pids, n->npids * sizeof(*pids));
+		memcpy(asked, n->pids, n->npids * sizeof(*asked));
+	}
 	if (bw_targets_open(pids, n->npids, t)) { /* said which one */
 		bw_err("SIGHUP: '%s': the new -p cannot be traced; -p stays as it was",
 		       o->config);
@@ -163,6 +163,13 @@ static bool retarget(struct session *s, const struct bw_opts *n)
 		goto fail;
 	}
 	err = bw_loader__set_targets(s->loader, pids, n->npids);
+	if (err == -EINVAL && !o->npids != !n->npids) {
+		/* loaded without --config: the filter is a constant */
+		bw_err("SIGHUP: '%s' changes -p between all processes and a list, which only a "
+		       "restart changes; not changed", o->config);
+		bw_targets_close(t, n->npids);
+		goto fail;
+	}
 	if (err) {
 		bw_err("SIGHUP: cannot change the traced processes: %s; -p stays as it was",
 		       strerror(-err));

@@ -156,6 +156,7 @@ static struct bw_loader_cfg loader_cfg(const struct bw_opts *o)
 		.kernel_stacks = o->kernel_stacks,
 		.tracing = !o->now,
 		.wake_ns = BW_WAKE_NS,
+		.retargetable = o->config != NULL,
 	};
 }
 

@@ -291,7 +291,7 @@ static void rewatch_targets(struct tracer *t)
 	for (i = 0; i < s->ntargets && off < sizeof(list) - 32; i++)
 		off += snprintf(list + off, sizeof(list) - off, "%s%d (%s)", i ? ", " : "",
 				s->targets[i].pid, s->targets[i].comm);
-	bw_err("SIGHUP: now tracing %s", list);
+	bw_err("SIGHUP: now tracing %s", s->ntargets ? list : "all processes");
 }
 
 static int setup(struct tracer *t)

@@ -28,6 +28,7 @@ struct bw_loader {
 	/* bw_dl_state on each loader file met (bw_loader__probe_dl) */
 	struct bpf_link *dl_links[BW_MAX_DL_PROBES];
 	int ndl;
+	bool retargetable; /* cfg's */
 };
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -141,6 +142,8 @@ static int try_load(struct bw_loader *l, const struct bw_loader_cfg *cfg, bool r
 	skel->data->threshold_ns = cfg->threshold_ns;
 	skel->rodata->self_tgid = getpid();
 	skel->rodata->filter_tgid = cfg->npids > 0;
+	skel->rodata->filter_reloadable = l->retargetable;
+	skel->bss->filter_now = cfg->npids > 0;
 	skel->rodata->use_hash = raw_tp;
 	skel->rodata->use_sys_exit = cfg->syscall_exit;
 	skel->rodata->kstacks = cfg->kernel_stacks;
@@ -191,6 +194,7 @@ int bw_loader__new(const struct bw_loader_cfg *cfg, struct bw_loader **out)
 		return BW_EXIT_FAIL;
 	}
 	l->btf_fd = -1;
+	l->retargetable = cfg->retargetable && cfg->tracing;
 	ret = check_btf(l, cfg);
 	if (ret) {
 		bw_loader__free(l);
@@ -393,10 +397,16 @@ int bw_loader__set_targets(struct bw_loader *l, const pid_t *pids, int n)
 {
 	int fd = bpf_map__fd(l->skel->maps.targets), i, j, nold = 0;
 	__u32 old[BW_MAX_TARGETS], key, *prev = NULL;
+	bool filtered = l->skel->bss->filter_now;
 	__u8 one = 1;
 
-	if (n < 1 || n > BW_MAX_TARGETS)
+	if (n < 0 || n > BW_MAX_TARGETS || (filtered != (n > 0) && !l->retargetable))
 		return -EINVAL;
+	if (!n) {
+		/* all processes from now on; then the list goes */
+		__atomic_store_n(&l->skel->bss->filter_now, false, __ATOMIC_RELEASE);
+		pids = NULL;
+	}
 	while (nold < BW_MAX_TARGETS && !bpf_map_get_next_key(fd, prev, &key)) {
 		old[nold] = key;
 		prev = &old[nold++];
@@ -414,6 +424,9 @@ int bw_loader__set_targets(struct bw_loader *l, const pid_t *pids, int n)
 		if (bpf_map_update_elem(fd, &key, &one, BPF_ANY))
 			return -errno;
 	}
+	/* a list where there was none: filtered once it is all there */
+	if (n)
+		__atomic_store_n(&l->skel->bss->filter_now, true, __ATOMIC_RELEASE);
 	return 0;
 }
 

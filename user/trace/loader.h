@@ -26,6 +26,10 @@ struct bw_loader_cfg {
 	 * most this often (0: every record does); it reads again this long
 	 * after a read that found records. */
 	uint64_t wake_ns;
+	/* A reload may go between all processes and a -p list (--config):
+	 * whether to filter is a variable the switch path loads, not a
+	 * constant the verifier folds in. */
+	bool retargetable;
 };
 
 /* What blockwatch batches wake-ups by. */
@@ -62,10 +66,11 @@ uint64_t bw_loader__missed(const struct bw_loader *l);
 /* A new threshold for the running programs (a reload): blocks that end
  * from now on are judged by it. */
 void bw_loader__set_threshold(struct bw_loader *l, uint64_t ns);
-/* A new -p list for the running programs (a reload; loaded with one):
- * @pids traced from now on, the others not. -EINVAL for none or more
- * than BW_MAX_TARGETS; a failed update may leave the map between the
- * lists (set the old list again). */
+/* A new -p list for the running programs (a reload): @pids traced from
+ * now on, the others not; @n 0: every process. -EINVAL for more than
+ * BW_MAX_TARGETS, or for going between all processes and a list when
+ * not loaded retargetable; a failed update may leave the map between
+ * the lists (set the old list again). */
 int bw_loader__set_targets(struct bw_loader *l, const pid_t *pids, int n);
 /* The time the kernel says our programs ran, and how often, summed
  * (monotonic); both 0 unless it counts (sysctl kernel.bpf_stats_enabled,
