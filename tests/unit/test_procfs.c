@@ -165,6 +165,26 @@ static void test_files(void **state)
 	f = procfs_fopen("%d/status", getpid());
 	assert_non_null(f);
 	fclose(f);
+	/* read whole: smaps is longer than the first buffer (16 KB) */
+	{
+		char *buf, line[512];
+		size_t len, lines = 0, nl = 0, i;
+
+		assert_int_equal(procfs_read_file(&buf, &len, "%d/smaps", getpid()), 0);
+		assert_true(len > 16384);
+		assert_int_equal(strlen(buf), len);
+		for (i = 0; i < len; i++)
+			nl += buf[i] == '\n';
+		f = procfs_fopen("%d/smaps", getpid());
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f))
+			lines++;
+		fclose(f);
+		assert_int_equal(nl, lines);
+		free(buf);
+		assert_int_equal(procfs_read_file(&buf, &len, "%d/none", getpid()), -ENOENT);
+		assert_null(buf);
+	}
 	assert_true(procfs_inode("%d/ns/net", getpid()) > 0);
 	assert_int_equal(procfs_inode("%d/ns/none", getpid()), 0);
 }

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/auxv.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -182,6 +183,21 @@ static void test_live(void **state)
 	pm = procmap__new(c.pid, &cb, NULL);
 	assert_non_null(pm);
 	assert_non_null(pm->dwfl);
+	/* the vdso, from its "[vdso]" line (forked: where ours is), its
+	 * ELF read from the child's memory */
+	{
+		uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+		Dwfl_Module *mod = vdso ? dwfl_addrmodule(pm->dwfl, vdso) : NULL;
+		const char *name = mod ? dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL,
+							  NULL, NULL) : NULL;
+		char want[32];
+		Dwarf_Addr bias;
+
+		snprintf(want, sizeof(want), "[vdso: %d]", (int)c.pid);
+		assert_non_null(name);
+		assert_string_equal(name, want);
+		assert_non_null(dwfl_module_getelf(mod, &bias));
+	}
 	/* not checked again within PROCMAP_CHECK_NS */
 	assert_false(procmap__files_changed(pm));
 	pm->checked_ns = 0;

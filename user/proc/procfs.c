@@ -39,6 +39,58 @@ FILE *procfs_fopen(const char *fmt, ...)
 	return fopen(path, "re");
 }
 
+/* Whole, with read(2) into a buffer that grows: no stdio (its fstat
+ * per file), one open. A /proc file's size is 0 to stat, so it is read
+ * till EOF. */
+int procfs_read_file(char **buf, size_t *len, const char *fmt, ...)
+{
+	size_t cap = 16384, n = 0;
+	char path[PATH_MAX], *b = NULL, *nb;
+	va_list ap;
+	ssize_t k;
+	int fd, err;
+
+	*buf = NULL;
+	*len = 0;
+	va_start(ap, fmt);
+	err = vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		if (!b || n + 1 >= cap) {
+			nb = realloc(b, b ? (cap *= 2) : cap);
+			if (!nb) {
+				err = -ENOMEM;
+				break;
+			}
+			b = nb;
+		}
+		k = read(fd, b + n, cap - n - 1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			err = -errno;
+			break;
+		}
+		if (!k)
+			break;
+		n += (size_t)k;
+	}
+	close(fd);
+	if (err) {
+		free(b);
+		return err;
+	}
+	b[n] = 0;
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
 DIR *procfs_opendir(const char *fmt, ...)
 {
 	char path[PATH_MAX];

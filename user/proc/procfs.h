@@ -73,6 +73,10 @@ uint64_t procfs_auxv(pid_t pid, uint64_t type);
 /* /proc/<formatted path>, e.g. procfs_fopen("%d/net/tcp", pid). */
 FILE *procfs_fopen(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 DIR *procfs_opendir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* /proc/<formatted path> read whole into *@buf (NUL-terminated, @len
+ * bytes before the NUL; free() it): 0 or -errno. */
+int procfs_read_file(char **buf, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* readlink of /proc/<path>, NUL-terminated; its length or -errno. */
 ssize_t procfs_readlink(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

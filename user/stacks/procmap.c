@@ -139,16 +139,65 @@ static void sign(struct procmap *pm)
 	pm->signature = h;
 }
 
-/* The file mappings now; an empty set when they cannot be read (gone,
- * exiting: its mappings torn down). */
-static int read_files(pid_t pid, struct mapset *ms)
+/* A set from a maps file's text @buf (@len bytes). */
+static int mapset_of(const char *buf, size_t len, struct mapset *ms)
 {
-	FILE *f = procfs_fopen("%d/maps", pid);
+	FILE *f = len ? fmemopen((void *)buf, len, "r") : NULL;
 	int err = mapset__read(ms, f);
 
 	if (f)
 		fclose(f);
 	return err;
+}
+
+/* The file mappings now; an empty set when they cannot be read (gone,
+ * exiting: its mappings torn down). */
+static int read_files(pid_t pid, struct mapset *ms)
+{
+	char *buf;
+	size_t len;
+	int err;
+
+	if (procfs_read_file(&buf, &len, "%d/maps", pid))
+		return mapset__read(ms, NULL);
+	err = mapset_of(buf, len, ms);
+	free(buf);
+	return err;
+}
+
+/*
+ * The modules of @maps (the text of /proc/PID/maps), as
+ * dwfl_linux_proc_report() reports them but from text read once: it
+ * would read the maps itself, and the auxv for where the vdso is, two
+ * more /proc files per process. The vdso is the line named "[vdso]"
+ * (what AT_SYSINFO_EHDR points at), reported under the name
+ * dwfl_linux_proc_find_elf() reads from the process's memory.
+ */
+static int report_maps(Dwfl *dwfl, pid_t pid, const char *maps, size_t len)
+{
+	FILE *f = fmemopen((void *)maps, len, "r");
+	const char *v = strstr(maps, " [vdso]\n");
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	err = dwfl_linux_proc_maps_report(dwfl, f);
+	fclose(f);
+	if (err)
+		return err > 0 ? -err : -ENOEXEC;
+	if (v) {
+		unsigned long long lo, hi;
+		char name[32];
+
+		while (v > maps && v[-1] != '\n')
+			v--;
+		if (sscanf(v, "%llx-%llx", &lo, &hi) == 2 && lo < hi) {
+			snprintf(name, sizeof(name), "[vdso: %d]", (int)pid);
+			if (!dwfl_report_module(dwfl, name, lo, hi))
+				return -ENOMEM;
+		}
+	}
+	return 0;
 }
 
 bool procmap__files_changed(struct procmap *pm)
@@ -205,6 +254,8 @@ void procmap__release(struct procmap *pm)
 
 int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 {
+	char *maps = NULL;
+	size_t len;
 	int err;
 
 	drop_dwfl(pm);
@@ -215,25 +266,36 @@ int procmap__rebuild(struct procmap *pm, const Dwfl_Callbacks *cb)
 		jitmap__reset(pm->jit);
 	if (!pm->jit)
 		return -ENOMEM;
-	pm->foreign_root = procfs_foreign_root(pm->pid);
 	pm->built_ns = pm->checked_ns = bw_mono_ns();
 	pm->dl_marked = false;
 	pm->dwfl = dwfl_begin(cb);
 	if (!pm->dwfl)
 		return -ENOMEM;
+	/* One read of the maps: the modules and the set to compare with
+	 * later come from the same text. A process gone (or exiting, its
+	 * mappings torn down: an empty file) has no Dwfl. */
+	err = procfs_read_file(&maps, &len, "%d/maps", pm->pid);
+	if (err == -ENOMEM) {
+		drop_dwfl(pm);
+		return err;
+	}
+	if (err || !len) {
+		free(maps);
+		drop_dwfl(pm);
+		return -ESRCH;
+	}
+	pm->foreign_root = procfs_foreign_root(pm->pid);
 	dwfl_report_begin(pm->dwfl);
-	err = dwfl_linux_proc_report(pm->dwfl, pm->pid);
+	err = report_maps(pm->dwfl, pm->pid, maps, len);
 	dwfl_report_end(pm->dwfl, NULL, NULL);
+	if (!err) {
+		mapset__free(&pm->files);
+		err = mapset_of(maps, len, &pm->files);
+	}
+	free(maps);
 	if (err) {
 		drop_dwfl(pm);
-		return err > 0 ? -err : -ESRCH;
-	}
-	/* after the Dwfl: what is mapped in between is found by the next
-	 * check (and a pc outside every module by syms__unwind) */
-	mapset__free(&pm->files);
-	if (read_files(pm->pid, &pm->files)) {
-		drop_dwfl(pm);
-		return -ENOMEM;
+		return err == -ENOMEM ? err : -ESRCH;
 	}
 	/* before attaching: that opens a first file already */
 	dwfl_getmodules(pm->dwfl, claim_module, pm, 0);
