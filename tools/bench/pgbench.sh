@@ -9,7 +9,8 @@
 #   tpcb-like    the default: WAL fsyncs and row-lock waits, many blocks
 # in three configurations per round, their order rotating each round:
 #   base        nothing attached
-#   blockwatch  $BLOCKWATCH -t 1ms -i 1s -f json -o FILE (system-wide)
+#   blockwatch  $BLOCKWATCH -t 1ms -i $INTERVAL -f json -o FILE (system-wide;
+#               INTERVAL defaults to blockwatch's own, 5s)
 #   offcputime  /usr/sbin/offcputime -m 1000 (libbpf-tools)
 # For each it takes the per-round ratio of baseline tps to tps (1.10x: 10%
 # fewer transactions a second) and reports the median (min–max). For
@@ -22,6 +23,7 @@
 #   env BLOCKWATCH   default build/blockwatch
 #   env ROUNDS       default 3
 #   env DURATION     seconds per pgbench run (default 10)
+#   env INTERVAL     blockwatch -i (default 5s, its own default)
 #   env CLIENTS      default 8
 #   env SCALE        pgbench -i scale (default 10)
 #   env PGDIR        cluster dir, default build/bench-pg (removed before and after)
@@ -42,6 +44,7 @@ PGPORT=${PGPORT:-54329}
 OUT=${BENCH_PG_TABLE:-$ROOT/build/bench/pgbench.md}
 OFFCPUTIME=${OFFCPUTIME:-/usr/sbin/offcputime}
 SETTLE=${SETTLE:-0.5}
+INTERVAL=${INTERVAL:-5s}
 
 die() { echo "bench-pg: error: $*" >&2; exit 1; }
 note() { echo "bench-pg: $*" >&2; }
@@ -119,7 +122,7 @@ start_tracer() {
     : >"$TMP/tracer.err"; : >"$TMP/bw.json"
     set -m
     case $cfg in
-        blockwatch) "$BLOCKWATCH" -t 1ms -i 1s -f json -o "$TMP/bw.json" \
+        blockwatch) "$BLOCKWATCH" -t 1ms -i "$INTERVAL" -f json -o "$TMP/bw.json" \
             </dev/null >/dev/null 2>"$TMP/tracer.err" & ;;
         offcputime) "$OFFCPUTIME" -m 1000 </dev/null >/dev/null 2>"$TMP/tracer.err" & ;;
     esac
@@ -233,7 +236,7 @@ stats() {
 }
 
 {
-    hdr="| pgbench, $CLIENTS clients, ${DURATION}s runs | baseline tps | blockwatch -t 1ms | blocks ≥ 1 ms/s | blockwatch CPU | µs CPU/block |"
+    hdr="| pgbench, $CLIENTS clients, ${DURATION}s runs | baseline tps | blockwatch -t 1ms -i $INTERVAL | blocks ≥ 1 ms/s | blockwatch CPU | µs CPU/block |"
     sep="| --- | --- | --- | --- | --- | --- |"
     if [[ $NCFG == 3 ]]; then hdr+=" offcputime -m 1000 |"; sep+=" --- |"; fi
     echo "$hdr"; echo "$sep"
