@@ -162,8 +162,32 @@ struct gobin *gobins__get(struct gobins *c, pid_t pid, int *err)
 	struct stat st;
 	int fd;
 
-	ssize_t n = procfs_readlink(exe, sizeof(exe), "%d/exe", pid);
+	ssize_t n;
 
+	/* Known already (most are: every `sleep` a shell starts is the same
+	 * file): one stat of /proc/PID/exe, the link to the very file the
+	 * process runs, names its key. A new file is opened as the process
+	 * sees it, below. */
+	n = procfs_stat(&st, "%d/exe", pid);
+	if (n == -ENOENT || n == -ESRCH) {
+		*err = -ENOEXEC; /* gone */
+		return NULL;
+	}
+	if (!n) {
+		memset(&key, 0, sizeof(key));
+		key.dev = st.st_dev;
+		key.ino = st.st_ino;
+		key.size = st.st_size;
+		key.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		HASH_FIND(hh, c->bins, &key, sizeof(key), e);
+		if (e) {
+			*err = e->bin ? 0 : -ENOEXEC;
+			if (e->bin)
+				e->bin->refs++;
+			return e->bin;
+		}
+	}
+	n = procfs_readlink(exe, sizeof(exe), "%d/exe", pid);
 	/* not allowed to look (another user's, without CAP_SYS_PTRACE):
 	 * said as such, not taken for "not Go" */
 	*err = n == -EACCES || n == -EPERM ? -EPERM : -ENOEXEC;
