@@ -41,11 +41,17 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define FUTEX_LOCK_PI 6
 #define FUTEX_LOCK_PI2 13
 #define FUTEX_TID_MASK 0x3fffffff
+#define BW_PIDNS_DEPTH 8 /* namespaces a pid is looked for in, from its own up */
 
 /* In .data, not .rodata: SIGHUP may change it while the programs run
  * (a load per block end, not a constant the verifier folds in). */
 volatile __u64 threshold_ns = 100000000;
 const volatile __u32 self_tgid;
+/* blockwatch in a PID namespace below the initial one (a container):
+ * that namespace's inode. Records then name tasks by their pids in it,
+ * the pids its /proc knows, and tasks outside it are not traced. 0 in
+ * the initial namespace, where the verifier drops all of it. */
+const volatile __u32 pidns_ino;
 const volatile bool filter_tgid;
 /* --config: SIGHUP may go between all processes and a -p list, so
  * whether to filter is filter_now, written in place like threshold_ns
@@ -228,11 +234,60 @@ static __always_inline void state_done(struct task_state *s, __u32 tid)
 		bpf_map_delete_elem(&tstate_hash, &tid);
 }
 
-/* Who the program runs for: not blockwatch itself, and a -p target when
- * there are targets. */
+/*
+ * sched_switch runs for every context switch of the machine: every
+ * helper call counts. tp_btf hands out BTF pointers that are read with
+ * plain loads; raw_tp only addresses, read with bpf_probe_read_kernel.
+ * @btf is a constant at every call site, so each program keeps one.
+ */
+#define TREAD(btf, task, field) ((btf) ? (task)->field : BPF_CORE_READ(task, field))
+
+/* The number of @pid in blockwatch's PID namespace, 0 if it has none
+ * there: the namespaces of a pid go from the initial one (numbers[0])
+ * to the task's own (numbers[level]); ours is near the task's end. */
+static __always_inline __u32 ns_nr(struct pid *pid)
+{
+	unsigned int level = BPF_CORE_READ(pid, level);
+	__u64 numbers = (__u64)pid + bpf_core_field_offset(struct pid, numbers);
+	struct upid up;
+	int i;
+
+	for (i = 0; i < BW_PIDNS_DEPTH; i++) {
+		if (i > level)
+			break;
+		if (bpf_probe_read_kernel(&up, sizeof(up),
+					  (void *)(numbers + (level - i) * sizeof(up))))
+			return 0;
+		if (BPF_CORE_READ(up.ns, ns.inum) == pidns_ino)
+			return up.nr;
+	}
+	return 0;
+}
+
+/* The process and thread ids records carry: the kernel's own unless
+ * blockwatch is in a PID namespace of its own. The per-thread state and
+ * the wake-up bookkeeping keep the kernel's tid either way. */
+static __always_inline __u32 task_tgid(struct task_struct *t, bool btf)
+{
+	if (!pidns_ino)
+		return TREAD(btf, t, tgid);
+	return ns_nr(BPF_CORE_READ(t, group_leader, thread_pid));
+}
+
+static __always_inline __u32 task_tid(struct task_struct *t)
+{
+	if (!pidns_ino)
+		return BPF_CORE_READ(t, pid);
+	return ns_nr(BPF_CORE_READ(t, thread_pid));
+}
+
+/* Who the program runs for: not blockwatch itself, nothing outside its
+ * PID namespace, and a -p target when there are targets. */
 static __always_inline bool traced(__u32 tgid)
 {
 	if (tgid == self_tgid)
+		return false;
+	if (pidns_ino && !tgid)
 		return false;
 	if (filter_reloadable) {
 		if (filter_now && !bpf_map_lookup_elem(&targets, &tgid))
@@ -310,8 +365,8 @@ static __always_inline __u32 futex_owner(__s64 nr, const __u64 *args, struct tas
 /* Who the record is about. */
 static __always_inline void fill_task(struct bw_event *e, struct task_struct *task)
 {
-	e->pid = BPF_CORE_READ(task, tgid);
-	e->tid = BPF_CORE_READ(task, pid);
+	e->pid = task_tgid(task, false);
+	e->tid = task_tid(task);
 	BPF_CORE_READ_STR_INTO(&e->comm, task, comm);
 	BPF_CORE_READ_STR_INTO(&e->pcomm, task, group_leader, comm);
 }
@@ -489,14 +544,6 @@ out:
 }
 
 /*
- * sched_switch runs for every context switch of the machine: every
- * helper call counts. tp_btf hands out BTF pointers that are read with
- * plain loads; raw_tp only addresses, read with bpf_probe_read_kernel.
- * @btf is a constant at every call site, so each program keeps one.
- */
-#define TREAD(btf, task, field) ((btf) ? (task)->field : BPF_CORE_READ(task, field))
-
-/*
  * The block of @s ended at @end: counted, and when it is a slow one, kept
  * for its record (count, total, max). @atomic: off the sched_switch path,
  * where the counters need atomic adds (see stat_add). Returns whether it
@@ -582,7 +629,7 @@ static __always_inline __u64 switch_out(void *ctx, struct task_struct *prev, boo
 		return 0;
 	if (TREAD(btf, prev, flags) & (PF_KTHREAD | PF_IO_WORKER))
 		return 0;
-	tgid = TREAD(btf, prev, tgid);
+	tgid = task_tgid(prev, btf);
 	if (!traced(tgid))
 		return 0;
 	tid = TREAD(btf, prev, pid);
@@ -760,7 +807,7 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(bw_exit)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
-	__u32 tgid = cur->tgid;
+	__u32 tgid = task_tgid(cur, true);
 
 	on_resume(true);
 	/* signal->live is decremented before this tracepoint */
@@ -782,7 +829,8 @@ int BPF_PROG(bw_exit)
 SEC("uprobe")
 int bw_dl_state(struct pt_regs *ctx)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 tgid = pidns_ino ? task_tgid(bpf_get_current_task_btf(), true)
+			       : bpf_get_current_pid_tgid() >> 32;
 
 	(void)ctx;
 	if (bpf_map_lookup_elem(&dl_watch, &tgid))
@@ -801,16 +849,16 @@ int BPF_PROG(bw_exec)
 {
 	struct task_struct *cur = bpf_get_current_task_btf();
 	struct task_state *s;
-	__u32 tid = cur->pid;
+	__u32 tid = cur->pid, tgid = task_tgid(cur, true);
 
-	if (!traced(cur->tgid))
+	if (!traced(tgid))
 		return 0;
 	s = state_get(cur, tid, false);
 	if (s && s->count) {
 		emit(s, cur, NULL, false);
 		state_done(s, tid);
 	}
-	emit_marker(cur->tgid, BW_EV_EXEC);
+	emit_marker(tgid, BW_EV_EXEC);
 	return 0;
 }
 
@@ -891,7 +939,8 @@ int bw_iter_blocked(struct bpf_iter__task *ctx)
 	struct bw_event *e;
 	__u64 now, start;
 
-	if (!task || (task->flags & (PF_KTHREAD | PF_IO_WORKER)) || !traced(task->tgid))
+	if (!task || (task->flags & (PF_KTHREAD | PF_IO_WORKER)) ||
+	    !traced(task_tgid(task, true)))
 		return 0;
 	state = task_state_of(task, true);
 	if (state == BW_TASK_RUNNING || (state & TASK_DEAD_BITS))

@@ -98,6 +98,7 @@ ORDER = [
     "accounting-system-wide",
     "split-intervals",
     "system-wide",
+    "system-wide-pidns",
     "top",
     "output-file",
     "text-format",

@@ -372,6 +372,49 @@ def t_system_wide(ctx):
         raise Fail("max_ns above 600 ms +10%", details)
 
 
+def t_system_wide_pidns(ctx):
+    """blockwatch in a PID namespace of its own (a container without the
+    host's): the blocks of a process in it, by its pid there, with its
+    stack; nothing of a process outside it, whose pid its /proc would not
+    know."""
+    outside, opid, _ = ctx.workload("sleep", 400, 3)
+    # the namespace's init outlives the workload: its end would kill
+    # everything in the namespace, blockwatch too
+    w = ctx.spawn(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+                   "sh", "-c", '"$0" "$@"; exec sleep 60', ctx.cfg.blockers, "sleep", "400",
+                   "3"], "blockers-ns", stdin=True)
+    m = w.wait_line("out", r"^ready (\d+) (\d+)$", 10)
+    if not m:
+        raise Fail("the workload in the new namespace did not print 'ready'", w.tail())
+    nspid, nstid = int(m.group(1)), int(m.group(2))
+    with open(f"/proc/{w.pid}/task/{w.pid}/children") as f:
+        host = int(f.read().split()[0])
+    if host == nspid:
+        raise Fail(f"the workload has pid {nspid} inside and outside its namespace")
+    # its mount namespace: the /proc of its PID namespace
+    bw = ctx.blockwatch("-t", "100ms", "-i", "1s", "-d", "3s", "-f", "json",
+                        prefix=["nsenter", "-t", str(host), "-p", "-m", "--"])
+    if not bw.wait_line("err", r"^blockwatch: tracing all processes; .*own PID namespace\]",
+                        10):
+        raise Fail("no 'tracing ... own PID namespace' line", bw.tail())
+    w.send("go\n")
+    outside.send("go\n")
+    ctx.finish(bw, timeout=10)
+    reports = parse_reports(bw.stdout_text(), expect_threshold=100 * MS)
+    pids = sorted({p["pid"] for r in reports for p in r["processes"]})
+    mine = list(entries(reports, pid=nspid, tid=nstid))
+    if not mine:
+        raise Fail(f"no entry for pid {nspid} tid {nstid} of the namespace; pids: {pids}")
+    for _, _, t in mine:
+        if t["reason"] != "sleep" or "bw_block_sleep" not in symbols(t):
+            raise Fail("its entry is not reason 'sleep' in bw_block_sleep",
+                       show_entries(mine))
+    strays = [p for p in pids if p in (opid, host) or p > 50]
+    if strays:
+        raise Fail(f"pids of the host's namespace reported: {strays} (outside workload "
+                   f"{opid}, the inside one's host pid {host})")
+
+
 def t_top(ctx):
     w, pid, _ = ctx.workload("sleep", 300, 6)
     bw = ctx.blockwatch("-t", "100ms", "-i", "1s", "-d", "3s", "--top", 1,
@@ -580,6 +623,7 @@ TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
     ("accounting-system-wide", t_accounting),
     ("split-intervals", t_split),
     ("system-wide", t_system_wide),
+    ("system-wide-pidns", t_system_wide_pidns),
     ("top", t_top),
     ("output-file", t_output_file),
     ("text-format", t_text),

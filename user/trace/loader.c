@@ -29,7 +29,24 @@ struct bw_loader {
 	struct bpf_link *dl_links[BW_MAX_DL_PROBES];
 	int ndl;
 	bool retargetable; /* cfg's */
+	bool own_pidns;	   /* in a PID namespace below the initial one */
 };
+
+/* PROC_PID_INIT_INO: the kernel's fixed inode of the initial PID
+ * namespace. */
+#define INIT_PIDNS_INO 0xEFFFFFFCU
+
+/* The inode of the PID namespace blockwatch runs in when it is not the
+ * initial one (a container: its /proc and getpid() number tasks as that
+ * namespace does, not as the kernel's tracepoints do); else 0. */
+static __u32 own_pidns(void)
+{
+	struct stat st;
+
+	if (stat("/proc/self/ns/pid", &st) || st.st_ino == INIT_PIDNS_INO)
+		return 0;
+	return st.st_ino;
+}
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -141,6 +158,8 @@ static int try_load(struct bw_loader *l, const struct bw_loader_cfg *cfg, bool r
 
 	skel->data->threshold_ns = cfg->threshold_ns;
 	skel->rodata->self_tgid = getpid();
+	skel->rodata->pidns_ino = own_pidns();
+	l->own_pidns = skel->rodata->pidns_ino != 0;
 	skel->rodata->filter_tgid = cfg->npids > 0;
 	skel->rodata->filter_reloadable = l->retargetable;
 	skel->bss->filter_now = cfg->npids > 0;
@@ -320,6 +339,8 @@ void bw_loader__epoch_counts(const struct bw_loader *l, uint32_t ep,
 
 const char *bw_loader__mode(const struct bw_loader *l)
 {
+	if (l->own_pidns)
+		return l->raw_tp ? "raw_tp, own PID namespace" : "tp_btf, own PID namespace";
 	return l->raw_tp ? "raw_tp" : "tp_btf";
 }
 
