@@ -7,7 +7,7 @@ libjson-c-dev uthash-dev libcmocka-dev linux-libc-dev pkg-config gcc g++
 libncurses-dev tmux
 python3 elfutils libc6-dbg linux-perf libbpf-tools util-linux procps
 golang-go libcapstone-dev gdb delve libclang-rt-14-dev python3-jsonschema
-groff-base man-db libmicrohttpd-dev libsystemd-dev prometheus
+groff-base man-db libmicrohttpd-dev libsystemd-dev prometheus systemd-container
 protobuf-c-compiler libprotobuf-c-dev chromium time
 postgresql postgresql-contrib"
 

@@ -225,6 +225,7 @@ ORDER = [
     "reload-pids",
     "alert-rules",
     "unit-file",
+    "unit-systemd",
     # test_profiles
     "profiles-folded-speedscope",
     "profiles-pprof-go-tool",

@@ -679,6 +679,208 @@ def t_unit_file(ctx):
         raise Fail(f"security exposure {m.group(1)}, more than 5.0")
 
 
+# Run by systemd in the container as bw-check.service: what it sees goes
+# to /check for the host side to judge.
+NSPAWN_CHECK = r"""#!/bin/sh
+C=/check
+st() {
+    systemctl show blockwatch -p ActiveState -p SubState -p MainPID -p NRestarts \
+        -p StatusText -p Result -p ExecMainCode -p ExecMainStatus -p WatchdogUSec > "$C/$1"
+}
+i=0
+while [ $i -lt 200 ]; do
+    case $(systemctl show -P ActiveState blockwatch) in active|failed) break;; esac
+    sleep 0.1; i=$((i+1))
+done
+st ready
+bpftool -j prog show > $C/progs-running 2>&1
+# one thread asleep 2.5 s: a 'blocked' line while it sleeps, a 'woke' after
+(echo go; sleep 6) | $C/blockers sleep 2500 1 > $C/blockers.out 2>&1 &
+sleep 7
+st watchdog
+python3 -c 'import sys, urllib.request as u
+sys.stdout.write(u.urlopen(sys.argv[1], timeout=5).read().decode())' \
+    http://127.0.0.1:@PORT@/metrics > $C/metrics 2>&1
+sed -i 's/-t 500ms/-t 3s/' /etc/default/blockwatch
+systemctl reload blockwatch
+sleep 1
+st reloaded
+t0=$(date +%s%N)
+systemctl stop blockwatch
+t1=$(date +%s%N)
+echo $(( (t1 - t0) / 1000000 )) > $C/stop-ms
+st stopped
+# the kernel frees programs after their last fd closes, a moment later
+i=0
+while [ $i -lt 100 ]; do
+    bpftool -j prog show > $C/progs-stopped 2>&1
+    grep -q '"name":"bw_' $C/progs-stopped || break
+    sleep 0.1; i=$((i+1))
+done
+journalctl -u blockwatch -o json --no-pager > $C/journal.json 2>&1
+touch $C/done
+systemctl poweroff
+"""
+
+
+def nspawn_root(root, stage):
+    """A container tree: the host's /usr (bound read-only), a small /etc,
+    the installed unit and options file, a target that starts blockwatch
+    and the checks."""
+    for d in ("usr", "etc", "var", "proc", "sys", "dev", "run", "tmp", "root", "check"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    for link in ("bin", "sbin", "lib", "lib64"):
+        os.symlink(f"usr/{link}", os.path.join(root, link))
+    etc = os.path.join(root, "etc")
+    for f in ("passwd", "group", "shadow", "gshadow", "nsswitch.conf", "ld.so.cache",
+              "ld.so.conf"):
+        if os.path.exists(f"/etc/{f}"):
+            shutil.copy(f"/etc/{f}", etc)
+    shutil.copy("/usr/lib/os-release", etc)
+    shutil.copytree(os.path.join(stage, "etc"), etc, dirs_exist_ok=True)
+    units = os.path.join(etc, "systemd", "system")
+    os.makedirs(os.path.join(units, "blockwatch.service.d"), exist_ok=True)
+    with open(os.path.join(units, "blockwatch.service.d", "test.conf"), "w") as f:
+        f.write("[Service]\nWatchdogSec=2s\n")
+    with open(os.path.join(units, "bw-check.service"), "w") as f:
+        f.write("[Unit]\nAfter=blockwatch.service\n[Service]\nType=oneshot\n"
+                "ExecStart=/check/check.sh\n")
+    with open(os.path.join(units, "bw-test.target"), "w") as f:
+        f.write("[Unit]\nDescription=blockwatch under systemd\nRequires=basic.target\n"
+                "After=basic.target\nWants=blockwatch.service bw-check.service\n"
+                "AllowIsolate=yes\n")
+    os.symlink("bw-test.target", os.path.join(units, "default.target"))
+
+
+def unit_state(path):
+    with open(path) as f:
+        return dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+
+
+def t_unit_systemd(ctx):
+    """The unit as installed, under a real systemd: PID 1 of a
+    systemd-nspawn container on this host's /usr. It reaches READY
+    (Type=notify) with its status, keeps its pid through three watchdog
+    periods, serves /metrics, logs a known block to the journal once as
+    it starts and once as it ends with the fields, takes a new threshold
+    on `systemctl reload`, and stops cleanly with no BPF program left."""
+    nspawn = shutil.which("systemd-nspawn")
+    if not nspawn or not os.path.exists("/usr/lib/systemd/systemd"):
+        raise Skip("systemd-nspawn not installed (Debian: systemd-container)")
+    top = tempfile.mkdtemp(prefix="bw-e2e-nspawn-")
+    ctx.tmpdirs.append(top)
+    root, stage = os.path.join(top, "root"), os.path.join(top, "stage")
+    p = subprocess.run(["make", "--no-print-directory", "-C", REPO, "install",
+                        f"OUTPUT={os.path.dirname(ctx.cfg.blockwatch)}", f"DESTDIR={stage}",
+                        "PREFIX=/usr/local", "SYSCONFDIR=/etc",
+                        "SYSTEMD_UNIT_DIR=/etc/systemd/system"],
+                       capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise Fail(f"make install: rc {p.returncode}", p.stderr.splitlines()[-10:])
+    nspawn_root(root, stage)
+    port = free_port()
+    opts = os.path.join(root, "etc", "default", "blockwatch")
+    with open(opts) as f:
+        text = f.read()
+    text, n = re.subn(r'^BLOCKWATCH_OPTS=.*$',
+                      f'BLOCKWATCH_OPTS="-t 500ms -i 1s --metrics 127.0.0.1:{port} '
+                      '--log-events -o /dev/null --no-lines"', text, flags=re.M)
+    if n != 1:
+        raise Fail("no BLOCKWATCH_OPTS= line in the installed options file")
+    with open(opts, "w") as f:
+        f.write(text)
+    check = os.path.join(root, "check")
+    with open(os.path.join(check, "check.sh"), "w") as f:
+        f.write(NSPAWN_CHECK.replace("@PORT@", str(port)))
+    os.chmod(os.path.join(check, "check.sh"), 0o755)
+    shutil.copy(ctx.cfg.blockers, os.path.join(check, "blockers"))
+    # no machined, no system bus here: --register=no --keep-unit. The
+    # default seccomp filter of nspawn denies bpf(2) and perf_event_open.
+    argv = [nspawn, "-q", "-D", root, "--register=no", "--keep-unit", "--bind-ro=/usr",
+            f"--bind-ro={stage}/usr/local:/usr/local", f"--bind={check}:/check",
+            "--capability=CAP_BPF,CAP_PERFMON,CAP_SYSLOG,CAP_CHECKPOINT_RESTORE",
+            "--system-call-filter=bpf perf_event_open", "-b"]
+    box = ctx.spawn(argv, "systemd-nspawn")
+    rc = box.wait(120)
+    if rc is None or not os.path.exists(os.path.join(check, "done")):
+        raise Fail(f"the container did not finish its checks (rc {rc})", box.tail(30))
+
+    def state(name):
+        return unit_state(os.path.join(check, name))
+
+    ready, wd, reloaded, stopped = (state(n) for n in
+                                    ("ready", "watchdog", "reloaded", "stopped"))
+    if (ready.get("ActiveState"), ready.get("SubState")) != ("active", "running"):
+        raise Fail("blockwatch.service did not reach READY", [f"{k}={v}" for k, v in
+                                                             ready.items()])
+    if not ready.get("StatusText", "").startswith("tracing all processes; threshold 500ms"):
+        raise Fail(f"status after READY: {ready.get('StatusText')!r}")
+    if wd.get("WatchdogUSec") != "2s":
+        raise Fail(f"WatchdogUSec {wd.get('WatchdogUSec')!r}, the drop-in's 2s expected")
+    if (wd.get("ActiveState"), wd.get("MainPID"), wd.get("NRestarts")) != \
+            ("active", ready.get("MainPID"), "0"):
+        raise Fail("blockwatch did not live through three watchdog periods as it was",
+                   [f"ready: {ready}", f"after: {wd}"])
+    if (reloaded.get("MainPID") != ready.get("MainPID")
+            or "threshold 3.00s" not in reloaded.get("StatusText", "")):
+        raise Fail("systemctl reload did not change the running instance's threshold",
+                   [f"{reloaded}"])
+    if (stopped.get("ActiveState"), stopped.get("Result"), stopped.get("ExecMainStatus")) != \
+            ("inactive", "success", "0"):
+        raise Fail("blockwatch did not stop cleanly", [f"{stopped}"])
+    with open(os.path.join(check, "stop-ms")) as f:
+        if int(f.read()) > 10000:
+            raise Fail("systemctl stop took more than 10 s")
+
+    def names(f):
+        with open(os.path.join(check, f)) as fh:
+            return {p.get("name", "") for p in json.load(fh)}
+    if "bw_switch_btf" not in names("progs-running"):
+        raise Fail("bpftool in the container does not show bw_switch_btf while it runs")
+    if {n for n in names("progs-stopped") if n.startswith("bw_")}:
+        raise Fail("BPF programs left after systemctl stop",
+                   sorted(names("progs-stopped")))
+    with open(os.path.join(check, "metrics")) as f:
+        metrics = f.read()
+    if "blockwatch_reports_total" not in metrics:
+        raise Fail("no /metrics from the service", metrics.splitlines()[:5])
+    with open(os.path.join(check, "blockers.out")) as f:
+        m = re.search(r"^ready (\d+) (\d+)$", f.read(), re.M)
+    if not m:
+        raise Fail("the workload in the container did not start")
+    pid, tid = m.group(1), m.group(2)
+    journal = []
+    with open(os.path.join(check, "journal.json")) as f:
+        for line in f:
+            try:
+                journal.append(json.loads(line))
+            except ValueError:
+                pass
+    # the unit grants what blockwatch says it needs (ProtectKernelLogs=
+    # once took CAP_SYSLOG away behind CapabilityBoundingSet=)
+    short = [e.get("MESSAGE", "") for e in journal if "without CAP_" in str(e.get("MESSAGE"))]
+    if short:
+        raise Fail("blockwatch under the unit lacks a capability", short)
+    mine = [e for e in journal if e.get("BLOCKWATCH_PID") == pid]
+    kinds = [e.get("BLOCKWATCH_EVENT") for e in mine]
+    if kinds != ["blocked", "woke"]:
+        raise Fail(f"journal events of pid {pid}: {kinds}, expected blocked then woke",
+                   [e.get("MESSAGE", "") for e in journal][-15:])
+    for e in mine:
+        want = {"BLOCKWATCH_TID": tid, "BLOCKWATCH_REASON": "sleep",
+                "SYSLOG_IDENTIFIER": "blockwatch",
+                "PRIORITY": "4" if e["BLOCKWATCH_EVENT"] == "blocked" else "6"}
+        bad = {k: e.get(k) for k, v in want.items() if e.get(k) != v}
+        if bad or "bw_block_sleep" not in e.get("BLOCKWATCH_FRAMES", ""):
+            raise Fail(f"journal fields of the {e['BLOCKWATCH_EVENT']} line: {bad}",
+                       [e.get("MESSAGE", ""), e.get("BLOCKWATCH_FRAMES", "")])
+    # the wake-up says how long the whole block was: 2.5 s
+    age = int(mine[1].get("BLOCKWATCH_AGE_NS", 0))
+    if not 2400 * 10**6 <= age <= 2800 * 10**6:
+        raise Fail(f"the woke line's BLOCKWATCH_AGE_NS is {age}, the block was 2.5 s",
+                   [mine[1].get("MESSAGE", "")])
+
+
 TESTS = [
     ("metrics-prometheus", t_metrics_prometheus),
     ("metrics-promtool", t_metrics_promtool),
@@ -693,4 +895,5 @@ TESTS = [
     ("reload-pids", t_reload_pids),
     ("alert-rules", t_alert_rules),
     ("unit-file", t_unit_file),
+    ("unit-systemd", t_unit_systemd),
 ]

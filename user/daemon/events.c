@@ -94,9 +94,10 @@ static void woke(const struct bw_report *r, struct blocked *b, bw_change_fn fn, 
 	memcpy(x.thread, b->thread, sizeof(x.thread));
 	memcpy(x.reason, b->reason, sizeof(x.reason));
 	x.age_ns = b->age_ns;
-	if (e && e->max_ns >= b->age_ns) {
-		x.age_ns = e->max_ns;
+	if (e && e->whole_max_ns >= b->age_ns) {
+		x.age_ns = e->whole_max_ns;
 		x.exact = true;
+		x.entry = e; /* the block that ended: its stack and wait */
 	}
 	fn(ctx, &x);
 }

@@ -38,7 +38,9 @@ struct bw_change {
 	 * DEADLOCK_GONE, LEAK_GONE: how long it lasted */
 	uint64_t age_ns;
 	bool exact;		 /* WOKE: age_ns is the finished block's */
-	const struct bw_entry *entry; /* BLOCKED: the entry (stack, wait, owner) */
+	/* BLOCKED: the entry (stack, wait, owner); WOKE, when exact: the
+	 * finished block's */
+	const struct bw_entry *entry;
 	uint32_t ntids;		 /* DEADLOCK*: the threads of the cycle */
 	uint32_t tids[BW_EV_TIDS];
 	char site[BW_EV_SITE];	 /* LEAK*: the blocking site */

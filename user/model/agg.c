@@ -178,6 +178,8 @@ int agg__add(struct agg *a, struct bw_sample *s)
 	e->count += s->count;
 	if (max > e->interval_max_ns)
 		e->interval_max_ns = max;
+	if (s->max_ns > e->whole_max_ns)
+		e->whole_max_ns = s->max_ns;
 	if (s->age_ns > e->age_ns)
 		e->age_ns = s->age_ns;
 	set_owner(e, s->wait);

@@ -48,6 +48,9 @@ struct bw_entry {
 	 * more than the interval. */
 	uint64_t interval_ns;
 	uint64_t interval_max_ns;
+	/* Finished: the longest of its blocks whole, the part before this
+	 * interval too (what a wake-up line says it lasted). */
+	uint64_t whole_max_ns;
 	struct bw_detail detail;
 	uint32_t owner;		  /* lock holder's tid, 0 if none */
 	char owner_comm[BW_COMM_MAX];

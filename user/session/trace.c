@@ -127,11 +127,23 @@ static int on_deadline(struct bw_handler *h, uint32_t events)
 
 static void rewatch_targets(struct tracer *t);
 
+/* What `systemctl status` shows: the options in force. */
+static void status_text(const struct session *s, char *buf, size_t len)
+{
+	char th[16], iv[16];
+
+	bw_fmt_duration(s->o->threshold_ns, th, sizeof(th));
+	bw_fmt_duration(s->o->interval_ns, iv, sizeof(iv));
+	snprintf(buf, len, "tracing %s; threshold %s, interval %s",
+		 s->ntargets ? "its targets" : "all processes", th, iv);
+}
+
 static int on_signal(struct bw_handler *h, uint32_t events)
 {
 	struct tracer *t = bw_container_of(h, struct tracer, signal);
 
 	const struct bw_opts *o;
+	char status[128];
 	unsigned changed;
 	int sig, err;
 
@@ -140,6 +152,8 @@ static int on_signal(struct bw_handler *h, uint32_t events)
 	if (sig == SIGHUP && t->s->o->config) {
 		changed = session_reload(t->s);
 		o = t->s->o;
+		status_text(t->s, status, sizeof(status));
+		bw_notify_status(status);
 		if (changed & BW_RELOAD_TARGETS)
 			rewatch_targets(t);
 		if (!(changed & BW_RELOAD_INTERVAL))
@@ -222,8 +236,7 @@ static void print_ready(const struct session *s)
 				s->targets[i].pid, s->targets[i].comm);
 	bw_err("tracing %s; threshold %s, interval %s [%s]; Ctrl-C to stop",
 	       s->ntargets ? list : "all processes", th, iv, bw_loader__mode(s->loader));
-	snprintf(list, sizeof(list), "tracing %s; threshold %s, interval %s",
-		 s->ntargets ? "its targets" : "all processes", th, iv);
+	status_text(s, list, sizeof(list));
 	bw_notify_ready(list);
 }
 
