@@ -220,6 +220,7 @@ ORDER = [
     "metrics-sigkill",
     "events-once",
     "events-deadlock-json",
+    "events-journal-lost",
     "output-removed",
     "reload-sighup",
     "reload-pids",

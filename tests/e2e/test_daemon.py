@@ -421,6 +421,47 @@ def t_events_deadlock_json(ctx):
             raise Fail(f"thread {tid}: {b}")
 
 
+def t_events_journal_lost(ctx):
+    """--log-events with stderr the journal's stream and a journal that
+    refuses the lines (its socket there, nobody reading it: journald
+    gone): one line says so, on stderr, once; every lost line is counted
+    in blockwatch_log_lines_lost_total."""
+    w, pid, tid = ctx.workload("sleep", 600, 8)
+    # A mount namespace of its own with a tmpfs on /run: the journal's
+    # socket is a dead one (bound, then closed: ECONNREFUSED), where
+    # libsystemd reports the failure; with no socket at all it drops the
+    # line without a word (ENOENT: "no journal here"). $JOURNAL_STREAM
+    # names stderr, as systemd sets it.
+    dead = ("import socket; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+            "s.bind('/run/systemd/journal/socket')")
+    wrap = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            "mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal && "
+            f'python3 -c "{dead}" && '
+            'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$@"', "sh"]
+    bw = ctx.blockwatch("--metrics", "0", "-p", pid, "-t", "100ms", "-i", "200ms",
+                        "--log-events", "-f", "text:/dev/null", prefix=wrap)
+    m = bw.wait_line("err", SERVING, START_TIMEOUT_S)
+    if not m:
+        raise Fail("no 'serving metrics on' line", bw.tail())
+    ctx.tracing(bw)
+    w.send("go\n")
+    time.sleep(2.7)  # four sleeps or so, each seen at a report and woken
+    body, _, _ = scrape(m.group(1))
+    lost = samples(body, "blockwatch_log_lines_lost_total").get("", 0)
+    bw.signal(signal.SIGINT)
+    ctx.finish(bw, timeout=10)
+    lines = err_lines(bw)
+    said = [x for x in lines if "cannot write to the journal" in x]
+    if len(said) != 1:
+        raise Fail(f"{len(said)} 'cannot write to the journal' lines, expected one", lines[-10:])
+    if any(re.match(r"^blockwatch: (blocked|woke):", x) for x in lines):
+        raise Fail("log lines went to stderr, which is the journal's stream", lines[-10:])
+    # each 600 ms sleep past a 200 ms report: two lines (blocked, woke)
+    if lost < 4:
+        raise Fail(f"blockwatch_log_lines_lost_total {lost} after 2.7 s of 600 ms sleeps, "
+                   "expected 4 or more", lines[-10:])
+
+
 def t_output_removed(ctx):
     """Fault injection on the always-on path: the report file removed,
     then rotated away (mv), then its directory gone. Each time one line
@@ -844,6 +885,9 @@ def t_unit_systemd(ctx):
         metrics = f.read()
     if "blockwatch_reports_total" not in metrics:
         raise Fail("no /metrics from the service", metrics.splitlines()[:5])
+    if samples(metrics, "blockwatch_log_lines_lost_total").get("") != 0:
+        raise Fail("log lines lost under a working journal",
+                   [x for x in metrics.splitlines() if "lost" in x])
     with open(os.path.join(check, "blockers.out")) as f:
         m = re.search(r"^ready (\d+) (\d+)$", f.read(), re.M)
     if not m:
@@ -890,6 +934,7 @@ TESTS = [
     ("metrics-sigkill", t_metrics_sigkill),
     ("events-once", t_events_once),
     ("events-deadlock-json", t_events_deadlock_json),
+    ("events-journal-lost", t_events_journal_lost),
     ("output-removed", t_output_removed),
     ("reload-sighup", t_reload_sighup),
     ("reload-pids", t_reload_pids),

@@ -210,9 +210,14 @@ static void test_ongoing_and_cap(void **state)
 	/* a finished entry that overshoots the interval is capped */
 	s = sample(1, 3, "read", 0, 1200 * MS, stack_b);
 	assert_int_equal(agg__add(a, &s), 0);
+	/* the end of a block that began before the interval: 400 ms of it
+	 * here, 2.5 s in all (what its wake-up line says) */
+	s = sample(1, 4, "read", 0, 400 * MS, stack_b);
+	s.max_ns = 2500 * MS;
+	assert_int_equal(agg__add(a, &s), 0);
 
 	assert_int_equal(agg__build(a, &r, 0), 0);
-	assert_int_equal(r.procs[0]->nthreads, 4);
+	assert_int_equal(r.procs[0]->nthreads, 5);
 	assert_int_equal(r.procs[0]->threads[0]->tid, 2);
 	assert_true(r.procs[0]->threads[0]->ongoing);
 	assert_int_equal(r.procs[0]->threads[0]->age_ns, 9000 * MS);
@@ -224,9 +229,13 @@ static void test_ongoing_and_cap(void **state)
 	assert_int_equal(r.procs[0]->threads[1]->blocked_ns, 5000 * MS);
 	assert_int_equal(r.procs[0]->threads[2]->tid, 3);
 	assert_int_equal(r.procs[0]->threads[2]->blocked_ns, 1000 * MS);
-	assert_int_equal(r.procs[0]->threads[3]->tid, 1);
-	assert_false(r.procs[0]->threads[3]->ongoing);
-	assert_int_equal(r.procs[0]->blocked_ns, 2800 * MS);
+	assert_int_equal(r.procs[0]->threads[3]->tid, 4);
+	assert_int_equal(r.procs[0]->threads[3]->max_ns, 400 * MS);
+	assert_int_equal(r.procs[0]->threads[3]->whole_max_ns, 2500 * MS);
+	assert_int_equal(r.procs[0]->threads[4]->tid, 1);
+	assert_false(r.procs[0]->threads[4]->ongoing);
+	assert_int_equal(r.procs[0]->threads[4]->whole_max_ns, 300 * MS);
+	assert_int_equal(r.procs[0]->blocked_ns, 3200 * MS);
 
 	/* After a reset, nothing of the previous interval remains. */
 	agg__reset(a);

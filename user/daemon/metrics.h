@@ -63,6 +63,7 @@ struct bw_mself {
 	bool have_bpf;	       /* the kernel counts program run time */
 	uint64_t bpf_run_ns;
 	uint64_t bpf_runs;
+	uint64_t log_lost;     /* log lines the journal did not take */
 };
 
 struct bw_metrics {

@@ -129,8 +129,8 @@ static bool alarming(enum bw_event_kind k)
 	return k == BW_EV_BLOCKED || k == BW_EV_DEADLOCK || k == BW_EV_LEAK;
 }
 
-static void to_journal(const struct bw_change *ev, const char *msg, const char *wait,
-		       const char *frames)
+static int to_journal(const struct bw_change *ev, const char *msg, const char *wait,
+		      const char *frames)
 {
 	const struct bw_entry *e = ev->entry;
 	char tids[96];
@@ -146,8 +146,7 @@ static void to_journal(const struct bw_change *ev, const char *msg, const char *
 			    e ? e->owner : 0, "BLOCKWATCH_AGE_NS=%" PRIu64, ev->age_ns,
 			    "BLOCKWATCH_FRAMES=%s", frames, "BLOCKWATCH_TIDS=%s", tids,
 			    "BLOCKWATCH_SITE=%s", ev->site, NULL);
-	if (r < 0)
-		bw_dbg("cannot write to the journal: %s", strerror(-r));
+	return r < 0 ? r : 0;
 }
 
 static void to_json(const struct bw_change *ev, const char *msg, const char *wait,
@@ -195,7 +194,7 @@ static void to_json(const struct bw_change *ev, const char *msg, const char *wai
 	json_object_put(o);
 }
 
-void bw_logline(enum bw_log_target target, const struct bw_change *ev)
+int bw_logline(enum bw_log_target target, const struct bw_change *ev)
 {
 	char wait[256] = "", frames[512], msg[1024];
 
@@ -204,7 +203,7 @@ void bw_logline(enum bw_log_target target, const struct bw_change *ev)
 	frames_text(ev->entry, frames, sizeof(frames));
 	message(ev, wait, frames, msg, sizeof(msg));
 	if (target == BW_LOG_JOURNAL)
-		to_journal(ev, msg, wait, frames);
+		return to_journal(ev, msg, wait, frames);
 	else if (target == BW_LOG_JSON)
 		to_json(ev, msg, wait, frames);
 	else {
@@ -213,4 +212,5 @@ void bw_logline(enum bw_log_target target, const struct bw_change *ev)
 		bw_status_clear();
 		fprintf(stderr, "blockwatch: %s\n", msg);
 	}
+	return 0;
 }

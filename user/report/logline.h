@@ -15,6 +15,7 @@ enum bw_log_target {
 /* The journal when stderr is its stream, else JSON if @json, else text. */
 enum bw_log_target bw_log_target(bool json);
 /* One line for @ev. Names from traced processes escaped as in text. */
-void bw_logline(enum bw_log_target target, const struct bw_change *ev);
+/* 0, or -errno when the journal refused the line (it is lost). */
+int bw_logline(enum bw_log_target target, const struct bw_change *ev);
 
 #endif

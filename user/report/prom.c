@@ -184,6 +184,10 @@ static void self(struct out *o, const struct bw_metrics *m)
 	family(o, "blockwatch_late_blocks_total", "counter",
 	       "Blocks whose switch-in the tracepoint never saw, closed when next seen.");
 	fprintf(o->f, "blockwatch_late_blocks_total %llu\n", (unsigned long long)m->late);
+	family(o, "blockwatch_log_lines_lost_total", "counter",
+	       "Log lines (--log-events) the journal did not take.");
+	fprintf(o->f, "blockwatch_log_lines_lost_total %llu\n",
+		(unsigned long long)m->self.log_lost);
 	family(o, "blockwatch_reports_total", "counter", "Reports made.");
 	fprintf(o->f, "blockwatch_reports_total %llu\n", (unsigned long long)m->reports);
 	family(o, "blockwatch_threshold_seconds", "gauge", "The threshold blocks are counted from.");

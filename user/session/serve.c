@@ -22,6 +22,7 @@ struct serve {
 	struct bw_http *http;
 	struct bw_events *events; /* --log-events */
 	enum bw_log_target log;
+	uint64_t log_lost; /* lines the journal refused */
 	int fd; /* the listening socket until the server takes it */
 	char where[128];
 };
@@ -139,14 +140,21 @@ static void self_stats(const struct serve *sv, struct bw_mself *me)
 		fclose(f);
 	}
 	bw_loader__run_time(sv->loader, &me->bpf_run_ns, &me->bpf_runs);
+	me->log_lost = sv->log_lost;
 	me->have_bpf = me->bpf_runs > 0;
 }
 
 static void on_event(void *ctx, const struct bw_change *ev)
 {
-	const struct serve *sv = ctx;
+	struct serve *sv = ctx;
+	int err = bw_logline(sv->log, ev);
 
-	bw_logline(sv->log, ev);
+	if (!err)
+		return;
+	/* the journal full or gone: said once, every one counted */
+	if (!sv->log_lost++)
+		bw_err("cannot write to the journal: %s; lost log lines are counted "
+		       "(blockwatch_log_lines_lost_total)", strerror(-err));
 }
 
 void serve_report(struct serve *sv, const struct bw_report *r)
