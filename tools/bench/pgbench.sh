@@ -16,14 +16,19 @@
 # fewer transactions a second) and reports the median (min–max). For
 # blockwatch it also reports the blocks past the threshold a second (the
 # sum of its JSON reports' above_threshold_count over the run) and its CPU
-# (utime+stime of /proc/PID/stat from the start of the pgbench run to just
-# before SIGINT), as microseconds of CPU per such block.
+# (the sum of its threads' sum_exec_runtime, /proc/PID/task/*/schedstat,
+# in ns: utime+stime come in 10 ms ticks, a tenth of a 10 s run's) from
+# the start of the pgbench run to its end, as microseconds of CPU per
+# such block. With WARM=SECS each configuration first runs pgbench for
+# SECS with the tracer attached, unmeasured: blockwatch's caches warm, as
+# they are on a host where it runs all the time.
 #
 # Usage: tools/bench/pgbench.sh            (as root)
 #   env BLOCKWATCH   default build/blockwatch
 #   env ROUNDS       default 3
 #   env DURATION     seconds per pgbench run (default 10)
 #   env INTERVAL     blockwatch -i (default 5s, its own default)
+#   env WARM         seconds of unmeasured pgbench before each run (default 10; 0: cold)
 #   env CLIENTS      default 8
 #   env SCALE        pgbench -i scale (default 10)
 #   env PGDIR        cluster dir, default build/bench-pg (removed before and after)
@@ -45,10 +50,12 @@ OUT=${BENCH_PG_TABLE:-$ROOT/build/bench/pgbench.md}
 OFFCPUTIME=${OFFCPUTIME:-/usr/sbin/offcputime}
 SETTLE=${SETTLE:-0.5}
 INTERVAL=${INTERVAL:-5s}
+WARM=${WARM:-10}
 
 die() { echo "bench-pg: error: $*" >&2; exit 1; }
 note() { echo "bench-pg: $*" >&2; }
 
+[[ $WARM =~ ^[0-9]+$ ]] || die "WARM must be a whole number of seconds (got '$WARM')"
 for v in ROUNDS DURATION CLIENTS SCALE PGPORT; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
@@ -136,7 +143,8 @@ start_tracer() {
     die "$cfg not attached after 60 s"
 }
 
-cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
+# ns of CPU of every thread of $1 (sum_exec_runtime)
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{ s += $1 } END { printf "%.0f", s }'; }
 
 # ------------------------------------------------------------- the cluster --
 
@@ -159,9 +167,9 @@ PGB=("$PG_BIN/pgbench" -h "$PGDIR/sock" -p "$PGPORT" -U postgres)
 as_pg "${PGB[@]}" -i -q -s "$SCALE" postgres >"$TMP/init.log" 2>&1 ||
     { cat "$TMP/init.log" >&2; die "pgbench -i failed"; }
 
-# run_pg WORKLOAD: sets TPS
+# run_pg WORKLOAD [SECS]: sets TPS
 run_pg() {
-    local args=(-c "$CLIENTS" -j 2 -T "$DURATION" -n) out
+    local args=(-c "$CLIENTS" -j 2 -T "${2:-$DURATION}" -n) out
     [[ $1 == select-only ]] && args+=(-S)
     out=$(as_pg "${PGB[@]}" "${args[@]}" postgres 2>&1) || { echo "$out" >&2; die "pgbench failed"; }
     TPS=$(awk '/^tps = / { print $3; exit }' <<<"$out")
@@ -172,7 +180,6 @@ run_pg() {
 
 WORKLOADS=(select-only tpcb-like)
 NCFG=${#CONFIGS[@]}
-HZ=$(getconf CLK_TCK)
 note "$ROUNDS rounds x ${#WORKLOADS[@]} workloads x $NCFG configs (${CONFIGS[*]}), ${DURATION}s each, $CLIENTS clients, scale $SCALE"
 for wl in "${WORKLOADS[@]}"; do run_pg "$wl"; note "warm-up $wl: $TPS tps"; done
 echo "round,workload,config,tps,bw_blocks,bw_cpu_sec,secs" >"$TMP/runs.csv"
@@ -184,21 +191,26 @@ for ((r = 1; r <= ROUNDS; r++)); do
             blocks='' cpu=''
             [[ $cfg == base ]] || start_tracer "$cfg"
             sleep "$SETTLE"
-            [[ $cfg != blockwatch ]] || c0=$(cpu_ticks "$TRACER_PID")
+            (( WARM == 0 )) || run_pg "$wl" "$WARM"
+            if [[ $cfg == blockwatch ]]; then
+                c0=$(cpu_ns "$TRACER_PID")
+                b0=$({ grep -o '"above_threshold_count":[0-9]*' "$TMP/bw.json" || true; } |
+                    awk -F: '{ s += $2 } END { print s + 0 }')
+            fi
             t0=$EPOCHREALTIME
             run_pg "$wl"
             t1=$EPOCHREALTIME
             if [[ $cfg == blockwatch ]]; then
-                c1=$(cpu_ticks "$TRACER_PID")
-                cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$HZ" 'BEGIN { printf "%.3f", (b - a) / hz }')
+                c1=$(cpu_ns "$TRACER_PID")
+                cpu=$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')
             fi
             if [[ $cfg != base ]]; then
                 stop_tracer
                 [[ $STOP_RC == 0 ]] || { cat "$TMP/tracer.err" >&2; die "$cfg exit status $STOP_RC"; }
             fi
             if [[ $cfg == blockwatch ]]; then
-                blocks=$(grep -o '"above_threshold_count":[0-9]*' "$TMP/bw.json" |
-                    awk -F: '{ s += $2 } END { print s + 0 }')
+                blocks=$({ grep -o '"above_threshold_count":[0-9]*' "$TMP/bw.json" || true; } |
+                    awk -F: -v b0="$b0" '{ s += $2 } END { print s - b0 }')
                 cp "$TMP/bw.json" "$TMP/bw-last-$wl.json"
             fi
             secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
