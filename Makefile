@@ -59,7 +59,8 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/tests/%,\
 	$(if $(wildcard tests/workloads/swap.c),$(OUTPUT)/tests/swap_a $(OUTPUT)/tests/swap_b \
 		$(OUTPUT)/tests/libswap_a.so $(OUTPUT)/tests/libswap_b.so) \
 	$(patsubst tests/workloads/%.cpp,$(OUTPUT)/tests/%,$(wildcard tests/workloads/*.cpp)) \
-	$(if $(wildcard tests/workloads/stacks.c),$(OUTPUT)/tests/stacks_fp $(OUTPUT)/tests/stacks_nofp)
+	$(if $(wildcard tests/workloads/stacks.c),$(OUTPUT)/tests/stacks_fp $(OUTPUT)/tests/stacks_nofp) \
+	$(if $(wildcard tests/workloads/sleeps.c),$(OUTPUT)/tests/sleeps_static)
 FIXTURES := $(OUTPUT)/tests/fixture_fp $(OUTPUT)/tests/fixture_nofp \
 	$(OUTPUT)/tests/snapshot_fp $(OUTPUT)/tests/snapshot_nofp
 # The Go fixture in the builds a deployed Go binary comes in: the
@@ -167,6 +168,11 @@ $(OUTPUT)/tests/%: tests/workloads/%.cpp | $(OUTPUT)/tests
 
 # The stack-quality workload, with and without frame pointers (-O2: the
 # compiler inlines what it likes; always_inline helpers are inlined).
+# A static binary (no loader to probe, as most Go programs): wakeups-batched.
+$(OUTPUT)/tests/sleeps_static: tests/workloads/sleeps.c tests/workloads/wl.h | $(OUTPUT)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -static $< -o $@
+
 $(OUTPUT)/tests/stacks_fp: tests/workloads/stacks.c tests/workloads/wl.h | $(OUTPUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -g -fno-omit-frame-pointer -D_GNU_SOURCE -pthread $< -o $@

@@ -112,8 +112,9 @@ struct {
 	__type(value, __u8);
 } targets SEC(".maps");
 
-/* The processes whose loader announcements userspace wants: those it
- * holds the mappings of (see bw_dl_state). */
+/* The processes whose mappings userspace holds: their records wake it
+ * batched (emit_flags), and their loader's announcements are wanted
+ * (bw_dl_state; a static process has none to make). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	/* filled from userspace only: no 65,536 elements made at load */
@@ -428,8 +429,9 @@ static __always_inline __u32 stack_pages_for(struct task_struct *task, __u64 sp)
  * How a record is submitted. A wake-up costs userspace two context
  * switches and a pass through the event loop, more than many records
  * are to read; it is what a record costs most on a busy host. Userspace
- * holds the mappings of the processes in dl_watch and hears from their
- * loader when they change, so it need not read their records at once:
+ * holds the mappings of the processes in dl_watch (and hears from their
+ * loader when they change, or compares them by time when there is no
+ * loader to hear), so it need not read their records at once:
  * those wake it at most every wake_ns, the rest at once (a short-lived
  * process's mappings are read while it lives), and a ring a quarter
  * full at once. Userspace, after a read that found records, looks again

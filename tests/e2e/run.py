@@ -95,6 +95,7 @@ ORDER = [
     "threshold",
     "every-block",
     "wakeups-batched",
+    "wakeups-batched-static",
     "accounting-system-wide",
     "split-intervals",
     "system-wide",

@@ -249,12 +249,15 @@ def _voluntary(pid):
     return n
 
 
-def t_wakeups_batched(ctx):
+def t_wakeups_batched(ctx, binary="sleeps"):
     """3,000 slow blocks of a process whose mappings blockwatch holds
     (and whose loader it hears) wake it at most every 100 ms, not once a
     record: blockwatch itself sleeps and wakes far fewer times than
-    there are records, and still reports every block."""
-    path = os.path.join(os.path.dirname(ctx.cfg.blockers), "sleeps")
+    there are records, and still reports every block. The same for a
+    static binary, which has no loader to hear (most Go programs)."""
+    path = os.path.join(os.path.dirname(ctx.cfg.blockers), binary)
+    if not os.access(path, os.X_OK):
+        raise Fail(f"not built: {path}")
     w = ctx.spawn([path, "3000", "1000"], "sleeps", stdin=True)
     m = w.wait_line("out", r"^ready (\d+) (\d+)$", 10)
     if not m:
@@ -620,6 +623,7 @@ TESTS = [(f"block-{mode}", lambda c, m=mode: t_mode(c, m))
     ("threshold", t_threshold),
     ("every-block", t_every_block),
     ("wakeups-batched", t_wakeups_batched),
+    ("wakeups-batched-static", lambda c: t_wakeups_batched(c, "sleeps_static")),
     ("accounting-system-wide", t_accounting),
     ("split-intervals", t_split),
     ("system-wide", t_system_wide),

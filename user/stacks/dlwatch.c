@@ -97,6 +97,14 @@ static int probed(struct dlwatch *dw, struct procmap *pm, const char *path)
 	return err;
 }
 
+/* The kernel side batches the wake-ups of @pm's records: its mappings
+ * are held. */
+static void batch(struct dlwatch *dw, struct procmap *pm)
+{
+	if (!pm->dl_batched && !dw->ops.watch(dw->ops.ctx, pm->pid, true))
+		pm->dl_batched = true;
+}
+
 void dlwatch__attach(struct dlwatch *dw, struct procmap *pm)
 {
 	const char *path = NULL;
@@ -104,10 +112,18 @@ void dlwatch__attach(struct dlwatch *dw, struct procmap *pm)
 	if (!dw->ops.probe || pm->dl_watching || !pm->dwfl)
 		return;
 	dwfl_getmodules(pm->dwfl, find_loader, &path, 0);
-	if (!path || probed(dw, pm, path))
+	if (!path || probed(dw, pm, path)) {
+		/* nothing will announce its changes: compared by time (every
+		 * PROCMAP_CHECK_NS, when a record comes), as a record that
+		 * woke userspace at once was; that it waits up to
+		 * BW_WAKE_NS to be read changes nothing of it. A wake-up a
+		 * record was a static Go service's whole cost here. */
+		batch(dw, pm);
 		return;
+	}
 	if (dw->ops.watch(dw->ops.ctx, pm->pid, true))
 		return;
+	pm->dl_batched = false;
 	pm->dl_watching = true;
 	/* a change from now on is announced; one before is found by the
 	 * next comparison, the first made after this */
@@ -116,9 +132,10 @@ void dlwatch__attach(struct dlwatch *dw, struct procmap *pm)
 
 void dlwatch__detach(struct dlwatch *dw, struct procmap *pm)
 {
-	if (!pm->dl_watching)
+	if (!pm->dl_watching && !pm->dl_batched)
 		return;
 	dw->ops.watch(dw->ops.ctx, pm->pid, false);
 	pm->dl_watching = false;
+	pm->dl_batched = false;
 	pm->dl_since_ns = 0;
 }

@@ -38,6 +38,11 @@ struct procmap {
 	bool dl_watching;
 	bool dl_marked;
 	uint64_t dl_since_ns;
+	/* Held without a loader that announces (a static binary, most Go
+	 * programs, or a loader that could not be probed): its records
+	 * wake userspace batched all the same, and its maps are compared
+	 * every PROCMAP_CHECK_NS as before. */
+	bool dl_batched;
 };
 
 /* The module a pc is in, with what a frame needs about it. */
