@@ -183,6 +183,7 @@ ORDER = [
     "stacks-vs-eu-stack-cxx",
     "stacks-no-debuginfo",
     "stacks-no-lines",
+    "stacks-debug-cache",
     "stacks-kernel",
     "stacks-truncated",
     "stacks-jit",

@@ -393,6 +393,94 @@ def t_stacks_no_lines(ctx):
                    "file:line", tdetails)
 
 
+def elf_compressed(path):
+    """Whether the ELF file at path has a SHF_COMPRESSED section (readelf)."""
+    out = subprocess.run(["readelf", "-SW", path], capture_output=True,
+                         text=True, check=True).stdout
+    return any(re.match(r"\s*\[\s*\d+\]", x) and
+               re.search(r"\s[A-Z]*C[A-Z]*\s+\d+\s+\d+\s+\d+\s*$", x)
+               for x in out.splitlines())
+
+
+def libc_build_id():
+    out = subprocess.run(["readelf", "-n", "/lib/x86_64-linux-gnu/libc.so.6"],
+                         capture_output=True, text=True, check=True).stdout
+    return re.search(r"Build ID: ([0-9a-f]+)", out).group(1)
+
+
+def t_stacks_debug_cache(ctx):
+    """--debug-cache: libc6-dbg's compressed DWARF is read from a copy
+    inflated once (DIR/BUILDID.debug, nothing compressed in it), found
+    again by the next run (not made anew), and every thread's frames --
+    names, files, lines, inlined calls -- are those read without the
+    cache; a directory others can write is refused with one line, and
+    the frames are still the same."""
+    w, pid, tids = ctx.stacks("nofp")
+    time.sleep(0.2)
+    tmp = tempfile.mkdtemp(prefix="bw-e2e-")
+    try:
+        cache = os.path.join(tmp, "cache")
+        copy = os.path.join(cache, libc_build_id() + ".debug")
+        src = next((p for p in ("/usr/lib/debug/.build-id/%s/%s.debug" % (
+            libc_build_id()[:2], libc_build_id()[2:]),) if os.path.exists(p)),
+            None)
+        if src is None or not elf_compressed(src):
+            raise Skip("libc6-dbg missing, or its DWARF not compressed")
+
+        def frames(r):
+            return {t["tid"]: [(f["addr"], f.get("symbol"), f.get("file"),
+                                f.get("line"), bool(f.get("inline")))
+                               for f in user_frames(t)]
+                    for t in ongoing_by_tid(r, pid).values()}
+
+        off = frames(now_report(ctx, "-p", pid, "--debug-cache", "off"))
+        lll = [f for f in off.get(tids["mutex"], [])
+               if f[1] == "__lll_lock_wait"]
+        if not lll or not lll[0][2] or not lll[0][3]:
+            raise Fail("test setup: without the cache the mutex thread has "
+                       "no __lll_lock_wait frame with a file and line",
+                       [str(x) for x in off.get(tids["mutex"], [])])
+        cold = frames(now_report(ctx, "-p", pid, "--debug-cache", cache))
+        if not os.path.exists(copy):
+            raise Fail(f"no copy {copy} after the first run",
+                       os.listdir(cache) if os.path.isdir(cache) else [])
+        st = os.stat(copy)
+        if elf_compressed(copy) or stat.S_IMODE(st.st_mode) != 0o600 or \
+                stat.S_IMODE(os.stat(cache).st_mode) != 0o700:
+            raise Fail("the copy has a compressed section, or the copy is "
+                       f"not 0600 ({oct(st.st_mode)}) or its directory not "
+                       "0700")
+        warm = frames(now_report(ctx, "-p", pid, "--debug-cache", cache))
+        if os.stat(copy).st_ino != st.st_ino:
+            raise Fail("the second run made the copy again instead of "
+                       "reading it")
+        for name, got in (("cold cache", cold), ("warm cache", warm)):
+            if got != off:
+                diff = [f"tid {t}: {got.get(t)} != {off.get(t)}"
+                        for t in sorted(set(off) | set(got))
+                        if got.get(t) != off.get(t)]
+                raise Fail(f"{name}: frames differ from those without it",
+                           diff[:10])
+        bad = os.path.join(tmp, "open")
+        os.mkdir(bad)
+        os.chmod(bad, 0o777)
+        bw = ctx.blockwatch("--now", "-f", "json", "-p", pid,
+                            "--debug-cache", bad)
+        ctx.finish(bw, timeout=3)
+        said = [x for x in bw.err if "debug cache" in x]
+        if len(said) != 1 or "others can write" not in said[0]:
+            raise Fail(f"{len(said)} lines about the refused cache, expected "
+                       "one saying why", bw.tail())
+        if os.listdir(bad):
+            raise Fail(f"a copy was written in a directory others can "
+                       f"write: {os.listdir(bad)}")
+        got = frames(check_snapshot(parse_reports(bw.stdout_text())))
+        if got != off:
+            raise Fail("refused cache: frames differ from those without it")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def t_stacks_no_debuginfo(ctx):
     """--debuginfo-path /nonexistent: no libc6-dbg. glibc's internal
     __lll_lock_wait has no name (module+offset in text); exported and
@@ -861,6 +949,7 @@ TESTS = [(f"stacks-{variant}-{mode}", lambda c, v=variant, m=mode:
     ("stacks-vs-eu-stack-cxx", lambda c: t_stacks_vs_eu_stack(c, "cxx")),
     ("stacks-no-debuginfo", t_stacks_no_debuginfo),
     ("stacks-no-lines", t_stacks_no_lines),
+    ("stacks-debug-cache", t_stacks_debug_cache),
     ("stacks-kernel", t_stacks_kernel),
     ("stacks-truncated", t_stacks_truncated),
     ("stacks-jit", t_stacks_jit),

@@ -139,6 +139,25 @@ static void test_cli_defaults(void **state)
 	assert_null(o.sinks[0].path);
 	assert_int_equal(o.top, 0);
 	assert_false(o.no_progress);
+	assert_string_equal(o.debug_cache, "/var/cache/blockwatch");
+	bw_opts_free(&o);
+}
+
+static void test_cli_debug_cache(void **state)
+{
+	char *a1[] = { "blockwatch", "--debug-cache", "/srv/c", NULL };
+	char *a2[] = { "blockwatch", "--debug-cache", "off", NULL };
+	char *a3[] = { "blockwatch", "--debug-cache", "", NULL };
+	struct bw_opts o;
+
+	(void)state;
+	assert_int_equal(parse(&o, 3, a1), 0);
+	assert_string_equal(o.debug_cache, "/srv/c");
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, a2), 0);
+	assert_null(o.debug_cache);
+	bw_opts_free(&o);
+	assert_int_equal(parse(&o, 3, a3), -EINVAL);
 	bw_opts_free(&o);
 }
 
@@ -269,6 +288,7 @@ int main(void)
 		cmocka_unit_test(test_size),	       cmocka_unit_test(test_pids),
 		cmocka_unit_test(test_cli_defaults),   cmocka_unit_test(test_cli_options),
 		cmocka_unit_test(test_cli_errors),     cmocka_unit_test(test_cli_outputs),
+		cmocka_unit_test(test_cli_debug_cache),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

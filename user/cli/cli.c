@@ -9,6 +9,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "cli/cli.h"
+#include "stacks/debugcache.h"
 
 static const char usage_text[] =
 "Usage: blockwatch [OPTIONS]\n"
@@ -52,6 +53,9 @@ static const char usage_text[] =
 "                          4K to 64K); deeper stacks are marked truncated\n"
 "      --debuginfo-path P  where separate debug files are looked up (libdwfl\n"
 "                          syntax; default /usr/lib/debug)\n"
+"      --debug-cache DIR   compressed DWARF of debug files kept inflated on disk\n"
+"                          here, by build-id (default /var/cache/blockwatch;\n"
+"                          off: inflated in memory at each use)\n"
 "      --no-lines          frames name functions only: no source lines and no\n"
 "                          inlined calls, so no DWARF is inflated for them\n"
 "                          (the service's metrics and log lines show neither)\n"
@@ -96,6 +100,7 @@ enum {
 	OPT_CONFIG,
 	OPT_NO_PROGRESS,
 	OPT_NO_LINES,
+	OPT_DEBUG_CACHE,
 };
 
 static const struct option long_opts[] = {
@@ -121,6 +126,7 @@ static const struct option long_opts[] = {
 	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "no-lines", no_argument, NULL, OPT_NO_LINES },
+	{ "debug-cache", required_argument, NULL, OPT_DEBUG_CACHE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -315,6 +321,11 @@ static int parse_value(struct bw_opts *o, int c, const char *arg, const char **o
 	case OPT_DEBUGINFO:
 		o->debuginfo_path = arg;
 		return 0;
+	case OPT_DEBUG_CACHE:
+		if (!*arg)
+			return bad("--debug-cache directory (or off)", arg);
+		o->debug_cache = strcmp(arg, "off") ? arg : NULL;
+		return 0;
 	case OPT_METRICS:
 		o->metrics = arg;
 		return 0;
@@ -338,6 +349,7 @@ static void defaults(struct bw_opts *o)
 	o->frames = 8;
 	o->ringbuf_size = 8ULL << 20;
 	o->stack_size = 16 * 1024;
+	o->debug_cache = DEBUGCACHE_DEFAULT_DIR;
 }
 
 /* --now is one snapshot: a duration or an interval would be ignored,

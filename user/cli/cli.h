@@ -30,6 +30,7 @@ struct bw_opts {
 	bool kernel_stacks;
 	uint64_t stack_size;	    /* user stack bytes copied above sp */
 	const char *debuginfo_path; /* NULL: libdwfl's default */
+	const char *debug_cache; /* inflated debug files (debugcache.h); NULL: none */
 	bool no_lines; /* frames without source lines or inlined calls: no DWARF read */
 	bool verbose;
 	const char *metrics;	  /* --metrics [ADDR:]PORT; NULL: none */

@@ -99,6 +99,8 @@ static const char *fixed_change(const struct bw_opts *a, const struct bw_opts *b
 		return "--force-raw-tp/--syscall-exit/--btf";
 	if (!same_str(a->debuginfo_path, b->debuginfo_path))
 		return "--debuginfo-path";
+	if (!same_str(a->debug_cache, b->debug_cache))
+		return "--debug-cache";
 	if (a->no_lines != b->no_lines)
 		return "--no-lines";
 	return NULL;

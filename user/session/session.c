@@ -21,6 +21,7 @@
 #include "session/collect.h"
 #include "session/serve.h"
 #include "session/session.h"
+#include "stacks/debugcache.h"
 #include "stacks/syms.h"
 #include "top/term.h"
 #include "trace/loader.h"
@@ -236,6 +237,9 @@ static int setup(struct session *s)
 	if (!s->in)
 		goto nomem;
 	syms__set_lines(s->in->syms, !o->no_lines);
+	/* names alone come from the symbol table: nothing to inflate */
+	if (debugcache_set_dir(o->no_lines ? NULL : o->debug_cache))
+		goto nomem;
 	/* dlopen and dlclose said by the loaders, not found by rereading
 	 * every process's maps (--now reads them once) */
 	if (!o->now && syms__set_loader_ops(s->in->syms, &(struct dl_ops){
@@ -271,6 +275,7 @@ static void teardown(struct session *s)
 		s->collectors[i]->free(s->collectors[i]);
 	bw_loop__free(s->loop);
 	ingest__free(s->in);
+	debugcache_set_dir(NULL);
 	bw_loader__free(s->loader);
 	if (s->targets)
 		bw_targets_close(s->targets, s->ntargets);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "stacks/debugcache.h"
 #include "stacks/debugfile.h"
 
 /* libdwfl's default (DEFAULT_DEBUGINFO_PATH) */
@@ -103,6 +104,64 @@ static int try_candidate(void *ctx, const char *cand, bool check)
 	return 1;
 }
 
+/* The debug file named by @id under each absolute directory of @path
+ * (DIR/.build-id/xx/rest.debug, libdwfl's own naming), its name in
+ * *@name; -1 if there is none. */
+static int by_build_id(const char *path, const unsigned char *id, int len, char **name)
+{
+	char hex[2 * 64 + 1], cand[PATH_MAX];
+	const char *p, *end;
+
+	if (len < 2 || len > 64)
+		return -1;
+	for (int i = 0; i < len; i++)
+		snprintf(hex + 2 * i, 3, "%02x", id[i]);
+	for (p = path ? path : DEBUGFILE_DEFAULT_PATH;; p = end + 1) {
+		struct stat st;
+		int n, fd;
+
+		end = strchrnul(p, ':');
+		if (*p == '+' || *p == '-')
+			p++;
+		n = snprintf(cand, sizeof(cand), "%.*s/.build-id/%.2s/%s.debug", (int)(end - p), p,
+			     hex, hex + 2);
+		if (*p == '/' && n > 0 && (size_t)n < sizeof(cand) &&
+		    (fd = open(cand, O_RDONLY | O_CLOEXEC)) >= 0) {
+			if (!fstat(fd, &st) && S_ISREG(st.st_mode) && (*name = strdup(cand)))
+				return fd;
+			close(fd);
+		}
+		if (!*end)
+			return -1;
+	}
+}
+
+/* A debug file by build-id read from the cache of inflated ones
+ * (debugcache.h), the copy made now if there is none. Only for a file
+ * the path has (the cache does not widen it). -1: not this way (no
+ * cache, no build-id, nothing compressed): libdwfl's own lookup then,
+ * which opens the file itself, so no copy can stand in for it after. */
+static int cached_by_build_id(Dwfl_Module *mod, char **debuginfo_file_name)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	char *name = NULL;
+	int len, fd, c;
+
+	if (!debugcache_on())
+		return -1;
+	len = dwfl_module_build_id(mod, &id, &vaddr);
+	if (len <= 0 || (fd = by_build_id(debugfile_path, id, len, &name)) < 0)
+		return -1;
+	c = debugcache_swap(fd, name, debuginfo_file_name);
+	free(name);
+	if (c == fd) {
+		close(fd);
+		return -1;
+	}
+	return c;
+}
+
 int debugfile_find(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
 		   const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
 		   char **debuginfo_file_name)
@@ -110,6 +169,11 @@ int debugfile_find(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf
 	struct search s = { .crc = debuglink_crc, .fd = -1 };
 	int fd;
 
+	/* libdwfl asks for a dwz alt file with the .gnu_debugaltlink name
+	 * and no CRC: that one is not the module's own */
+	if ((!debuglink_file || debuglink_crc) &&
+	    (fd = cached_by_build_id(mod, debuginfo_file_name)) >= 0)
+		return fd;
 	errno = 0;
 	fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
 					  debuglink_file, debuglink_crc, debuginfo_file_name);
@@ -121,5 +185,5 @@ int debugfile_find(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf
 		return -1;
 	}
 	*debuginfo_file_name = s.name;
-	return s.fd;
+	return debugcache_swap(s.fd, s.name, debuginfo_file_name);
 }
