@@ -170,7 +170,7 @@ static void test_copy_says_the_same(void **state)
 	cache_at("cache");
 	debugcache_stats(&st0);
 	assert_true(has_compressed(orig));
-	c = debugcache_swap(fd, "a.debug", &name);
+	c = debugcache_swap(fd, "a.debug", NULL, 0, &name);
 	assert_true(c >= 0 && c != fd);
 	assert_int_equal(fcntl(fd, F_GETFD), -1); /* closed */
 	snprintf(want, sizeof(want), "%s/cache/%s.debug", dir, id_a);
@@ -217,7 +217,7 @@ static void test_read_again(void **state)
 	(void)state;
 	cache_at("cache");
 	fd = open_in("a.debug");
-	c = debugcache_swap(fd, "a.debug", &name);
+	c = debugcache_swap(fd, "a.debug", NULL, 0, &name);
 	assert_true(c >= 0 && c != fd);
 	close(c);
 	ino = copy_ino(id_a);
@@ -225,7 +225,7 @@ static void test_read_again(void **state)
 	/* the next read of the file: its copy, not made again */
 	debugcache_stats(&st0);
 	fd = open_in("a.debug");
-	c = debugcache_swap(fd, "a.debug", &name);
+	c = debugcache_swap(fd, "a.debug", NULL, 0, &name);
 	assert_true(c >= 0 && c != fd);
 	assert_non_null(strstr(name, id_a));
 	close(c);
@@ -235,7 +235,7 @@ static void test_read_again(void **state)
 	assert_int_equal(copy_ino(id_a), ino);
 	/* another build-id: a copy of its own */
 	fd = open_in("b.debug");
-	c = debugcache_swap(fd, "b.debug", &name);
+	c = debugcache_swap(fd, "b.debug", NULL, 0, &name);
 	assert_true(c >= 0 && c != fd);
 	assert_non_null(strstr(name, id_b));
 	close(c);
@@ -252,7 +252,7 @@ static void test_damaged_made_again(void **state)
 
 	(void)state;
 	cache_at("cache");
-	c = debugcache_swap(open_in("a.debug"), "a.debug", &name);
+	c = debugcache_swap(open_in("a.debug"), "a.debug", NULL, 0, &name);
 	close(c);
 	snprintf(p, sizeof(p), "%s/cache/%s.debug", dir, id_a);
 	assert_int_equal(stat(p, &sb), 0);
@@ -260,7 +260,7 @@ static void test_damaged_made_again(void **state)
 	assert_int_equal(truncate(p, sb.st_size / 2), 0);
 	debugcache_stats(&st0);
 	fd = open_in("a.debug");
-	c = debugcache_swap(fd, "a.debug", &name);
+	c = debugcache_swap(fd, "a.debug", NULL, 0, &name);
 	assert_true(c >= 0 && c != fd);
 	assert_false(has_compressed(c));
 	close(c);
@@ -268,12 +268,12 @@ static void test_damaged_made_again(void **state)
 	assert_int_equal(st.made, st0.made + 1);
 	assert_int_equal(stat(p, &sb), 0);
 	/* another build-id's copy under this one's name: the same */
-	c = debugcache_swap(open_in("b.debug"), "b.debug", &name);
+	c = debugcache_swap(open_in("b.debug"), "b.debug", NULL, 0, &name);
 	close(c);
 	sh("cp %s/cache/%s.debug %s", dir, id_b, p);
 	debugcache_stats(&st0);
 	fd = open_in("a.debug");
-	c = debugcache_swap(fd, "a.debug", &name);
+	c = debugcache_swap(fd, "a.debug", NULL, 0, &name);
 	assert_true(c >= 0 && c != fd);
 	debugcache_stats(&st);
 	assert_int_equal(st.made, st0.made + 1);
@@ -291,7 +291,7 @@ static void test_plain_file_as_it_is(void **state)
 	(void)state;
 	cache_at("cache");
 	assert_false(has_compressed(fd));
-	assert_int_equal(debugcache_swap(fd, "plain.debug", &name), fd);
+	assert_int_equal(debugcache_swap(fd, "plain.debug", NULL, 0, &name), fd);
 	assert_string_equal(name, "plain");
 	close(fd);
 	free(name);
@@ -299,7 +299,32 @@ static void test_plain_file_as_it_is(void **state)
 	assert_int_equal(debugcache_set_dir(NULL), 0);
 	fd = open_in("a.debug");
 	name = NULL;
-	assert_int_equal(debugcache_swap(fd, "a.debug", &name), fd);
+	assert_int_equal(debugcache_swap(fd, "a.debug", NULL, 0, &name), fd);
+	assert_null(name);
+	close(fd);
+}
+
+static void test_uncopyable_as_it_is(void **state)
+{
+	char *name = NULL;
+	int fd;
+
+	(void)state;
+	/* a dwz file named relative to the debug file's directory: libdw
+	 * would look for it from the cache's */
+	sh("set -e; cd %s; printf 'rel/x.debug\\0\\001\\002' >alt.bin; "
+	   "objcopy --add-section .gnu_debugaltlink=alt.bin a.debug alt.debug", dir);
+	cache_at("cache");
+	fd = open_in("alt.debug");
+	assert_true(has_compressed(fd));
+	assert_int_equal(debugcache_swap(fd, "alt.debug", NULL, 0, &name), fd);
+	assert_null(name);
+	close(fd);
+	/* not the module's build-id */
+	fd = open_in("a.debug");
+	assert_int_equal(debugcache_swap(fd, "a.debug", (const unsigned char *)"\x01\x02\x03", 3,
+					 &name),
+			 fd);
 	assert_null(name);
 	close(fd);
 }
@@ -317,7 +342,7 @@ static void test_unsafe_dir_refused(void **state)
 	assert_int_equal(debugcache_set_dir(p), 0);
 	debugcache_stats(&st0);
 	fd = open_in("a.debug");
-	assert_int_equal(debugcache_swap(fd, "a.debug", &name), fd);
+	assert_int_equal(debugcache_swap(fd, "a.debug", NULL, 0, &name), fd);
 	assert_null(name);
 	close(fd);
 	debugcache_stats(&st);
@@ -327,7 +352,7 @@ static void test_unsafe_dir_refused(void **state)
 	snprintf(p, sizeof(p), "%s/a.id/cache", dir);
 	assert_int_equal(debugcache_set_dir(p), 0);
 	fd = open_in("a.debug");
-	assert_int_equal(debugcache_swap(fd, "a.debug", &name), fd);
+	assert_int_equal(debugcache_swap(fd, "a.debug", NULL, 0, &name), fd);
 	close(fd);
 	debugcache_stats(&st);
 	assert_int_equal(st.failed, st0.failed + 2);
@@ -341,7 +366,7 @@ static void test_bounded(void **state)
 
 	(void)state;
 	cache_at("small");
-	c = debugcache_swap(open_in("a.debug"), "a.debug", &name);
+	c = debugcache_swap(open_in("a.debug"), "a.debug", NULL, 0, &name);
 	close(c);
 	snprintf(pa, sizeof(pa), "%s/small/%s.debug", dir, id_a);
 	snprintf(pb, sizeof(pb), "%s/small/%s.debug", dir, id_b);
@@ -349,13 +374,13 @@ static void test_bounded(void **state)
 	/* room for about one copy: a, used longest ago, goes for b */
 	sh("touch -d '2 hours ago' %s", pa);
 	debugcache_set_limit((uint64_t)sa.st_size * 3 / 2);
-	c = debugcache_swap(open_in("b.debug"), "b.debug", &name);
+	c = debugcache_swap(open_in("b.debug"), "b.debug", NULL, 0, &name);
 	close(c);
 	assert_int_not_equal(access(pa, F_OK), 0);
 	assert_int_equal(access(pb, F_OK), 0);
 	/* a copy under way that a crash left is cleared; a recent one is not */
 	sh("cd %s/small && touch .x.1.tmp .y.2.tmp && touch -d '1 hour ago' .x.1.tmp", dir);
-	c = debugcache_swap(open_in("a.debug"), "a.debug", &name);
+	c = debugcache_swap(open_in("a.debug"), "a.debug", NULL, 0, &name);
 	close(c);
 	sh("cd %s/small && test ! -e .x.1.tmp && test -e .y.2.tmp", dir);
 	free(name);
@@ -442,6 +467,18 @@ static void test_libdwfl_reads_the_copy(void **state)
 	assert_string_equal(dbg, want);
 	assert_string_equal(first, plain);
 	assert_string_equal(again, plain);
+	/* another program's debug file under this one's build-id: libdwfl
+	 * refuses it, and so does the cache (its copy is b's) */
+	snprintf(p, sizeof(p), "%s/wrong", dir);
+	sh("set -e; d=$(cut -c1-2 %s/a.id); f=$(cut -c3- %s/a.id); mkdir -p %s/.build-id/$d; "
+	   "cp %s/b.debug %s/.build-id/$d/$f.debug",
+	   dir, dir, p, dir, p);
+	dbg_path = p;
+	debugfile_set_path(p);
+	main_line_none();
+	assert_int_equal(debugcache_set_dir(NULL), 0);
+	main_line_none();
+	cache_at("dwfl");
 	/* a path without the debug file: the cache does not stand in */
 	dbg_path = "/nonexistent";
 	debugfile_set_path(dbg_path);
@@ -457,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_read_again),
 		cmocka_unit_test(test_damaged_made_again),
 		cmocka_unit_test(test_plain_file_as_it_is),
+		cmocka_unit_test(test_uncopyable_as_it_is),
 		cmocka_unit_test(test_unsafe_dir_refused),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_libdwfl_reads_the_copy),

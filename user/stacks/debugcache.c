@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 
 #define MAX_ID 64		  /* build-id bytes */
 #define STALE_TMP_SEC (10 * 60)	  /* a copy under way this long was left by a crash */
+#define FAILED_MAX 16		  /* files remembered as not copyable, the oldest forgotten */
 static struct {
 	uint64_t max_bytes;
 	char *dir;
@@ -27,6 +29,8 @@ static struct {
 	bool refused;
 	bool said;
 	struct debugcache_stats st;
+	char failed[FAILED_MAX][2 * MAX_ID + 1]; /* files whose copy failed */
+	unsigned int nfailed;
 } dc = { .dirfd = -1, .max_bytes = DEBUGCACHE_MAX_BYTES };
 
 void debugcache_set_limit(uint64_t bytes)
@@ -47,6 +51,7 @@ int debugcache_set_dir(const char *dir)
 	dc.dirfd = -1;
 	dc.refused = false;
 	dc.said = false;
+	dc.nfailed = 0;
 	return 0;
 }
 
@@ -102,7 +107,9 @@ static int open_dir(bool make)
 struct info {
 	char hex[2 * MAX_ID + 1];
 	bool compressed;
-	uint64_t inflated; /* the compressed sections' sizes inflated */
+	bool uncopyable;     /* not zlib, or a dwz alt file named relative to it */
+	uint64_t inflated;   /* the compressed sections' sizes inflated */
+	uint64_t compressed_bytes; /* and as they are in the file */
 };
 
 static void build_id(Elf_Scn *scn, struct info *in)
@@ -122,6 +129,21 @@ static void build_id(Elf_Scn *scn, struct info *in)
 			snprintf(in->hex + 2 * i, 3, "%02x", desc[i]);
 		return;
 	}
+}
+
+/* A .gnu_debugaltlink naming its dwz file relative to this file's
+ * directory: libdw would look for it from the copy's (the cache). */
+static bool altlink_relative(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	size_t shstrndx;
+	const char *name;
+	Elf_Data *d;
+
+	if (sh->sh_type != SHT_PROGBITS || elf_getshdrstrndx(elf, &shstrndx) ||
+	    !(name = elf_strptr(elf, shstrndx, sh->sh_name)) || strcmp(name, ".gnu_debugaltlink"))
+		return false;
+	d = elf_getdata(scn, NULL);
+	return !d || !d->d_size || ((const char *)d->d_buf)[0] != '/';
 }
 
 /* What the cache needs of @elf; false if it is no ELF file, or one with
@@ -146,12 +168,18 @@ static bool inspect(Elf *elf, uint64_t size, struct info *in)
 			return false;
 		if (sh.sh_type == SHT_NOTE && !in->hex[0])
 			build_id(scn, in);
+		if (altlink_relative(elf, scn, &sh))
+			in->uncopyable = true;
 		if (!(sh.sh_flags & SHF_COMPRESSED))
 			continue;
 		in->compressed = true;
 		if (!gelf_getchdr(scn, &ch))
 			return false;
+		/* libelf 0.188 inflates zlib only (not ELFCOMPRESS_ZSTD) */
+		if (ch.ch_type != ELFCOMPRESS_ZLIB)
+			in->uncopyable = true;
 		in->inflated += ch.ch_size;
+		in->compressed_bytes += sh.sh_size;
 	}
 	return true;
 }
@@ -283,6 +311,20 @@ static int copy_bytes(int in, int out, uint64_t size)
 	return 0;
 }
 
+/* About what the copy of a file of @size bytes takes. */
+static uint64_t copy_size(const struct info *in, uint64_t size)
+{
+	return size - in->compressed_bytes + in->inflated;
+}
+
+static bool failed_before(const char *hex)
+{
+	for (unsigned int i = 0; i < dc.nfailed && i < FAILED_MAX; i++)
+		if (!strcmp(dc.failed[i], hex))
+			return true;
+	return false;
+}
+
 /* The copy of @fd with its sections inflated, made under a name of its
  * own and renamed to @name when whole: an fd of it, or -errno. */
 static int make_copy(int fd, const char *name, const struct info *in)
@@ -293,17 +335,23 @@ static int make_copy(int fd, const char *name, const struct info *in)
 	Elf *elf = NULL;
 	int out, ret;
 
+	uint64_t rnd;
+
 	if (fstat(fd, &st))
 		return -errno;
-	make_room((uint64_t)st.st_size + in->inflated);
-	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", in->hex, (int)getpid());
-	out = openat(dc.dirfd, tmp, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	make_room(copy_size(in, (uint64_t)st.st_size));
+	/* a name nobody else has: another blockwatch (another pid
+	 * namespace, the same pid) may be making the same copy */
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	snprintf(tmp, sizeof(tmp), ".%s.%016llx.tmp", in->hex, (unsigned long long)rnd);
+	out = openat(dc.dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0)
 		return -errno;
 	ret = copy_bytes(fd, out, (uint64_t)st.st_size);
 	if (ret)
 		goto out;
-	ret = -EINVAL;
+	ret = -EPROTO; /* libelf's: said with -v (elf_errmsg) */
 	elf = elf_begin(out, ELF_C_RDWR, NULL);
 	if (!elf)
 		goto out;
@@ -315,13 +363,18 @@ static int make_copy(int fd, const char *name, const struct info *in)
 		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
 			goto out;
 	}
-	if (elf_update(elf, ELF_C_WRITE) < 0)
+	if (elf_update(elf, ELF_C_WRITE) < 0) {
+		/* a full disk comes back from libelf as its own error */
+		ret = errno == ENOSPC || errno == EDQUOT || errno == EIO ? -errno : -EPROTO;
 		goto out;
+	}
 	elf_end(elf);
 	elf = NULL;
 	/* whole on disk before it has the name a reader trusts */
 	ret = fdatasync(out) || renameat(dc.dirfd, tmp, dc.dirfd, name) ? -errno : 0;
 out:
+	if (ret == -EPROTO)
+		bw_dbg("debug cache: %s: %s", in->hex, elf_errmsg(-1));
 	if (elf)
 		elf_end(elf);
 	close(out);
@@ -370,18 +423,28 @@ bool debugcache_on(void)
 	return dc.dir && !dc.refused;
 }
 
-int debugcache_swap(int fd, const char *name, char **cached_name)
+int debugcache_swap(int fd, const char *name, const unsigned char *want, size_t wantlen,
+		    char **cached_name)
 {
-	char file[2 * MAX_ID + 16];
+	char file[2 * MAX_ID + 16], hex[2 * MAX_ID + 1];
 	struct info in;
+	struct stat st;
 	int c;
 
-	if (!dc.dir || fd < 0)
+	if (!dc.dir || dc.refused || fd < 0 || wantlen > MAX_ID)
 		return fd;
 	elf_version(EV_CURRENT);
-	/* a file with nothing compressed is read as it is; one too large
-	 * to copy is inflated in memory as before */
-	if (!info_of(fd, &in) || !in.compressed || !in.hex[0] || in.inflated > dc.max_bytes)
+	/* a file with nothing compressed is read as it is; so is one that
+	 * cannot be copied, or is too large to, or whose copy failed: libdw
+	 * inflates it in memory as before */
+	if (!info_of(fd, &in) || !in.compressed || !in.hex[0] || in.uncopyable ||
+	    fstat(fd, &st) || copy_size(&in, (uint64_t)st.st_size) > dc.max_bytes ||
+	    failed_before(in.hex))
+		return fd;
+	/* not the module's (libdwfl's own lookup checks this too) */
+	for (size_t i = 0; i < wantlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", want[i]);
+	if (wantlen && strcmp(hex, in.hex))
 		return fd;
 	if (open_dir(true) < 0)
 		return fd;
@@ -389,8 +452,17 @@ int debugcache_swap(int fd, const char *name, char **cached_name)
 	c = cached(file, in.hex);
 	if (c < 0) {
 		c = make_copy(fd, file, &in);
+		if (c == -EPROTO) {
+			/* this file's: the others may still be copied */
+			snprintf(dc.failed[dc.nfailed++ % FAILED_MAX], sizeof(dc.failed[0]), "%s",
+				 in.hex);
+			fail("libelf cannot inflate a copy", EPROTO);
+			return fd;
+		}
 		if (c < 0) {
+			/* the directory's (full, read-only): no more tries */
 			fail("cannot write a copy", -c);
+			dc.refused = true;
 			return fd;
 		}
 		dc.st.made++;

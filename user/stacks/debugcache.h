@@ -44,14 +44,23 @@ void debugcache_set_limit(uint64_t bytes);
 bool debugcache_on(void);
 
 /*
- * @fd: a debug file libdwfl is to read, named @name. If it has
- * compressed sections and a build-id, and the cache is on, returns the
- * fd of its decompressed copy (made now if there is none), with @fd
- * closed and *@cached_name (freed first, then malloc'd) the copy's path; else returns @fd
- * itself and leaves *@cached_name alone. Never fails: the cache's
- * troubles are said once and @fd is returned.
+ * @fd: a debug file libdwfl is to read, named @name, for a module with
+ * build-id @want (@wantlen bytes; 0: not checked). If it has compressed
+ * sections and that build-id, and the cache is on, returns the fd of its
+ * decompressed copy (made now if there is none), with @fd closed and
+ * *@cached_name (freed first, then malloc'd) the copy's path; else
+ * returns @fd itself and leaves *@cached_name alone. Never fails: the
+ * cache's troubles are said once and @fd is returned. A file libelf
+ * cannot copy is not tried again; a directory that cannot take a copy
+ * (full, read-only) is not used again until debugcache_set_dir.
+ * Not copied, read as they are: files compressed other than with zlib
+ * (libelf 0.188 inflates zlib only), and files naming their dwz file
+ * relative to their own directory (libdw would look for it from the
+ * cache's). A copy is named by build-id alone: a debug file rewritten
+ * under the same build-id keeps its old copy until that is removed.
  */
-int debugcache_swap(int fd, const char *name, char **cached_name);
+int debugcache_swap(int fd, const char *name, const unsigned char *want, size_t wantlen,
+		    char **cached_name);
 
 struct debugcache_stats {
 	size_t hits;   /* a copy was there and sound */

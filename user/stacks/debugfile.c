@@ -153,7 +153,7 @@ static int cached_by_build_id(Dwfl_Module *mod, char **debuginfo_file_name)
 	len = dwfl_module_build_id(mod, &id, &vaddr);
 	if (len <= 0 || (fd = by_build_id(debugfile_path, id, len, &name)) < 0)
 		return -1;
-	c = debugcache_swap(fd, name, debuginfo_file_name);
+	c = debugcache_swap(fd, name, id, (size_t)len, debuginfo_file_name);
 	free(name);
 	if (c == fd) {
 		close(fd);
@@ -185,5 +185,6 @@ int debugfile_find(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf
 		return -1;
 	}
 	*debuginfo_file_name = s.name;
-	return debugcache_swap(s.fd, s.name, debuginfo_file_name);
+	/* by debuglink, its CRC checked: a build-id it may lack is not asked */
+	return debugcache_swap(s.fd, s.name, NULL, 0, debuginfo_file_name);
 }
