@@ -139,7 +139,7 @@ static void test_memo(void **state)
 	assert_int_equal(bw_snapshot_read(&s, reads[1].addr, &reads[1].value), BW_READ_ABOVE);
 	assert_int_equal(bw_snapshot_read(&s, 0x6ff8, &reads[1].value), BW_READ_BELOW);
 	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), -1);
-	assert_int_equal(unwmemo__add(m, 1, &s, reads, 2, pcs, 2, 4, 0, true), 0);
+	assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, reads, 2, pcs, 2, 4, 0, true), 0);
 	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 2);
 	assert_int_equal(got[0].pc, 0x401000);
 	assert_true(got[0].activation);
@@ -182,7 +182,7 @@ static void test_memo(void **state)
 	/* bounded: the least recently used goes */
 	for (i = 0; i < 6; i++) {
 		s = snap_of(100 + i);
-		assert_int_equal(unwmemo__add(m, 1, &s, reads, 1, pcs, 2, 4, 0, false), 0);
+		assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, reads, 1, pcs, 2, 4, 0, false), 0);
 	}
 	assert_int_equal(unwmemo__count(m), 4);
 	s = snap_of(100);
@@ -191,6 +191,59 @@ static void test_memo(void **state)
 	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 2);
 	unwmemo__free(m);
 	unwmemo__free(NULL);
+}
+
+/* A walk by kept rules is compared on what it used: the registers in
+ * its mask and the words it did not mark unused (those by kind only). */
+static void test_memo_used(void **state)
+{
+	struct unwmemo *m = unwmemo__new(8);
+	struct bw_pc pcs[2] = { { .pc = 0x401000, .activation = true }, { .pc = 0x402000 } }, got[4];
+	struct bw_memread reads[2];
+	struct bw_snapshot s;
+	bool cut;
+	int err, i;
+
+	(void)state;
+	assert_non_null(m);
+	for (i = 0; i < BW_NREGS; i++)
+		regs[i] = 0x300 + i;
+	for (i = 0; i < 64; i++)
+		stack[i] = 0xa000 + i;
+	s = snap_of(30);
+	/* word 2 a return address (used), word 4 a saved rbx (unused) */
+	reads[0] = (struct bw_memread){ .addr = 0x7000 + 2 * 8, .value = stack[2] };
+	reads[1] = (struct bw_memread){ .addr = 0x7000 + 4 * 8, .value = stack[4], .unused = true };
+	assert_int_equal(unwmemo__add(m, 1, &s, 1u << BW_REG_RIP | 1u << BW_REG_RSP, reads, 2, pcs,
+				      2, 4, 0, false),
+			 0);
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 2);
+	/* other argument and saved registers, another saved word: the same */
+	regs[BW_REG_RDI] = 1, regs[BW_REG_RBX] = 2, regs[BW_REG_RAX] = 3;
+	stack[4] = 7;
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 2);
+	assert_int_equal(got[1].pc, 0x402000);
+	/* the return address, the stack pointer or the pc: not */
+	stack[2]++;
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), -1);
+	stack[2]--;
+	regs[BW_REG_RSP] += 16;
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), -1);
+	regs[BW_REG_RSP] -= 16;
+	regs[BW_REG_RIP]++;
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), -1);
+	regs[BW_REG_RIP]--;
+	/* the unused word out of the copy now (another kind): not */
+	s.stack_len = 4 * 8;
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), -1);
+	s = snap_of(30);
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 2);
+	/* a walk that used every register beside it: both found */
+	assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, reads, 1, pcs, 1, 4, 0, false), 0);
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 1);
+	regs[BW_REG_RBX]++;
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 2);
+	unwmemo__free(m);
 }
 
 /* A walk is worth keeping when it comes again: the first offer of a key
@@ -250,7 +303,7 @@ static void test_memo_forget(void **state)
 		for (w = 0; w < 3; w++) {
 			regs[BW_REG_RBX] = 0x100 + w;
 			s = snap_of(pid);
-			assert_int_equal(unwmemo__add(m, 1, &s, reads, 1, pcs, 2, 4, 0, false), 0);
+			assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, reads, 1, pcs, 2, 4, 0, false), 0);
 		}
 	}
 	assert_int_equal(unwmemo__count(m), 9);
@@ -271,12 +324,12 @@ static void test_memo_forget(void **state)
 	m = unwmemo__new(2);
 	regs[BW_REG_RBX] = 1;
 	s = snap_of(7);
-	assert_int_equal(unwmemo__add(m, 1, &s, reads, 1, pcs, 2, 4, 0, false), 0);
+	assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, reads, 1, pcs, 2, 4, 0, false), 0);
 	s = snap_of(8);
-	assert_int_equal(unwmemo__add(m, 1, &s, reads, 1, pcs, 2, 4, 0, false), 0);
+	assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, reads, 1, pcs, 2, 4, 0, false), 0);
 	regs[BW_REG_RBX] = 2;
 	s = snap_of(7);
-	assert_int_equal(unwmemo__add(m, 1, &s, reads, 1, pcs, 2, 4, 0, false), 0);
+	assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, reads, 1, pcs, 2, 4, 0, false), 0);
 	assert_int_equal(unwmemo__count(m), 2);
 	unwmemo__forget(m, 7);
 	assert_int_equal(unwmemo__count(m), 1);
@@ -294,6 +347,7 @@ int main(void)
 		cmocka_unit_test(test_memo_forget),
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_memo_admit),
+		cmocka_unit_test(test_memo_used),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -146,6 +146,7 @@ struct walked {
 	struct bw_memread reads[BW_UNWIND_MAX_READS];
 	int n, err, nreads;
 	bool cut_short;
+	uint32_t regs_used;
 };
 
 static void walk_one(Dwfl *d, struct bw_unwinder *uw, const struct bw_snapshot *snap, int max,
@@ -157,7 +158,81 @@ static void walk_one(Dwfl *d, struct bw_unwinder *uw, const struct bw_snapshot *
 	w->n = bw_unwind_walk(d, uw, snap, w->pcs, max, &w->err);
 	w->nreads = uw->nreads;
 	w->cut_short = uw->cut_short;
+	w->regs_used = uw->regs_used;
 	uw->reads = NULL;
+}
+
+/* The same pcs, error and cut, and reads at the same addresses with the
+ * same kinds (values aside). */
+static void same_pcs(const struct walked *a, const struct walked *b, const char *what)
+{
+	int i;
+
+	if (a->n != b->n || a->err != b->err || a->cut_short != b->cut_short ||
+	    a->nreads != b->nreads)
+		fail_msg("%s: %d frames err %d cut %d reads %d, then %d frames err %d cut %d "
+			 "reads %d", what, a->n, a->err, a->cut_short, a->nreads, b->n, b->err,
+			 b->cut_short, b->nreads);
+	for (i = 0; i < a->n; i++)
+		if (a->pcs[i].pc != b->pcs[i].pc || a->pcs[i].activation != b->pcs[i].activation)
+			fail_msg("%s: frame %d differs", what, i);
+	for (i = 0; i < a->nreads && i < BW_UNWIND_MAX_READS; i++)
+		if (a->reads[i].addr != b->reads[i].addr || a->reads[i].kind != b->reads[i].kind)
+			fail_msg("%s: read %d at another address or of another kind", what, i);
+}
+
+/* A read the walk used is at @addr (a word may be read twice: as a
+ * saved register never used, and as a return address). */
+static bool used_at(const struct walked *w, uint64_t addr)
+{
+	for (int i = 0; i < w->nreads && i < BW_UNWIND_MAX_READS; i++)
+		if (!w->reads[i].unused && w->reads[i].addr == addr)
+			return true;
+	return false;
+}
+
+/*
+ * What a walk by kept rules says it did not depend on, it did not: the
+ * snapshot's registers outside regs_used and every word read marked
+ * unused, all set to random values at once, walk the same. Returns how
+ * many of the walk's reads were unused.
+ */
+static int unused_is_unused(Dwfl *d, struct bw_unwinder *uw, struct bw_snapshot *snap,
+			    uint8_t *copy, uint64_t *seed, const char *what)
+{
+	static struct walked a, b;
+	uint64_t regs[BW_NREGS];
+	const uint64_t *saved = snap->regs;
+	int i, unused = 0;
+
+	walk_one(d, uw, snap, BW_MAX_FRAMES, false, &a);
+	if (a.regs_used == BW_ALL_REGS)
+		return 0; /* by libdwfl: nothing claimed */
+	memcpy(regs, saved, sizeof(regs));
+	for (int round = 0; round < 4; round++) {
+		for (i = 0; i < BW_NREGS; i++) {
+			*seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			regs[i] = a.regs_used & (1u << i) ? saved[i] : *seed;
+		}
+		for (i = 0; i < a.nreads && i < BW_UNWIND_MAX_READS; i++) {
+			const struct bw_memread *r = &a.reads[i];
+
+			if (!r->unused || r->kind != BW_READ_OK || used_at(&a, r->addr))
+				continue;
+			*seed = *seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			memcpy(copy + (r->addr - snap->stack_base), seed, 8);
+			unused += round == 0;
+		}
+		snap->regs = regs;
+		walk_one(d, uw, snap, BW_MAX_FRAMES, false, &b);
+		snap->regs = saved;
+		same_pcs(&a, &b, what);
+		/* the words back, for the next round and the caller */
+		for (i = 0; i < a.nreads && i < BW_UNWIND_MAX_READS; i++)
+			if (a.reads[i].kind == BW_READ_OK)
+				memcpy(copy + (a.reads[i].addr - snap->stack_base), &a.reads[i].value, 8);
+	}
+	return unused;
 }
 
 static void same_walk(const struct walked *a, const struct walked *b, const char *what)
@@ -244,6 +319,15 @@ static void differential(const char *fixture)
 		snprintf(what, sizeof(what), "%s, at most %d frames", fixture, max);
 		same_walk(&a, &b, what);
 	}
+	/* what the walk says it did not depend on, it did not; and it did
+	 * not depend on everything (the memo would gain nothing) */
+	walk_one(d, &uw, &snap, BW_MAX_FRAMES, false, &b);
+	assert_true(b.regs_used != BW_ALL_REGS);
+	assert_true(b.regs_used & (1u << BW_REG_RSP | 1u << BW_REG_RBP));
+	assert_false(b.regs_used & (1u << BW_REG_RAX));
+	i = unused_is_unused(d, &uw, &snap, copy, &seed, fixture);
+	printf("# %s: %d of %d words read unused, registers used %#x\n", fixture, i, b.nreads,
+	       b.regs_used);
 	/* damaged copies: one of the words the walk reads (return
 	 * addresses, saved registers) made a random value, a pc of the walk
 	 * (a loop), or a pc near one (another function, or no CFI) */
@@ -267,6 +351,8 @@ static void differential(const char *fixture)
 		snprintf(what, sizeof(what), "%s, word at +%lu = %#lx", fixture, (unsigned long)at,
 			 (unsigned long)v);
 		same_walk(&a, &b, what);
+		if (i % 10 == 0)
+			unused_is_unused(d, &uw, &snap, copy, &seed, what);
 	}
 	printf("# %s: %d of 3000 damaged walks by kept rules\n", fixture, fast);
 	/* most by the rules, some (a pc in no module) by libdwfl */

@@ -291,9 +291,58 @@ static const struct rule *rule_at(Dwfl *dwfl, struct cfirules **rules, uint64_t 
 
 enum { PC_SET, PC_UNDEFINED };
 
+/*
+ * Origins: where each register's value came from -- a register of the
+ * snapshot (ORG_REG) or a stack word read (its index in uw->reads),
+ * plus a constant. A read's address came from the CFA's register
+ * (its parent). What the walk's pcs depend on is what use() is called
+ * on: each pc, each CFA's register, the frame-pointer guess's rbp and
+ * rsp. A read never used is marked unused (its value may differ and
+ * the walk would be the same: only its kind, OK or out of the copy,
+ * matters); a register of the snapshot used is in uw->regs_used. The
+ * memo of walks (unwmemo.h) compares only those.
+ */
+#define ORG_REG(r) ((int16_t)(-1 - (int)(r)))
+#define ORG_NONE INT16_MAX /* a read past what uw->reads keeps */
+
+static void use(struct bw_unwinder *uw, int org)
+{
+	while (org >= 0) {
+		struct bw_memread *r;
+
+		if (org == ORG_NONE || !uw->reads || org >= BW_UNWIND_MAX_READS) {
+			uw->regs_used = BW_ALL_REGS; /* not followed: all count */
+			return;
+		}
+		r = &uw->reads[org];
+		if (!r->unused)
+			return; /* used before, and so is where it came from */
+		r->unused = false;
+		org = r->parent;
+	}
+	uw->regs_used |= 1u << (-1 - org);
+}
+
+/* bw_unwind_read, noting the read's origin: its index (or ORG_NONE). */
+static bool read_word(struct bw_unwinder *uw, uint64_t addr, int parent, uint64_t *v,
+		      int16_t *org)
+{
+	int idx = uw->nreads;
+	bool ok = bw_unwind_read(uw, addr, v);
+
+	*org = ORG_NONE;
+	if (uw->reads && idx < BW_UNWIND_MAX_READS) {
+		uw->reads[idx].unused = true;
+		uw->reads[idx].parent = (int16_t)parent;
+		*org = (int16_t)idx;
+	}
+	return ok;
+}
+
 /* A Dwfl_Frame's part that the walk looks at. */
 struct frame {
 	uint64_t regs[BW_NREGS];
+	int16_t org[BW_NREGS]; /* where each value came from (above) */
 	uint32_t set; /* bit per register with a value */
 	uint64_t pc;
 	int pc_state;
@@ -317,18 +366,27 @@ enum { S_OK, S_FAIL, S_DWFL };
 static int fp_step(struct bw_unwinder *uw, const struct frame *f, struct frame *up)
 {
 	uint64_t fp, sp, prev, ret;
+	int16_t prev_org, ret_org;
 
-	if (!get(f, BW_REG_RBP, &fp) || fp == 0)
+	if (!get(f, BW_REG_RBP, &fp))
+		return S_FAIL;
+	use(uw, f->org[BW_REG_RBP]);
+	if (fp == 0)
 		return S_FAIL;
 	if (!get(f, BW_REG_RSP, &sp))
 		sp = 0;
-	if (!bw_unwind_read(uw, fp, &prev))
+	else
+		use(uw, f->org[BW_REG_RSP]);
+	if (!read_word(uw, fp, f->org[BW_REG_RBP], &prev, &prev_org))
 		prev = 0;
-	if (!bw_unwind_read(uw, fp + 8, &ret))
+	if (!read_word(uw, fp + 8, f->org[BW_REG_RBP], &ret, &ret_org))
 		return S_FAIL;
+	use(uw, ret_org);
 	up->set = 1u << BW_REG_RBP | 1u << BW_REG_RSP;
 	up->regs[BW_REG_RBP] = prev;
+	up->org[BW_REG_RBP] = prev_org;
 	up->regs[BW_REG_RSP] = fp + 16;
+	up->org[BW_REG_RSP] = f->org[BW_REG_RBP];
 	up->pc = ret;
 	up->pc_state = PC_SET;
 	up->initial = false;
@@ -345,6 +403,7 @@ static int step(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
 {
 	uint64_t pc = f->pc, cfa = 0, v;
 	const struct rule *r;
+	int16_t cfa_org = ORG_NONE, o;
 	bool have_cfa;
 	int i;
 
@@ -360,6 +419,10 @@ static int step(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
 	up->signal = r->signal;
 	up->pc_state = -1; /* DWFL_FRAME_STATE_ERROR */
 	have_cfa = r->cfa_ok && get(f, r->cfa_reg, &cfa);
+	if (have_cfa) {
+		cfa_org = f->org[r->cfa_reg];
+		use(uw, cfa_org);
+	}
 	cfa += (uint64_t)r->cfa_off;
 	for (i = 0; i < BW_NREGS; i++) {
 		switch (r->how[i]) {
@@ -370,31 +433,38 @@ static int step(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
 		case R_SAME:
 			if (!get(f, i, &v))
 				continue;
+			o = f->org[i];
 			break;
 		case R_AT:
-			if (!have_cfa || !bw_unwind_read(uw, cfa + (uint64_t)r->off[i], &v))
+			if (!have_cfa ||
+			    !read_word(uw, cfa + (uint64_t)r->off[i], cfa_org, &v, &o))
 				continue;
 			break;
 		case R_VAL:
 			if (!have_cfa)
 				continue;
 			v = cfa + (uint64_t)r->off[i];
+			o = cfa_org;
 			break;
 		case R_REG:
 			if (!get(f, (unsigned)r->off[i], &v))
 				continue;
+			o = f->org[r->off[i]];
 			break;
 		default:
 			continue;
 		}
 		up->regs[i] = v;
+		up->org[i] = o;
 		up->set |= 1u << i;
 	}
 	if (up->pc_state < 0) {
-		if (get(up, r->ra, &up->pc))
+		if (get(up, r->ra, &up->pc)) {
+			use(uw, up->org[r->ra]);
 			up->pc_state = up->pc ? PC_SET : PC_UNDEFINED;
-		else
+		} else {
 			up->pc_state = PC_UNDEFINED;
+		}
 	}
 	return S_OK;
 }
@@ -408,8 +478,11 @@ int cfiwalk(Dwfl *dwfl, struct cfirules **rules, struct bw_unwinder *uw,
 	uw->cur = snap;
 	uw->cut_short = false;
 	uw->nreads = 0;
-	for (i = 0; i < BW_NREGS; i++)
+	uw->regs_used = 1u << BW_REG_RIP; /* the first pc */
+	for (i = 0; i < BW_NREGS; i++) {
 		f->regs[i] = snap->regs[i];
+		f->org[i] = ORG_REG(i);
+	}
 	f->set = (1u << BW_NREGS) - 1;
 	f->pc = snap->regs[BW_REG_RIP];
 	f->pc_state = PC_SET;

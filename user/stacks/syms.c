@@ -44,6 +44,7 @@ struct syms {
 	struct dlwatch *dl; /* NULL: no loader announcements (--now) */
 	bool lines;	    /* source lines and inlined calls (syms__set_lines) */
 	struct bw_memread reads[BW_UNWIND_MAX_READS]; /* of the walk under way */
+	uint64_t walks, remembered; /* walks asked for, and found in the memo */
 };
 
 void syms__set_cut(struct syms *s, bw_cut_fn fn, void *ctx)
@@ -58,8 +59,11 @@ static int dwfl_walk(struct syms *s, struct procmap *pm, const struct bw_snapsho
 {
 	int n = unwmemo__find(s->memo, pm->generation, snap, pcs, max, err, &pm->uw.cut_short);
 
-	if (n >= 0)
+	s->walks++;
+	if (n >= 0) {
+		s->remembered++;
 		return n;
+	}
 	pm->uw.reads = s->reads;
 	n = bw_unwind_walk(pm->dwfl, &pm->uw, snap, pcs, max, err);
 	pm->uw.reads = NULL;
@@ -71,8 +75,8 @@ static int dwfl_walk(struct syms *s, struct procmap *pm, const struct bw_snapsho
 	 * stack), and would fill the memo with words nobody asks for. */
 	if (n > 0 && (*err == 0 || pm->uw.cut_short) && pm->uw.nreads <= BW_UNWIND_MAX_READS &&
 	    unwmemo__admit(s->memo, pm->generation, snap))
-		unwmemo__add(s->memo, pm->generation, snap, s->reads, pm->uw.nreads, pcs, n, max,
-			     *err, pm->uw.cut_short);
+		unwmemo__add(s->memo, pm->generation, snap, pm->uw.regs_used, s->reads,
+			     pm->uw.nreads, pcs, n, max, *err, pm->uw.cut_short);
 	return n;
 }
 
@@ -160,6 +164,8 @@ void syms__free(struct syms *s)
 
 	if (!s)
 		return;
+	bw_dbg("walks: %llu, %llu of them remembered", (unsigned long long)s->walks,
+	       (unsigned long long)s->remembered);
 	HASH_ITER(hh, s->procs, p, tmp) {
 		HASH_DEL(s->procs, p);
 		proc_free(s, p);

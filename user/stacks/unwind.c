@@ -135,6 +135,7 @@ int bw_unwind_walk(Dwfl *dwfl, struct bw_unwinder *uw, const struct bw_snapshot 
 	uw->cur = snap;
 	uw->cut_short = false;
 	uw->nreads = 0;
+	uw->regs_used = BW_ALL_REGS; /* what libdwfl reads is not followed */
 	*err = dwfl_getthread_frames(dwfl, snap->tid, frame_cb, &w);
 	uw->cur = NULL;
 	return w.n;

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "base/bpf_abi.h"
 #include "stacks/frame.h"
 
 /* A captured user context: registers in DWARF order plus a copy of the
@@ -24,6 +25,10 @@ struct bw_memread {
 	uint64_t addr;
 	uint64_t value;
 	uint8_t kind; /* BW_READ_* */
+	/* the walk's pcs do not depend on the value, only on the kind
+	 * (cfiwalk's origins; libdwfl's walks leave it false) */
+	bool unused;
+	int16_t parent; /* cfiwalk: where the address's base came from */
 };
 
 enum {
@@ -33,6 +38,7 @@ enum {
 };
 
 #define BW_UNWIND_MAX_READS 512
+#define BW_ALL_REGS ((1u << BW_NREGS) - 1)
 
 /* What cb_memory_read gives for @addr of @snap (value when OK). */
 int bw_snapshot_read(const struct bw_snapshot *snap, uint64_t addr, uint64_t *value);
@@ -49,6 +55,9 @@ struct bw_unwinder {
 	 * reads at most BW_UNWIND_MAX_READS (nreads is then past it) */
 	struct bw_memread *reads;
 	int nreads;
+	/* the registers of the snapshot the walk's pcs depend on (bit per
+	 * register; all of them for libdwfl's walks) */
+	uint32_t regs_used;
 	/* each pc's unwinding rules, asked of libdw once (cfiwalk.h) */
 	struct cfirules *rules;
 	bool dwfl_only; /* every walk by libdwfl itself (tests) */

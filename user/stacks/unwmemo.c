@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* A uthash table keyed by (pid, generation, registers); its insertion
- * order is the LRU order (a hit moves to the end, the head goes). Each
- * process's walks are also on a list of their own, so that forgetting
- * a process that exited costs its walks, not all of them (hundreds of
- * processes exit a second on a busy host). A walk is kept only when it
- * comes a second time (unwmemo__admit: hashes of the keys seen once, in
- * a fixed table). */
+/* A uthash table keyed by (pid, generation, the registers the walk
+ * used, which ones); its insertion order is the LRU order (a hit moves
+ * to the end, the head goes). A lookup tries the sets of registers walks
+ * used lately (MAX_MASKS), most recent first. Each process's walks are
+ * also on a list of their own, so that forgetting a process that exited
+ * costs its walks, not all of them (hundreds of processes exit a second
+ * on a busy host). A walk is kept only when it comes a second time
+ * (unwmemo__admit: hashes of where walks started -- pid, generation,
+ * pc, stack pointer -- seen once, in a fixed table). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +16,11 @@
 #include "base/bpf_abi.h"
 #include "stacks/unwmemo.h"
 
+/* The registers a walk used, the others zero, and which ones. */
 struct memokey {
 	uint64_t pid;
 	uint64_t gen;
+	uint64_t used; /* bit per register */
 	uint64_t regs[BW_NREGS];
 };
 
@@ -41,9 +45,14 @@ struct pidmemos {
 };
 
 #define DOOR_SLOTS 4096 /* keys seen once: 32 KB */
+/* The sets of registers walks used, most recent first: a lookup tries
+ * each (a process's walks mostly use rip and rsp, some rbp too). */
+#define MAX_MASKS 8
 
 struct unwmemo {
 	size_t max;
+	uint32_t masks[MAX_MASKS];
+	int nmasks;
 	uint64_t door[DOOR_SLOTS]; /* a key's hash | 1; 0: empty */
 	struct memo *memos;
 	struct pidmemos *pids;
@@ -84,13 +93,21 @@ void unwmemo__free(struct unwmemo *m)
 	free(m);
 }
 
-static void make_key(struct memokey *k, uint32_t gen, const struct bw_snapshot *snap)
+static void make_key(struct memokey *k, uint32_t gen, const struct bw_snapshot *snap,
+		     uint32_t used)
 {
 	memset(k, 0, sizeof(*k));
 	k->pid = (uint32_t)snap->pid;
 	k->gen = gen;
-	memcpy(k->regs, snap->regs, sizeof(k->regs));
+	k->used = used;
+	for (int i = 0; i < BW_NREGS; i++)
+		if (used & (1u << i))
+			k->regs[i] = snap->regs[i];
 }
+
+/* Where a walk starts: what every walk uses (its first pc, and the
+ * stack pointer the first CFA mostly is). */
+#define DOOR_REGS (1u << BW_REG_RIP | 1u << BW_REG_RSP)
 
 static uint64_t key_hash(const struct memokey *k)
 {
@@ -111,7 +128,7 @@ bool unwmemo__admit(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *s
 	uint64_t h;
 	uint64_t *slot;
 
-	make_key(&k, gen, snap);
+	make_key(&k, gen, snap, DOOR_REGS);
 	h = key_hash(&k);
 	slot = &m->door[(h >> 1) % DOOR_SLOTS];
 	if (*slot == h)
@@ -130,7 +147,7 @@ static bool same_words(const struct memo *e, const struct bw_snapshot *snap)
 		uint64_t v = 0;
 
 		if (bw_snapshot_read(snap, r->addr, &v) != r->kind ||
-		    (r->kind == BW_READ_OK && v != r->value))
+		    (r->kind == BW_READ_OK && !r->unused && v != r->value))
 			return false;
 	}
 	return true;
@@ -140,11 +157,16 @@ int unwmemo__find(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *sna
 		  struct bw_pc *pcs, int max, int *err, bool *cut_short)
 {
 	struct memokey k;
-	struct memo *e;
+	struct memo *e = NULL;
+	int i;
 
-	make_key(&k, gen, snap);
-	HASH_FIND(hh, m->memos, &k, sizeof(k), e);
-	if (!e || e->max != max || !same_words(e, snap))
+	for (i = 0; i < m->nmasks && !e; i++) {
+		make_key(&k, gen, snap, m->masks[i]);
+		HASH_FIND(hh, m->memos, &k, sizeof(k), e);
+		if (e && (e->max != max || !same_words(e, snap)))
+			e = NULL;
+	}
+	if (!e)
 		return -1;
 	HASH_DEL(m->memos, e);
 	HASH_ADD(hh, m->memos, key, sizeof(e->key), e);
@@ -154,9 +176,25 @@ int unwmemo__find(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *sna
 	return e->n;
 }
 
+/* @used first among the masks tried. */
+static void note_mask(struct unwmemo *m, uint32_t used)
+{
+	int i;
+
+	for (i = 0; i < m->nmasks && m->masks[i] != used; i++)
+		;
+	if (i == m->nmasks) {
+		if (m->nmasks < MAX_MASKS)
+			m->nmasks++;
+		i = m->nmasks - 1; /* full: the least recent one goes */
+	}
+	memmove(&m->masks[1], &m->masks[0], i * sizeof(m->masks[0]));
+	m->masks[0] = used;
+}
+
 int unwmemo__add(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap,
-		 const struct bw_memread *reads, int nreads, const struct bw_pc *pcs, int n,
-		 int max, int err, bool cut_short)
+		 uint32_t regs_used, const struct bw_memread *reads, int nreads,
+		 const struct bw_pc *pcs, int n, int max, int err, bool cut_short)
 {
 	struct memo *e, *old;
 	struct pidmemos *o;
@@ -167,7 +205,7 @@ int unwmemo__add(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	make_key(&e->key, gen, snap);
+	make_key(&e->key, gen, snap, regs_used & BW_ALL_REGS);
 	e->pcs = malloc((n ? n : 1) * sizeof(*pcs));
 	e->reads = malloc((nreads ? nreads : 1) * sizeof(*reads));
 	if (!e->pcs || !e->reads) {
@@ -204,6 +242,7 @@ int unwmemo__add(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap
 	e->owner = o;
 	DL_APPEND(o->list, e);
 	HASH_ADD(hh, m->memos, key, sizeof(e->key), e);
+	note_mask(m, (uint32_t)e->key.used);
 	return 0;
 }
 
