@@ -246,6 +246,69 @@ static void test_memo_used(void **state)
 	unwmemo__free(m);
 }
 
+/* Walks that start at one place (process, generation, pc, stack
+ * pointer) share a bucket: at most 8 of them, the least recently used
+ * leaving; a full memo may evict the one walk of the bucket being added
+ * to. */
+static void test_memo_bucket(void **state)
+{
+	struct unwmemo *m = unwmemo__new(16);
+	struct bw_pc pcs[2] = { { .pc = 0x401000, .activation = true }, { .pc = 0x402000 } }, got[4];
+	struct bw_memread none[1] = { { 0 } };
+	struct bw_snapshot s;
+	bool cut;
+	int err, i;
+
+	(void)state;
+	assert_non_null(m);
+	for (i = 0; i < BW_NREGS; i++)
+		regs[i] = 0x500 + i;
+	s = snap_of(50);
+	for (i = 0; i < 10; i++) { /* one start, ten values of rbx */
+		regs[BW_REG_RBX] = 0x1000 + i;
+		assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, none, 0, pcs, 1 + i % 2, 4, 0,
+					      false),
+				 0);
+	}
+	assert_int_equal(unwmemo__count(m), 8);
+	regs[BW_REG_RBX] = 0x1000; /* the two first went */
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), -1);
+	regs[BW_REG_RBX] = 0x1001;
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), -1);
+	regs[BW_REG_RBX] = 0x1002; /* a hit makes it the most recent */
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 1);
+	regs[BW_REG_RBX] = 0x1003;
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 2);
+	/* the same registers again: replaced, not added */
+	regs[BW_REG_RBX] = 0x1009;
+	assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, none, 0, pcs, 1, 4, 0, false), 0);
+	assert_int_equal(unwmemo__count(m), 8);
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 1);
+	/* another stack pointer is another start */
+	regs[BW_REG_RSP] += 8;
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), -1);
+	assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, none, 0, pcs, 2, 4, 0, false), 0);
+	assert_int_equal(unwmemo__count(m), 9);
+	unwmemo__forget(m, 50);
+	assert_int_equal(unwmemo__count(m), 0);
+	unwmemo__free(m);
+
+	/* a memo of one: each add evicts the walk before it, also when
+	 * that is the bucket's only one */
+	m = unwmemo__new(1);
+	assert_non_null(m);
+	for (i = 0; i < 3; i++) {
+		regs[BW_REG_RBX] = 0x2000 + i;
+		assert_int_equal(unwmemo__add(m, 1, &s, BW_ALL_REGS, none, 0, pcs, 2, 4, 0, false),
+				 0);
+		assert_int_equal(unwmemo__count(m), 1);
+		assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), 2);
+	}
+	regs[BW_REG_RBX] = 0x2000;
+	assert_int_equal(unwmemo__find(m, 1, &s, got, 4, &err, &cut), -1);
+	unwmemo__free(m);
+}
+
 /* A walk is worth keeping when it comes again: the first offer of a key
  * is only noted, the second and later ones are admitted; another
  * process, generation or register is another key. */
@@ -348,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_memo_admit),
 		cmocka_unit_test(test_memo_used),
+		cmocka_unit_test(test_memo_bucket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,13 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
-/* A uthash table keyed by (pid, generation, the registers the walk
- * used, which ones); its insertion order is the LRU order (a hit moves
- * to the end, the head goes). A lookup tries the sets of registers walks
- * used lately (MAX_MASKS), most recent first. Each process's walks are
- * also on a list of their own, so that forgetting a process that exited
- * costs its walks, not all of them (hundreds of processes exit a second
- * on a busy host). A walk is kept only when it comes a second time
- * (unwmemo__admit: hashes of where walks started -- pid, generation,
- * pc, stack pointer -- seen once, in a fixed table). */
+/* Walks are found by where they start: a uthash table of buckets keyed
+ * by (pid, generation, pc, stack pointer) -- every walk starts at its
+ * pc, and its first CFA is mostly the stack pointer -- each holding the
+ * walks that started there, most recently used first (at most
+ * BUCKET_MAX). A lookup is one hash of 32 bytes and, per candidate, a
+ * comparison of the registers it used and of the words it read. Before
+ * this, the key held every used register and a lookup hashed 160 bytes
+ * for each of the 8 register sets seen lately: on pgbench that was 12%
+ * of blockwatch's CPU, more than the walks it saved.
+ *
+ * All walks are also on one LRU list (a hit moves to its end, the head
+ * goes when full), and each process's walks on a list of their own, so
+ * that forgetting a process that exited costs its walks, not all of
+ * them (hundreds of processes exit a second on a busy host). A walk is
+ * kept only when it comes a second time (unwmemo__admit: hashes of
+ * where walks started seen once, in a fixed table). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,19 +23,29 @@
 #include "base/bpf_abi.h"
 #include "stacks/unwmemo.h"
 
-/* The registers a walk used, the others zero, and which ones. */
-struct memokey {
+/* Where a walk started. */
+struct startkey {
 	uint64_t pid;
 	uint64_t gen;
-	uint64_t used; /* bit per register */
-	uint64_t regs[BW_NREGS];
+	uint64_t rip;
+	uint64_t rsp;
+};
+
+struct bucket {
+	UT_hash_handle hh;
+	struct startkey key;
+	struct memo *list; /* most recently used first */
+	int n;
 };
 
 struct memo {
-	UT_hash_handle hh;
-	struct memo *prev, *next; /* its process's walks */
+	struct memo *prev, *next;	    /* its bucket's walks */
+	struct memo *pprev, *pnext;	    /* its process's walks */
+	struct memo *lru_prev, *lru_next; /* all walks, least recently used first */
+	struct bucket *bucket;
 	struct pidmemos *owner;
-	struct memokey key;
+	uint32_t used; /* the registers the walk used, bit per register */
+	uint64_t regs[BW_NREGS]; /* their values, the others zero */
 	int max;
 	int err;
 	bool cut_short;
@@ -45,17 +62,17 @@ struct pidmemos {
 };
 
 #define DOOR_SLOTS 4096 /* keys seen once: 32 KB */
-/* The sets of registers walks used, most recent first: a lookup tries
- * each (a process's walks mostly use rip and rsp, some rbp too). */
-#define MAX_MASKS 8
+/* Walks kept per start: a thread blocking at one place with other
+ * registers or words each time makes one per state. */
+#define BUCKET_MAX 8
 
 struct unwmemo {
 	size_t max;
-	uint32_t masks[MAX_MASKS];
-	int nmasks;
+	size_t count;
 	uint64_t door[DOOR_SLOTS]; /* a key's hash | 1; 0: empty */
-	struct memo *memos;
+	struct bucket *buckets;
 	struct pidmemos *pids;
+	struct memo *lru;
 };
 
 struct unwmemo *unwmemo__new(size_t max)
@@ -70,13 +87,20 @@ struct unwmemo *unwmemo__new(size_t max)
 static void del(struct unwmemo *m, struct memo *e)
 {
 	struct pidmemos *o = e->owner;
+	struct bucket *b = e->bucket;
 
-	DL_DELETE(o->list, e);
+	DL_DELETE2(o->list, e, pprev, pnext);
 	if (!o->list) {
 		HASH_DEL(m->pids, o);
 		free(o);
 	}
-	HASH_DEL(m->memos, e);
+	DL_DELETE(b->list, e);
+	if (--b->n == 0) {
+		HASH_DEL(m->buckets, b);
+		free(b);
+	}
+	DL_DELETE2(m->lru, e, lru_prev, lru_next);
+	m->count--;
 	free(e->pcs);
 	free(e->reads);
 	free(e);
@@ -84,32 +108,22 @@ static void del(struct unwmemo *m, struct memo *e)
 
 void unwmemo__free(struct unwmemo *m)
 {
-	struct memo *e, *tmp;
-
 	if (!m)
 		return;
-	HASH_ITER(hh, m->memos, e, tmp)
-		del(m, e);
+	while (m->lru)
+		del(m, m->lru);
 	free(m);
 }
 
-static void make_key(struct memokey *k, uint32_t gen, const struct bw_snapshot *snap,
-		     uint32_t used)
+static void start_key(struct startkey *k, uint32_t gen, const struct bw_snapshot *snap)
 {
-	memset(k, 0, sizeof(*k));
 	k->pid = (uint32_t)snap->pid;
 	k->gen = gen;
-	k->used = used;
-	for (int i = 0; i < BW_NREGS; i++)
-		if (used & (1u << i))
-			k->regs[i] = snap->regs[i];
+	k->rip = snap->regs[BW_REG_RIP];
+	k->rsp = snap->regs[BW_REG_RSP];
 }
 
-/* Where a walk starts: what every walk uses (its first pc, and the
- * stack pointer the first CFA mostly is). */
-#define DOOR_REGS (1u << BW_REG_RIP | 1u << BW_REG_RSP)
-
-static uint64_t key_hash(const struct memokey *k)
+static uint64_t key_hash(const struct startkey *k)
 {
 	const uint64_t *w = (const uint64_t *)k;
 	uint64_t h = 0x9e3779b97f4a7c15ULL;
@@ -124,17 +138,25 @@ static uint64_t key_hash(const struct memokey *k)
 
 bool unwmemo__admit(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap)
 {
-	struct memokey k;
+	struct startkey k;
 	uint64_t h;
 	uint64_t *slot;
 
-	make_key(&k, gen, snap, DOOR_REGS);
+	start_key(&k, gen, snap);
 	h = key_hash(&k);
 	slot = &m->door[(h >> 1) % DOOR_SLOTS];
 	if (*slot == h)
 		return true;
 	*slot = h;
 	return false;
+}
+
+static bool same_regs(const struct memo *e, uint32_t used, const uint64_t *regs)
+{
+	for (int i = 0; i < BW_NREGS; i++)
+		if ((used & (1u << i)) && e->regs[i] != regs[i])
+			return false;
+	return true;
 }
 
 /* Every word the walk read reads the same in @snap. */
@@ -156,64 +178,55 @@ static bool same_words(const struct memo *e, const struct bw_snapshot *snap)
 int unwmemo__find(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap,
 		  struct bw_pc *pcs, int max, int *err, bool *cut_short)
 {
-	struct memokey k;
-	struct memo *e = NULL;
-	int i;
+	struct startkey k;
+	struct bucket *b;
+	struct memo *e;
 
-	for (i = 0; i < m->nmasks && !e; i++) {
-		make_key(&k, gen, snap, m->masks[i]);
-		HASH_FIND(hh, m->memos, &k, sizeof(k), e);
-		if (e && (e->max != max || !same_words(e, snap)))
-			e = NULL;
-	}
+	start_key(&k, gen, snap);
+	HASH_FIND(hh, m->buckets, &k, sizeof(k), b);
+	if (!b)
+		return -1;
+	DL_FOREACH(b->list, e)
+		if (e->max == max && same_regs(e, e->used, snap->regs) && same_words(e, snap))
+			break;
 	if (!e)
 		return -1;
-	HASH_DEL(m->memos, e);
-	HASH_ADD(hh, m->memos, key, sizeof(e->key), e);
+	if (e != b->list) { /* most recently used first */
+		DL_DELETE(b->list, e);
+		DL_PREPEND(b->list, e);
+	}
+	DL_DELETE2(m->lru, e, lru_prev, lru_next);
+	DL_APPEND2(m->lru, e, lru_prev, lru_next);
 	memcpy(pcs, e->pcs, e->n * sizeof(*pcs));
 	*err = e->err;
 	*cut_short = e->cut_short;
 	return e->n;
 }
 
-/* @used first among the masks tried. */
-static void note_mask(struct unwmemo *m, uint32_t used)
-{
-	int i;
-
-	for (i = 0; i < m->nmasks && m->masks[i] != used; i++)
-		;
-	if (i == m->nmasks) {
-		if (m->nmasks < MAX_MASKS)
-			m->nmasks++;
-		i = m->nmasks - 1; /* full: the least recent one goes */
-	}
-	memmove(&m->masks[1], &m->masks[0], i * sizeof(m->masks[0]));
-	m->masks[0] = used;
-}
-
 int unwmemo__add(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap,
 		 uint32_t regs_used, const struct bw_memread *reads, int nreads,
 		 const struct bw_pc *pcs, int n, int max, int err, bool cut_short)
 {
+	struct startkey k;
+	struct bucket *b;
 	struct memo *e, *old;
 	struct pidmemos *o;
 	uint32_t pid;
+	int i;
 
 	if (n < 0 || nreads < 0 || nreads > BW_UNWIND_MAX_READS || n > max)
 		return -EINVAL;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	make_key(&e->key, gen, snap, regs_used & BW_ALL_REGS);
+	e->used = regs_used & BW_ALL_REGS;
+	for (i = 0; i < BW_NREGS; i++)
+		if (e->used & (1u << i))
+			e->regs[i] = snap->regs[i];
 	e->pcs = malloc((n ? n : 1) * sizeof(*pcs));
 	e->reads = malloc((nreads ? nreads : 1) * sizeof(*reads));
-	if (!e->pcs || !e->reads) {
-		free(e->pcs);
-		free(e->reads);
-		free(e);
-		return -ENOMEM;
-	}
+	if (!e->pcs || !e->reads)
+		goto nomem;
 	memcpy(e->pcs, pcs, n * sizeof(*pcs));
 	memcpy(e->reads, reads, nreads * sizeof(*reads));
 	e->n = n;
@@ -221,29 +234,64 @@ int unwmemo__add(struct unwmemo *m, uint32_t gen, const struct bw_snapshot *snap
 	e->max = max;
 	e->err = err;
 	e->cut_short = cut_short;
-	HASH_FIND(hh, m->memos, &e->key, sizeof(e->key), old);
-	if (old)
-		del(m, old);
-	while (HASH_COUNT(m->memos) >= m->max)
-		del(m, m->memos);
+
+	start_key(&k, gen, snap);
+	HASH_FIND(hh, m->buckets, &k, sizeof(k), b);
+	if (b) {
+		/* the same registers: this walk replaces that one */
+		DL_FOREACH(b->list, old)
+			if (old->used == e->used && same_regs(old, e->used, e->regs))
+				break;
+		if (old) {
+			if (b->n == 1)
+				b = NULL; /* del() frees it */
+			del(m, old);
+		}
+	}
+	if (b && b->n >= BUCKET_MAX)
+		del(m, b->list->prev); /* its least recently used; b keeps others */
+	while (m->count >= m->max) {
+		if (b && m->lru->bucket == b && b->n == 1)
+			b = NULL;
+		del(m, m->lru);
+	}
+	if (!b) {
+		HASH_FIND(hh, m->buckets, &k, sizeof(k), b);
+		if (!b) {
+			b = calloc(1, sizeof(*b));
+			if (!b)
+				goto nomem;
+			b->key = k;
+			HASH_ADD(hh, m->buckets, key, sizeof(b->key), b);
+		}
+	}
 	pid = (uint32_t)snap->pid;
 	HASH_FIND(hh, m->pids, &pid, sizeof(pid), o);
 	if (!o) {
 		o = calloc(1, sizeof(*o));
 		if (!o) {
-			free(e->pcs);
-			free(e->reads);
-			free(e);
-			return -ENOMEM;
+			if (!b->list) {
+				HASH_DEL(m->buckets, b);
+				free(b);
+			}
+			goto nomem;
 		}
 		o->pid = pid;
 		HASH_ADD(hh, m->pids, pid, sizeof(o->pid), o);
 	}
 	e->owner = o;
-	DL_APPEND(o->list, e);
-	HASH_ADD(hh, m->memos, key, sizeof(e->key), e);
-	note_mask(m, (uint32_t)e->key.used);
+	e->bucket = b;
+	DL_APPEND2(o->list, e, pprev, pnext);
+	DL_PREPEND(b->list, e);
+	b->n++;
+	DL_APPEND2(m->lru, e, lru_prev, lru_next);
+	m->count++;
 	return 0;
+nomem:
+	free(e->pcs);
+	free(e->reads);
+	free(e);
+	return -ENOMEM;
 }
 
 void unwmemo__forget(struct unwmemo *m, pid_t pid)
@@ -255,12 +303,12 @@ void unwmemo__forget(struct unwmemo *m, pid_t pid)
 	HASH_FIND(hh, m->pids, &key, sizeof(key), o);
 	/* del() frees @o with its last walk: not read after */
 	for (e = o ? o->list : NULL; e; e = next) {
-		next = e->next;
+		next = e->pnext;
 		del(m, e);
 	}
 }
 
 size_t unwmemo__count(const struct unwmemo *m)
 {
-	return HASH_COUNT(m->memos);
+	return m->count;
 }
