@@ -67,6 +67,26 @@ static void test_gone(void **state)
 	if (pid == 0)
 		_exit(0);
 	assert_true(pid > 0);
+	/* field 22 of stat, as stdio and sscanf read it; a child started
+	 * after us */
+	{
+		char line[1024], *p;
+		unsigned long long v = 0;
+		FILE *f = procfs_fopen("%d/stat", getpid());
+		int field;
+
+		assert_non_null(f);
+		assert_non_null(fgets(line, sizeof(line), f));
+		fclose(f);
+		p = strrchr(line, ')');
+		for (field = 2; p && field < 22; field++)
+			p = strchr(p + 1, ' ');
+		assert_non_null(p);
+		assert_int_equal(sscanf(p + 1, "%llu", &v), 1);
+		assert_true(v > 0);
+		assert_int_equal(procfs_starttime(getpid()), v);
+		assert_true(procfs_starttime(pid) >= v);
+	}
 	/* a zombie still exists */
 	while (procfs_status(pid, 0, &st) == 0 && st.state != 'Z')
 		usleep(1000);
@@ -79,6 +99,7 @@ static void test_gone(void **state)
 	assert_false(procfs_alive(pid));
 	procfs_comm(pid, pid, comm, sizeof(comm));
 	assert_string_equal(comm, "?");
+	assert_int_equal(procfs_starttime(pid), 0);
 }
 
 static void *sleeper(void *arg)
@@ -183,6 +204,13 @@ static void test_files(void **state)
 		assert_int_equal(nl, lines);
 		free(buf);
 		assert_int_equal(procfs_read_file(&buf, &len, "%d/none", getpid()), -ENOENT);
+		/* a small file in one read: cut to the buffer, NUL-terminated */
+		assert_int_equal(procfs_read_small(line, sizeof(line), "%d/none", getpid()),
+				 -ENOENT);
+		assert_int_equal(procfs_read_small(line, 6, "%d/stat", getpid()), 5);
+		snprintf(link, sizeof(link), "%d", getpid());
+		assert_int_equal(strncmp(line, link, 5), 0);
+		assert_int_equal(strlen(line), 5);
 		assert_null(buf);
 	}
 	assert_true(procfs_inode("%d/ns/net", getpid()) > 0);

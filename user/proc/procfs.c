@@ -39,6 +39,34 @@ FILE *procfs_fopen(const char *fmt, ...)
 	return fopen(path, "re");
 }
 
+ssize_t procfs_read_small(char *buf, size_t len, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	ssize_t n;
+	int fd, err;
+
+	if (!len)
+		return -EINVAL;
+	va_start(ap, fmt);
+	err = vpath(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (err)
+		return err;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	do
+		n = read(fd, buf, len - 1);
+	while (n < 0 && errno == EINTR);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = 0;
+	return n;
+}
+
 /* Whole, with read(2) into a buffer that grows: no stdio (its fstat
  * per file), one open. A /proc file's size is 0 to stat, so it is read
  * till EOF. */
@@ -250,14 +278,11 @@ int procfs_status(pid_t pid, pid_t tid, struct bw_status *st)
 
 void procfs_comm(pid_t pid, pid_t tid, char *buf, size_t len)
 {
-	FILE *f = procfs_fopen("%d/task/%d/comm", pid, tid);
-
 	buf[0] = 0;
-	if (f) {
-		if (fgets(buf, len, f))
-			buf[strcspn(buf, "\n")] = 0;
-		fclose(f);
-	}
+	if (procfs_read_small(buf, len, "%d/task/%d/comm", pid, tid) > 0)
+		buf[strcspn(buf, "\n")] = 0;
+	else
+		buf[0] = 0;
 	if (!buf[0])
 		snprintf(buf, len, "?");
 }
@@ -386,13 +411,13 @@ static uint64_t stat_field(pid_t pid, int n)
 {
 	char line[1024], *p;
 	unsigned long long v = 0;
-	FILE *f = procfs_fopen("%d/stat", pid);
 	int field;
 
-	if (!f)
+	/* one read(2), no stdio: this is asked once a report of every
+	 * process whose stacks were named */
+	if (procfs_read_small(line, sizeof(line), "%d/stat", pid) <= 0)
 		return 0;
-	p = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
-	fclose(f);
+	p = strrchr(line, ')');
 	for (field = 2; p && field < n; field++)
 		p = strchr(p + 1, ' ');
 	if (p)

@@ -77,6 +77,10 @@ DIR *procfs_opendir(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * bytes before the NUL; free() it): 0 or -errno. */
 int procfs_read_file(char **buf, size_t *len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* /proc/<formatted path>'s first @len - 1 bytes in one read(2) (a
+ * small file: stat, comm), NUL-terminated: their count or -errno. */
+ssize_t procfs_read_small(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* readlink of /proc/<path>, NUL-terminated; its length or -errno. */
 ssize_t procfs_readlink(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
